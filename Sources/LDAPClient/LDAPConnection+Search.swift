@@ -1,0 +1,182 @@
+import CLDAP
+import Foundation
+
+/// The state of one search in progress on a connection: which page it is on, the
+/// server's paging cookie, and the outstanding message id.
+final class SearchCursor {
+    let request: LDAPSearchRequest
+    let operation: String
+    var cookie: [UInt8]?
+    var msgid: Int32?
+    var isFinished = false
+    var pages = 0
+    var entries = 0
+
+    init(request: LDAPSearchRequest) {
+        self.request = request
+        self.operation = "search \"\(request.base)\" (scope \(request.scope.rawValue), filter \(request.filter))"
+    }
+}
+
+/// How many events an unpaged search hands over at a time; paged searches hand over one page.
+let unpagedBatchSize = 500
+
+extension LDAPConnection {
+    /// Reads the next batch of events of a search: the rest of the current page (paged), or up
+    /// to ``unpagedBatchSize`` events (unpaged). Returns nil once the search completed with
+    /// success. Any result code other than success throws — a partial result is never success.
+    func nextBatch(_ cursor: SearchCursor) throws -> [LDAPSearchEvent]? {
+        var batch: [LDAPSearchEvent] = []
+        while !cursor.isFinished {
+            if cursor.msgid == nil { try sendSearch(cursor) }
+            guard let msgid = cursor.msgid else { break }
+            let message = try waitForMessage(msgid: msgid, operation: cursor.operation)
+            defer { ldap_msgfree(message) }
+            switch UInt(ldap_msgtype(message)) {
+            case UInt(LDAP_RES_SEARCH_ENTRY):
+                batch.append(.entry(try parseEntry(message, cursor: cursor)))
+                cursor.entries += 1
+            case UInt(LDAP_RES_SEARCH_REFERENCE):
+                batch.append(.reference(try parseReference(message, cursor: cursor)))
+            case UInt(LDAP_RES_SEARCH_RESULT):
+                cursor.msgid = nil
+                try finishPage(message, cursor: cursor)
+                if !batch.isEmpty && cursor.request.pageSize != nil { return batch }
+            case UInt(LDAP_RES_INTERMEDIATE):
+                continue
+            default:
+                abandon(cursor)
+                throw LDAPError(
+                    operation: cursor.operation, code: .decodingError,
+                    diagnosticMessage: "unexpected message type \(ldap_msgtype(message)) in a search")
+            }
+            if cursor.request.pageSize == nil && batch.count >= unpagedBatchSize { return batch }
+        }
+        return batch.isEmpty ? nil : batch
+    }
+
+    /// Stops a search that the caller no longer reads.
+    func abandon(_ cursor: SearchCursor) {
+        if let msgid = cursor.msgid {
+            ldap_abandon_ext(handle, msgid, nil, nil)
+        }
+        cursor.msgid = nil
+        cursor.isFinished = true
+    }
+
+    private func sendSearch(_ cursor: SearchCursor) throws {
+        let request = cursor.request
+        var pageControl: UnsafeMutablePointer<LDAPControl>?
+        if let pageSize = request.pageSize {
+            var cookieBytes = cursor.cookie ?? []
+            let rc = cookieBytes.withUnsafeMutableBytes { raw -> Int32 in
+                var cookie = berval(bv_len: ber_len_t(raw.count), bv_val: raw.baseAddress?.assumingMemoryBound(to: CChar.self))
+                if cursor.cookie == nil {
+                    return ldap_create_page_control(handle, ber_int_t(pageSize), nil, 1, &pageControl)
+                }
+                return ldap_create_page_control(handle, ber_int_t(pageSize), &cookie, 1, &pageControl)
+            }
+            guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation, code: rc) }
+        }
+        defer { ldap_control_free(pageControl) }
+        var serverControls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
+        var tv = timeval(options.operationTimeout)
+        var msgid: Int32 = 0
+        let scope: Int32 = switch request.scope {
+        case .base: LDAP_SCOPE_BASE
+        case .one: LDAP_SCOPE_ONELEVEL
+        case .sub: LDAP_SCOPE_SUBTREE
+        }
+        let rc = withCStringArray(request.attributes) { attrs in
+            serverControls.withUnsafeMutableBufferPointer { controls in
+                ldap_search_ext(
+                    handle, request.base, scope, request.filter, attrs, 0,
+                    pageControl == nil ? nil : controls.baseAddress, nil, &tv, Int32(request.sizeLimit), &msgid)
+            }
+        }
+        guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation, code: rc) }
+        cursor.msgid = msgid
+        cursor.pages += 1
+    }
+
+    private func finishPage(_ message: OpaquePointer, cursor: SearchCursor) throws {
+        let controls: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+        do {
+            controls = try checkResult(message, operation: cursor.operation, keepControls: true)
+        } catch {
+            cursor.isFinished = true
+            throw error
+        }
+        defer { ldap_controls_free(controls) }
+        guard cursor.request.pageSize != nil else {
+            cursor.isFinished = true
+            return
+        }
+        guard let control = ldap_control_find(CLDAP_CONTROL_PAGEDRESULTS(), controls, nil) else {
+            // The control was critical, so a server that answers without it has sent everything.
+            cursor.isFinished = true
+            return
+        }
+        var count: ber_int_t = 0
+        var cookie = berval(bv_len: 0, bv_val: nil)
+        let rc = ldap_parse_pageresponse_control(handle, control, &count, &cookie)
+        defer { ber_memfree(cookie.bv_val) }
+        guard rc == LDAP_SUCCESS else {
+            cursor.isFinished = true
+            throw lastError(operation: cursor.operation + " (paged results response)", code: rc)
+        }
+        if cookie.bv_len == 0 || cookie.bv_val == nil {
+            cursor.isFinished = true
+        } else {
+            cursor.cookie = Array(UnsafeRawBufferPointer(start: cookie.bv_val, count: Int(cookie.bv_len)))
+        }
+    }
+
+    private func parseEntry(_ message: OpaquePointer, cursor: SearchCursor) throws -> LDAPEntry {
+        var ber: OpaquePointer?
+        var name = berval(bv_len: 0, bv_val: nil)
+        var rc = ldap_get_dn_ber(handle, message, &ber, &name)
+        defer { ber_free(ber, 0) }
+        guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading an entry)", code: rc) }
+        let dn = String(decoding: UnsafeRawBufferPointer(start: name.bv_val, count: Int(name.bv_len)), as: UTF8.self)
+        var attributes: [LDAPAttribute] = []
+        while true {
+            var values: UnsafeMutablePointer<berval>?
+            rc = ldap_get_attribute_ber(handle, message, ber, &name, &values)
+            guard rc == LDAP_SUCCESS else {
+                throw lastError(operation: cursor.operation + " (reading entry \"\(dn)\")", code: rc)
+            }
+            guard name.bv_val != nil else { break }
+            defer { ber_memfree(values) }
+            let attributeName = String(
+                decoding: UnsafeRawBufferPointer(start: name.bv_val, count: Int(name.bv_len)), as: UTF8.self)
+            var bytes: [[UInt8]] = []
+            if let values {
+                var index = 0
+                while let pointer = values[index].bv_val {
+                    bytes.append(Array(UnsafeRawBufferPointer(start: pointer, count: Int(values[index].bv_len))))
+                    index += 1
+                }
+            }
+            attributes.append(LDAPAttribute(name: attributeName, values: bytes))
+        }
+        return LDAPEntry(dn: dn, attributes: attributes)
+    }
+
+    private func parseReference(_ message: OpaquePointer, cursor: SearchCursor) throws -> [String] {
+        var referrals: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let rc = ldap_parse_reference(handle, message, &referrals, nil, 0)
+        defer { ldap_memvfree(referrals.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UnsafeMutableRawPointer?.self) }) }
+        guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading a reference)", code: rc) }
+        return stringArray(referrals)
+    }
+}
+
+/// Calls `body` with a NULL-terminated `char *[]` for the strings, or NULL when empty.
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) throws -> R) rethrows -> R {
+    guard !strings.isEmpty else { return try body(nil) }
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return try pointers.withUnsafeMutableBufferPointer { try body($0.baseAddress) }
+}

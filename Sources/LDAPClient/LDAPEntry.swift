@@ -1,0 +1,60 @@
+/// One search result entry: its DN and attributes, values kept as the bytes the server sent.
+/// Decoding to text belongs to the mapping layer, which knows each attribute's syntax.
+public struct LDAPEntry: Sendable, Hashable {
+    public var dn: String
+    /// Attributes in the order the server sent them.
+    public var attributes: [LDAPAttribute]
+
+    public init(dn: String, attributes: [LDAPAttribute]) {
+        self.dn = dn
+        self.attributes = attributes
+    }
+
+    /// The values of an attribute, matched case-insensitively on the name and ignoring
+    /// options such as `;binary` only when asked for exactly. Empty when absent.
+    public subscript(_ name: String) -> [[UInt8]] {
+        for attribute in attributes where attribute.name.caseInsensitiveEquals(name) {
+            return attribute.values
+        }
+        return []
+    }
+
+    /// The first value of an attribute decoded as UTF-8, or nil when absent.
+    public func string(_ name: String) -> String? {
+        self[name].first.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// All values of an attribute decoded as UTF-8.
+    public func strings(_ name: String) -> [String] {
+        self[name].map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// One attribute of an entry: its name as the server spelled it, and its values as bytes.
+public struct LDAPAttribute: Sendable, Hashable {
+    public var name: String
+    public var values: [[UInt8]]
+
+    public init(name: String, values: [[UInt8]]) {
+        self.name = name
+        self.values = values
+    }
+
+    public init(name: String, strings: [String]) {
+        self.init(name: name, values: strings.map { Array($0.utf8) })
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality, which is what attribute type names need (RFC 4512 §2.5).
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        let lhs = utf8, rhs = other.utf8
+        guard lhs.count == rhs.count else { return false }
+        return zip(lhs, rhs).allSatisfy { asciiLower($0) == asciiLower($1) }
+    }
+}
+
+@inline(__always)
+func asciiLower(_ byte: UInt8) -> UInt8 {
+    (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}

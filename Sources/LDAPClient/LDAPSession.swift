@@ -1,0 +1,135 @@
+import CLDAP
+import Foundation
+import Logging
+
+/// A connection to one directory server, safe to use from any task.
+///
+/// Each session owns one libldap handle and one dedicated thread on which every blocking
+/// libldap call runs (the actor's executor). Operations on one session run one at a time.
+/// Close it with ``close()``, or let it go: the handle is unbound when the session is freed.
+public actor LDAPSession {
+    private let executor: LDAPThreadExecutor
+    private var connection: LDAPConnection?
+    private var searches: [UInt64: SearchCursor] = [:]
+    private var nextSearchID: UInt64 = 0
+    public nonisolated let options: LDAPConnectionOptions
+    private let logger: Logger
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private init(options: LDAPConnectionOptions, connection: LDAPConnection, logger: Logger) {
+        self.options = options
+        self.connection = connection
+        self.logger = logger
+        self.executor = LDAPThreadExecutor(name: "ldap \(options.url)")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Connects (TCP or Unix socket, TLS for `ldaps://`, StartTLS when configured) and binds.
+    /// Throws ``LDAPError``: `serverDown`/`connectError`/`timeout` when the server cannot be
+    /// reached, `invalidCredentials` (49) for a wrong password, with the server's message.
+    public static func connect(
+        _ options: LDAPConnectionOptions,
+        credentials: LDAPCredentials = .anonymous,
+        logger: Logger = Logger(label: "groupsync.ldap")
+    ) async throws -> LDAPSession {
+        ignoreSIGPIPE
+        let session = LDAPSession(options: options, connection: try LDAPConnection(options: options), logger: logger)
+        try await session.open(credentials: credentials)
+        return session
+    }
+
+    private func open(credentials: LDAPCredentials) throws {
+        let connection = try requireConnection("connect")
+        try connection.connect()
+        logger.debug("connected", metadata: ["url": "\(options.url)", "start_tls": "\(options.startTLS)"])
+        try connection.bind(credentials)
+        logger.debug("bound", metadata: ["url": "\(options.url)", "as": "\(credentials.logDescription)"])
+    }
+
+    /// Binds again on the same connection, e.g. to check a user's password.
+    public func bind(_ credentials: LDAPCredentials) throws {
+        try requireConnection("bind").bind(credentials)
+    }
+
+    /// Unbinds and closes the connection. Later calls throw.
+    public func close() {
+        for cursor in searches.values { connection?.abandon(cursor) }
+        searches.removeAll()
+        connection = nil
+    }
+
+    // MARK: Search
+
+    /// Streams the results of a search: entries as they arrive, one page at a time, so
+    /// memory stays bounded by the page size whatever the size of the result.
+    /// The sequence throws ``LDAPError`` for any result other than success (size limit,
+    /// time limit, no such object, a referral, a dropped connection).
+    public nonisolated func search(_ request: LDAPSearchRequest) -> LDAPSearchSequence {
+        LDAPSearchSequence(session: self, request: request)
+    }
+
+    /// Runs a search and gathers all of it; for small results only (root DSE, one user).
+    public func searchAll(_ request: LDAPSearchRequest) throws -> LDAPSearchResult {
+        let id = try startSearch(request)
+        defer { cancelSearch(id) }
+        var result = LDAPSearchResult()
+        while let batch = try nextBatch(id) {
+            for event in batch {
+                switch event {
+                case .entry(let entry): result.entries.append(entry)
+                case .reference(let urls): result.references.append(urls)
+                }
+            }
+        }
+        return result
+    }
+
+    func startSearch(_ request: LDAPSearchRequest) throws -> UInt64 {
+        let connection = try requireConnection("search")
+        logger.debug("search", metadata: [
+            "ldapsearch": "\(request.ldapsearchCommand(url: options.url, bindDN: connection.bindDescription))",
+        ])
+        nextSearchID += 1
+        searches[nextSearchID] = SearchCursor(request: request)
+        return nextSearchID
+    }
+
+    func nextBatch(_ id: UInt64) throws -> [LDAPSearchEvent]? {
+        guard let cursor = searches[id] else { return nil }
+        let connection = try requireConnection("search")
+        do {
+            guard let batch = try connection.nextBatch(cursor) else {
+                searches[id] = nil
+                logger.debug("search done", metadata: ["entries": "\(cursor.entries)", "pages": "\(cursor.pages)"])
+                return nil
+            }
+            return batch
+        } catch {
+            connection.abandon(cursor)
+            searches[id] = nil
+            throw error
+        }
+    }
+
+    func cancelSearch(_ id: UInt64) {
+        guard let cursor = searches.removeValue(forKey: id) else { return }
+        connection?.abandon(cursor)
+    }
+
+    private func requireConnection(_ operation: String) throws -> LDAPConnection {
+        guard let connection else {
+            throw LDAPError(operation: "\(operation) on \(options.url)", code: .serverDown, diagnosticMessage: "the session is closed")
+        }
+        return connection
+    }
+}
+
+/// libldap writes to sockets with plain write(2); a peer that went away must surface as an
+/// error (EPIPE → LDAP_SERVER_DOWN), not kill the process with SIGPIPE.
+private let ignoreSIGPIPE: Void = {
+    signal(SIGPIPE, SIG_IGN)
+}()

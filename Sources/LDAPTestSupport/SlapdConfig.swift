@@ -1,0 +1,98 @@
+import Foundation
+
+/// The cn=config of a throwaway slapd, as LDIF for `slapadd -n0`: an mdb database with
+/// room to grow, the memberof and refint overlays, the usual schemas, TLS, and a bind
+/// account that the server holds to a size limit (for size-limit tests).
+struct SlapdConfig {
+    var folder: URL
+    var suffix: String
+    var rootDN: String
+    var rootPassword: String
+    var certificates: TestCertificates
+    var limitedDN: String
+    var limitedSizeLimit: Int
+    var extraModules: [String] = []
+
+    func ldif() throws -> String {
+        let data = folder.appendingPathComponent("data").path
+        var out = """
+            dn: cn=config
+            objectClass: olcGlobal
+            cn: config
+            olcPidFile: \(folder.appendingPathComponent("slapd.pid").path)
+            olcTLSCACertificateFile: \(certificates.caFile)
+            olcTLSCertificateFile: \(certificates.certificateFile)
+            olcTLSCertificateKeyFile: \(certificates.keyFile)
+
+            dn: cn=module{0},cn=config
+            objectClass: olcModuleList
+            cn: module{0}
+            olcModulePath: /usr/lib/ldap
+            olcModuleLoad: back_mdb
+            olcModuleLoad: memberof
+            olcModuleLoad: refint
+
+            """
+        out += extraModules.map { "olcModuleLoad: \($0)\n" }.joined()
+        out += """
+
+            dn: cn=schema,cn=config
+            objectClass: olcSchemaConfig
+            cn: schema
+
+
+            """
+        for schema in ["core", "cosine", "nis", "inetorgperson"] {
+            let path = "/etc/ldap/schema/\(schema).ldif"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CommandError(command: "read \(path)", status: 1, output: "", errorOutput: "schema file missing: install the slapd package")
+            }
+            out += text.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n"
+        }
+        out += """
+            dn: olcDatabase={-1}frontend,cn=config
+            objectClass: olcDatabaseConfig
+            objectClass: olcFrontendConfig
+            olcDatabase: {-1}frontend
+
+            dn: olcDatabase={0}config,cn=config
+            objectClass: olcDatabaseConfig
+            olcDatabase: {0}config
+            olcAccess: {0}to * by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage by * none
+
+            dn: olcDatabase={1}mdb,cn=config
+            objectClass: olcDatabaseConfig
+            objectClass: olcMdbConfig
+            olcDatabase: {1}mdb
+            olcDbDirectory: \(data)
+            olcSuffix: \(suffix)
+            olcRootDN: \(rootDN)
+            olcRootPW: \(rootPassword)
+            olcDbMaxSize: 8589934592
+            olcDbIndex: objectClass eq
+            olcDbIndex: entryUUID eq
+            olcDbIndex: uid,mail,cn eq
+            olcDbIndex: member,uniqueMember eq
+            olcSizeLimit: unlimited
+            olcLimits: {0}dn.exact="\(limitedDN)" size.soft=\(limitedSizeLimit) size.hard=\(limitedSizeLimit) size.prtotal=unlimited
+            olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
+            olcAccess: {1}to * by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage by * read
+
+            dn: olcOverlay={0}memberof,olcDatabase={1}mdb,cn=config
+            objectClass: olcOverlayConfig
+            objectClass: olcMemberOf
+            olcOverlay: {0}memberof
+            olcMemberOfRefInt: TRUE
+
+            dn: olcOverlay={1}refint,olcDatabase={1}mdb,cn=config
+            objectClass: olcOverlayConfig
+            objectClass: olcRefintConfig
+            olcOverlay: {1}refint
+            olcRefintAttribute: member
+            olcRefintAttribute: uniqueMember
+
+
+            """
+        return out
+    }
+}
