@@ -47,6 +47,12 @@ let package = Package(
             dependencies: ["LDAPClient"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "ldap-leakcheck",
+            dependencies: ["LDAPClient", "LDAPTestSupport"],
+            path: "Benchmarks/LDAPLeakCheck",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LDAPClientTests",
             dependencies: ["LDAPClient", "LDAPTestSupport"],

@@ -80,15 +80,35 @@ final class LDAPConnection {
     func connect() throws {
         let connectRC = ldap_connect(handle)
         guard connectRC == LDAP_SUCCESS else {
-            throw lastError(operation: "connect to \(options.url)", code: connectRC)
+            throw explainTLSFailure(lastError(operation: "connect to \(options.url)", code: connectRC))
         }
         if options.startTLS {
             let rc = ldap_start_tls_s(handle, nil, nil)
             guard rc == LDAP_SUCCESS else {
-                throw lastError(operation: "connect to \(options.url) with StartTLS", code: rc)
+                throw explainTLSFailure(lastError(operation: "connect to \(options.url) with StartTLS", code: rc))
             }
         }
         isConnected = true
+    }
+
+    /// libldap (with GnuTLS) reports a refused certificate only as "Connect error" or
+    /// "Can't contact LDAP server" with "(unknown error code)". To tell an admin what is
+    /// wrong, connect once more without verification: if that works, the server is there and
+    /// its certificate is what failed.
+    private func explainTLSFailure(_ error: LDAPError) -> LDAPError {
+        guard options.tls.verify, options.usesLDAPS || options.startTLS else { return error }
+        var probeOptions = options
+        probeOptions.tls.verify = false
+        probeOptions.tls.caFile = nil
+        guard let probe = try? LDAPConnection(options: probeOptions), (try? probe.connect()) != nil else { return error }
+        var explained = error
+        explained.code = .connectError
+        explained.isTLSFailure = true
+        let trust = options.tls.caFile.map { "the CA file \($0)" } ?? "the system's trusted CAs"
+        explained.diagnosticMessage = "TLS: the server's certificate was not accepted: it is not issued by \(trust), "
+            + "has expired, or does not name the host in \(options.url) (libldap said: \(error.diagnosticMessage ?? error.code.text)); "
+            + "set tls.ca_file to the CA that issued it, or connect by the name the certificate carries"
+        return explained
     }
 
     func bind(_ credentials: LDAPCredentials) throws {
@@ -104,8 +124,13 @@ final class LDAPConnection {
                 try saslBind(dn: dn, mechanism: nil, credentials: &cred, operation: "bind as \"\(dn)\"")
             }
         case .saslExternal:
-            var empty = berval(bv_len: 0, bv_val: nil)
-            try saslBind(dn: nil, mechanism: "EXTERNAL", credentials: &empty, operation: "SASL EXTERNAL bind")
+            // An initial response that is present but empty (no authorization identity):
+            // a NULL bv_val would omit it and make the server ask for another step.
+            var nothing: CChar = 0
+            try withUnsafeMutablePointer(to: &nothing) { pointer in
+                var empty = berval(bv_len: 0, bv_val: pointer)
+                try saslBind(dn: nil, mechanism: "EXTERNAL", credentials: &empty, operation: "SASL EXTERNAL bind")
+            }
         }
         boundAs = credentials
     }
@@ -223,5 +248,25 @@ extension Duration {
         let (seconds, attoseconds) = components
         if attoseconds == 0 { return "\(seconds)s" }
         return String(format: "%.1fs", Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}
+
+extension LDAPConnection {
+    /// The "Who am I?" extended operation (RFC 4532): the authorization identity the server
+    /// gave this connection, e.g. `dn:cn=groupsync,ou=service,dc=example,dc=com`; "" when anonymous.
+    func whoAmI() throws -> String {
+        let operation = "who am I on \(options.url)"
+        var msgid: Int32 = 0
+        let rc = ldap_whoami(handle, nil, nil, &msgid)
+        guard rc == LDAP_SUCCESS else { throw lastError(operation: operation, code: rc) }
+        let message = try waitForMessage(msgid: msgid, operation: operation)
+        defer { ldap_msgfree(message) }
+        try checkResult(message, operation: operation)
+        var authzid: UnsafeMutablePointer<berval>?
+        let parsed = ldap_parse_whoami(handle, message, &authzid)
+        defer { ber_bvfree(authzid) }
+        guard parsed == LDAP_SUCCESS else { throw lastError(operation: operation, code: parsed) }
+        guard let authzid, let bytes = authzid.pointee.bv_val else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: Int(authzid.pointee.bv_len)), as: UTF8.self)
     }
 }

@@ -19,8 +19,10 @@ public struct LDAPError: Error, Sendable, CustomStringConvertible {
         code: LDAPResultCode,
         diagnosticMessage: String? = nil,
         matchedDN: String? = nil,
-        referrals: [String] = []
+        referrals: [String] = [],
+        isTLSFailure: Bool = false
     ) {
+        self.isTLSFailure = isTLSFailure
         self.operation = operation
         self.code = code
         let trimmed = diagnosticMessage?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -29,12 +31,9 @@ public struct LDAPError: Error, Sendable, CustomStringConvertible {
         self.referrals = referrals
     }
 
-    /// True when the failure looks like a certificate or TLS handshake problem.
-    public var isTLSFailure: Bool {
-        guard code == .connectError || code == .serverDown else { return false }
-        let text = (diagnosticMessage ?? "").lowercased()
-        return text.contains("tls") || text.contains("certificate") || text.contains("cert ")
-    }
+    /// True when the server was reached but its certificate was not accepted (untrusted
+    /// issuer, expired, or a name other than the one in the URL).
+    public var isTLSFailure: Bool
 
     public var description: String {
         var text: String

@@ -18,6 +18,7 @@ public struct LDAPResultCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let adminLimitExceeded = Self(rawValue: LDAP_ADMINLIMIT_EXCEEDED)
     public static let unavailableCriticalExtension = Self(rawValue: LDAP_UNAVAILABLE_CRITICAL_EXTENSION)
     public static let confidentialityRequired = Self(rawValue: LDAP_CONFIDENTIALITY_REQUIRED)
+    public static let saslBindInProgress = Self(rawValue: LDAP_SASL_BIND_IN_PROGRESS)
     public static let noSuchAttribute = Self(rawValue: LDAP_NO_SUCH_ATTRIBUTE)
     public static let undefinedAttributeType = Self(rawValue: LDAP_UNDEFINED_TYPE)
     public static let invalidSyntax = Self(rawValue: LDAP_INVALID_SYNTAX)

@@ -55,6 +55,11 @@ public actor LDAPSession {
         try requireConnection("bind").bind(credentials)
     }
 
+    /// The authorization identity the server gave this session (RFC 4532 "Who am I?").
+    public func whoAmI() throws -> String {
+        try requireConnection("who am I").whoAmI()
+    }
+
     /// Unbinds and closes the connection. Later calls throw.
     public func close() {
         for cursor in searches.values { connection?.abandon(cursor) }

@@ -13,10 +13,12 @@ public final class TestDirectory: Sendable {
     public let port: Int
     public let tlsPort: Int
     private let socketPath: String
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<SpawnedProcess?>(nil)
 
     public var ldapURL: String { "ldap://127.0.0.1:\(port)" }
     public var ldapsURL: String { "ldaps://127.0.0.1:\(tlsPort)" }
+    /// The LDAPS listener on 127.0.0.2, an address the server certificate does not name.
+    public var ldapsURLWithWrongName: String { "ldaps://127.0.0.2:\(tlsPort)" }
     public var ldapiURL: String { "ldapi://" + socketPath.replacingOccurrences(of: "/", with: "%2F") }
     public var caFile: String { certificates.caFile }
     public var logFile: URL { folder.appendingPathComponent("slapd.log") }
@@ -27,6 +29,7 @@ public final class TestDirectory: Sendable {
             .appendingPathComponent("groupsync-slapd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("config"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        ChildProcesses.shared.addFolder(folder.path)
         let certificates = try TestCertificates.make(in: folder)
         let config = SlapdConfig(
             folder: folder, suffix: fixture.suffix, rootDN: DirectoryFixture.adminDN,
@@ -67,9 +70,11 @@ public final class TestDirectory: Sendable {
 
     deinit {
         if let process = process.withLock({ $0 }) {
-            terminate(process, signal: SIGKILL)
+            process.killAndReap()
+            ChildProcesses.shared.remove(process.pid)
         }
         try? FileManager.default.removeItem(at: folder)
+        ChildProcesses.shared.removeFolder(folder.path)
     }
 
     /// Starts slapd again on the same ports with the same data, after ``stop()`` or ``kill(_:)``.
@@ -78,22 +83,25 @@ public final class TestDirectory: Sendable {
     }
 
     /// Stops slapd with SIGTERM and waits for it to exit.
-    public func stop() {
-        guard let process = process.withLock({ current -> Process? in
+    public func stop() async {
+        guard let process = process.withLock({ current -> SpawnedProcess? in
             defer { current = nil }
             return current
         }) else { return }
-        terminate(process, signal: SIGTERM)
+        process.signal(SIGTERM)
+        await process.waitForExit()
+        ChildProcesses.shared.remove(process.pid)
     }
 
-    /// Sends a signal to slapd (SIGKILL, SIGSTOP, SIGCONT…). SIGKILL also forgets the process.
-    public func kill(_ signal: Int32) {
+    /// Sends a signal to slapd (SIGKILL, SIGSTOP, SIGCONT…). After SIGKILL it waits for the
+    /// process to go and forgets it, so ``restart()`` can start a new one.
+    public func kill(_ signal: Int32) async {
         guard let process = process.withLock({ $0 }) else { return }
+        process.signal(signal)
         if signal == SIGKILL {
-            terminate(process, signal: SIGKILL)
+            await process.waitForExit()
             self.process.withLock { $0 = nil }
-        } else {
-            Foundation.kill(process.processIdentifier, signal)
+            ChildProcesses.shared.remove(process.pid)
         }
     }
 
@@ -123,25 +131,14 @@ public final class TestDirectory: Sendable {
     // MARK: Process handling
 
     private func startServer() async throws {
-        let slapd = Process()
-        slapd.executableURL = URL(fileURLWithPath: try resolveExecutable("slapd"))
-        slapd.arguments = [
+        let arguments = [
             "-F", folder.appendingPathComponent("config").path,
-            "-h", "ldap://127.0.0.1:\(port)/ ldaps://127.0.0.1:\(tlsPort)/ \(ldapiURL)/",
+            "-h", "ldap://127.0.0.1:\(port)/ ldaps://127.0.0.1:\(tlsPort)/ ldaps://127.0.0.2:\(tlsPort)/ \(ldapiURL)/",
             "-d", "0",
         ]
-        if !FileManager.default.fileExists(atPath: logFile.path) {
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        }
-        let log = try FileHandle(forWritingTo: logFile)
-        try log.seekToEnd()
-        slapd.standardOutput = log
-        slapd.standardError = log
-        slapd.standardInput = FileHandle.nullDevice
-        try slapd.run()
-        try? log.close()
+        let slapd = try SpawnedProcess(executable: try resolveExecutable("slapd"), arguments: arguments, logPath: logFile.path)
         process.withLock { $0 = slapd }
-        ChildProcesses.shared.add(slapd.processIdentifier)
+        ChildProcesses.shared.add(slapd.pid)
 
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline {
@@ -149,10 +146,10 @@ public final class TestDirectory: Sendable {
             if await answers() { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        stop()
+        await stop()
         let logText = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         throw CommandError(
-            command: "slapd " + (slapd.arguments ?? []).joined(separator: " "), status: slapd.isRunning ? 0 : slapd.terminationStatus,
+            command: "slapd " + arguments.joined(separator: " "), status: 1,
             output: "", errorOutput: "slapd did not answer within 15 s; its log ends with:\n" + logText.suffix(2000))
     }
 
@@ -168,13 +165,6 @@ public final class TestDirectory: Sendable {
         }
     }
 
-    private func terminate(_ process: Process, signal: Int32) {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, signal)
-        if signal == SIGSTOP { return }
-        process.waitUntilExit()
-        ChildProcesses.shared.remove(process.processIdentifier)
-    }
 }
 
 /// Every slapd a test process started, killed when the process exits so that a failed or
@@ -182,12 +172,17 @@ public final class TestDirectory: Sendable {
 final class ChildProcesses: Sendable {
     static let shared = ChildProcesses()
     private let pids = Mutex<Set<pid_t>>([])
+    private let folders = Mutex<Set<String>>([])
 
     private init() {
         atexit {
             for pid in ChildProcesses.shared.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+            for folder in ChildProcesses.shared.folders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
         }
     }
+
+    func addFolder(_ path: String) { _ = folders.withLock { $0.insert(path) } }
+    func removeFolder(_ path: String) { _ = folders.withLock { $0.remove(path) } }
 
     func add(_ pid: pid_t) { _ = pids.withLock { $0.insert(pid) } }
     func remove(_ pid: pid_t) { _ = pids.withLock { $0.remove(pid) } }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages groupsync needs to build and test, when any is missing.
+# Safe to run again: it does nothing when everything is present.
+set -euo pipefail
+
+packages=(
+  pkg-config      # finds libldap for the CLDAP module
+  libldap2-dev    # OpenLDAP client library and headers
+  libsqlite3-dev  # SQLite for the store
+  slapd           # throwaway OpenLDAP servers for tests, the demo and the benchmark
+  ldap-utils      # ldapadd/ldapmodify/ldapsearch used by tests and the benchmark
+  openssl         # test certificates
+)
+[ "${1:-}" = "--with-valgrind" ] && packages+=(valgrind)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

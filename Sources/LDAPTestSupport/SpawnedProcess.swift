@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+
+/// A long-running child (slapd) started with posix_spawn and a clean signal state.
+///
+/// Foundation's `Process` passes on the spawning thread's signal mask, and test runners
+/// block SIGTERM on their threads; a slapd started that way ignores SIGTERM and cannot be
+/// stopped gracefully. Here the mask is emptied and every signal disposition reset.
+public final class SpawnedProcess: Sendable {
+    public let pid: pid_t
+    private let status = Mutex<Int32?>(nil)
+
+    /// Starts `executable` with `arguments`; standard output and error are appended to `logPath`.
+    public init(executable: String, arguments: [String], logPath: String) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else {
+            throw CommandError(command: executable, status: rc, output: "", errorOutput: String(cString: strerror(rc)))
+        }
+        self.pid = pid
+    }
+
+    /// Whether the child still runs; reaps it when it has exited.
+    public var isRunning: Bool {
+        status.withLock { status in
+            guard status == nil else { return false }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = raw
+                return false
+            }
+            return true
+        }
+    }
+
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits for the child to exit, polling so no thread is blocked.
+    public func waitForExit(timeout: Duration = .seconds(30)) async {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if isRunning { killAndReap() }
+    }
+
+    /// SIGKILL and a blocking reap; for deinit and process exit.
+    public func killAndReap() {
+        status.withLock { status in
+            guard status == nil else { return }
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            waitpid(pid, &raw, 0)
+            status = raw
+        }
+    }
+}
