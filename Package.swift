@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // libldap/liblber, found through pkg-config "ldap" (Debian: libldap2-dev).
@@ -32,10 +34,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Value types, mapping and the plan (a pure diff); no I/O.
+        .target(
+            name: "SyncCore",
+            dependencies: ["LDAPClient"],
+            swiftSettings: swiftSettings
+        ),
+        // The SQLite store: migrations, snapshot, runs, apply in one transaction.
+        .target(
+            name: "SyncStore",
+            dependencies: [
+                "SyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs (inquire → plan → apply), limits, configuration, reports.
+        .target(
+            name: "GroupSync",
+            dependencies: [
+                "LDAPClient", "SyncCore", "SyncStore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "groupsync",
             dependencies: [
-                "LDAPClient",
+                "GroupSync", "LDAPClient", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -56,6 +83,21 @@ let package = Package(
         .testTarget(
             name: "LDAPClientTests",
             dependencies: ["LDAPClient", "LDAPTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SyncCoreTests",
+            dependencies: ["SyncCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SyncStoreTests",
+            dependencies: ["SyncStore", "SyncCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GroupSyncTests",
+            dependencies: ["GroupSync", "SyncCore", "SyncStore", "LDAPClient", "LDAPTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

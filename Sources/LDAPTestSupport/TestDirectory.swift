@@ -105,6 +105,11 @@ public final class TestDirectory: Sendable {
         }
     }
 
+    /// Sends a signal without waiting, from any context (e.g. a progress callback).
+    public func signalNow(_ signal: Int32) {
+        process.withLock { $0?.signal(signal) }
+    }
+
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
     // MARK: Changing the directory while it runs

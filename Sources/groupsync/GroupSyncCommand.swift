@@ -1,11 +1,37 @@
 import ArgumentParser
+import Foundation
 
-@main
 struct GroupSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "groupsync",
         abstract: "Sync users and groups from LDAP directories and verify where users landed.",
+        discussion: """
+            Exit codes: 0 ok · 1 checked and false · 2 usage or configuration error · \
+            3 directory or store unreachable, or a run failed · 4 a run stopped at a safety limit.
+            """,
         version: "0.1.0-dev",
-        subcommands: []
+        subcommands: [SyncCommand.self, RunsCommand.self]
     )
+}
+
+/// The entry point: ArgumentParser's usage errors exit with 2, as INTERFACE.md documents,
+/// instead of its default 64.
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try GroupSyncCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if GroupSyncCommand.exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((GroupSyncCommand.fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage.rawValue)
+            }
+            GroupSyncCommand.exit(withError: error)
+        }
+    }
 }

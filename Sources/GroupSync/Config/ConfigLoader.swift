@@ -1,0 +1,232 @@
+import Foundation
+import LDAPClient
+import Yams
+
+/// Reads and checks the configuration file. Every error names the file, line and key path.
+public enum ConfigLoader {
+    /// The default locations, in order: `./groupsync.yaml`, then `/etc/groupsync/groupsync.yaml`.
+    public static let defaultPaths = ["groupsync.yaml", "/etc/groupsync/groupsync.yaml"]
+
+    /// Finds the file to use: the one given, or the first default that exists.
+    public static func locate(_ explicit: String?) throws(ConfigError) -> String {
+        if let explicit { return explicit }
+        for path in defaultPaths where FileManager.default.fileExists(atPath: path) { return path }
+        throw ConfigError(
+            file: defaultPaths[0], line: nil, keyPath: "",
+            message: "no configuration file: pass --config PATH, or create ./groupsync.yaml or /etc/groupsync/groupsync.yaml (examples in Config/)")
+    }
+
+    public static func load(path: String) throws(ConfigError) -> GroupSyncConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: nil, keyPath: "", message: "cannot read the file (missing or no permission)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: nil, keyPath: "", message: "the file is not valid UTF-8")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> GroupSyncConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw yamlError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: nil, keyPath: "", message: "cannot parse YAML: \(error)")
+        }
+        guard let root else { throw ConfigError(file: file, line: nil, keyPath: "", message: "the file is empty") }
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let reader = Reader(file: file, folder: folder)
+        return try reader.config(ConfigNode(node: root, path: "", file: file))
+    }
+
+    private static func yamlError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, line: mark.line, keyPath: "", message: "invalid YAML: \(problem)")
+        default:
+            return ConfigError(file: file, line: nil, keyPath: "", message: "invalid YAML: \(error)")
+        }
+    }
+}
+
+/// The walk over the YAML tree, one method per section.
+private struct Reader {
+    let file: String
+    let folder: URL
+
+    func config(_ node: ConfigNode) throws(ConfigError) -> GroupSyncConfig {
+        let fields = try node.fields(["store", "directories"])
+        let store = try storeConfig(try fields.require("store"))
+        let list = try fields.require("directories").items()
+        guard !list.isEmpty else { throw try fields.require("directories").error("list at least one directory") }
+        var directories: [DirectoryConfig] = []
+        for item in list {
+            let directory = try directoryConfig(item)
+            if directories.contains(where: { $0.name == directory.name }) {
+                throw item.error("two directories are named \"\(directory.name)\"; names must be unique")
+            }
+            directories.append(directory)
+        }
+        return GroupSyncConfig(file: file, store: store, directories: directories)
+    }
+
+    func storeConfig(_ node: ConfigNode) throws(ConfigError) -> StoreConfig {
+        let fields = try node.fields(["path"])
+        return StoreConfig(path: resolve(try fields.require("path").nonEmptyString()))
+    }
+
+    func directoryConfig(_ node: ConfigNode) throws(ConfigError) -> DirectoryConfig {
+        let fields = try node.fields([
+            "name", "url", "start_tls", "tls", "bind", "flavour", "page_size", "timeout", "users", "groups",
+            "attributes", "limits", "schedule",
+        ])
+        let name = try fields.require("name").nonEmptyString()
+        let urlNode = try fields.require("url")
+        let url = try urlNode.nonEmptyString()
+        let scheme = url.lowercased()
+        guard scheme.hasPrefix("ldap://") || scheme.hasPrefix("ldaps://") || scheme.hasPrefix("ldapi://") else {
+            throw urlNode.error("expected an ldap://, ldaps:// or ldapi:// URL, found \"\(url)\"")
+        }
+        let startTLS = try fields["start_tls"]?.bool() ?? false
+        if startTLS && scheme.hasPrefix("ldaps://") {
+            throw try fields.require("start_tls").error("start_tls is for ldap:// URLs; ldaps:// is already TLS")
+        }
+        let flavourNode = fields["flavour"]
+        let flavourText = try flavourNode?.string() ?? "auto"
+        guard let flavour = DirectoryConfig.Flavour(rawValue: flavourText) else {
+            throw flavourNode!.error("expected auto, openldap or activedirectory, found \"\(flavourText)\"")
+        }
+        if flavour == .activedirectory {
+            throw flavourNode!.error("the Active Directory flavour is not available in this version; use an OpenLDAP directory")
+        }
+        return DirectoryConfig(
+            name: name, url: url, startTLS: startTLS, tls: try tlsOptions(fields["tls"]), bind: try bind(fields["bind"]),
+            flavour: flavour, pageSize: try fields["page_size"]?.int(in: 1...100_000) ?? 1000,
+            timeout: try fields["timeout"]?.duration() ?? .seconds(30),
+            users: try search(try fields.require("users"), defaultFilter: "(objectClass=inetOrgPerson)"),
+            groups: try search(
+                try fields.require("groups"),
+                defaultFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"),
+            attributes: try attributes(fields["attributes"]), limits: try limits(fields["limits"]),
+            schedule: try schedule(fields["schedule"]))
+    }
+
+    func tlsOptions(_ node: ConfigNode?) throws(ConfigError) -> TLSOptions {
+        guard let node else { return TLSOptions() }
+        let fields = try node.fields(["ca_file", "cert_file", "key_file", "verify"])
+        return TLSOptions(
+            caFile: try readableFile(fields["ca_file"]), certificateFile: try readableFile(fields["cert_file"]),
+            keyFile: try readableFile(fields["key_file"]), verify: try fields["verify"]?.bool() ?? true)
+    }
+
+    func bind(_ node: ConfigNode?) throws(ConfigError) -> BindConfig? {
+        guard let node else { return nil }
+        let fields = try node.fields(["dn", "password_file", "password_env"])
+        let dnNode = try fields.require("dn")
+        let dn = try dnNode.nonEmptyString()
+        try checkDN(dn, dnNode)
+        switch (fields["password_file"], fields["password_env"]) {
+        case (let file?, nil):
+            guard let path = try readableFile(file) else { throw file.error("must not be empty") }
+            return BindConfig(dn: dn, password: .file(path))
+        case (nil, let env?):
+            let name = try env.nonEmptyString()
+            guard ProcessInfo.processInfo.environment[name] != nil else {
+                throw env.error("the environment variable \(name) is not set")
+            }
+            return BindConfig(dn: dn, password: .environment(name))
+        case (.some, .some):
+            throw node.error("give either password_file or password_env, not both")
+        case (nil, nil):
+            throw node.error("a bind needs password_file or password_env (passwords are never written in the configuration); omit bind for anonymous access")
+        }
+    }
+
+    func search(_ node: ConfigNode, defaultFilter: String) throws(ConfigError) -> SearchConfig {
+        let fields = try node.fields(["base", "scope", "filter"])
+        let baseNode = try fields.require("base")
+        let base = try baseNode.nonEmptyString()
+        try checkDN(base, baseNode)
+        let scopeText = try fields["scope"]?.string() ?? "sub"
+        guard let scope = LDAPSearchRequest.Scope(rawValue: scopeText), scope != .base else {
+            throw fields["scope"]!.error("expected sub or one, found \"\(scopeText)\"")
+        }
+        var filter = defaultFilter
+        if let filterNode = fields["filter"] {
+            filter = try filterNode.nonEmptyString()
+            if !filter.hasPrefix("(") { filter = "(\(filter))" }
+            if let problem = FilterSyntax.problem(in: filter) { throw filterNode.error("invalid LDAP filter \(filter): \(problem)") }
+        }
+        return SearchConfig(base: base, scope: scope, filter: filter)
+    }
+
+    func attributes(_ node: ConfigNode?) throws(ConfigError) -> AttributeOverrides {
+        guard let node else { return AttributeOverrides() }
+        let fields = try node.fields(["id", "username", "mail", "aliases", "display_name", "group_name", "member", "member_uid", "disabled"])
+        return AttributeOverrides(
+            id: try fields["id"]?.nonEmptyString(), username: try fields["username"]?.nonEmptyString(),
+            mail: try fields["mail"]?.nonEmptyString(), aliases: try fields["aliases"]?.strings(),
+            displayName: try fields["display_name"]?.nonEmptyString(), groupName: try fields["group_name"]?.nonEmptyString(),
+            member: try fields["member"]?.strings(), memberUID: try fields["member_uid"]?.strings(),
+            disabled: try fields["disabled"]?.nonEmptyString())
+    }
+
+    func limits(_ node: ConfigNode?) throws(ConfigError) -> SafetyLimits {
+        var limits = SafetyLimits.default
+        guard let node else { return limits }
+        let fields = try node.fields(["max_user_deletions", "max_group_deletions", "max_membership_deletions"])
+        if let value = fields["max_user_deletions"] { limits.maxUserDeletions = try limit(value) }
+        if let value = fields["max_group_deletions"] { limits.maxGroupDeletions = try limit(value) }
+        if let value = fields["max_membership_deletions"] { limits.maxMembershipDeletions = try limit(value) }
+        return limits
+    }
+
+    func limit(_ node: ConfigNode) throws(ConfigError) -> SafetyLimits.Limit {
+        let text = try node.string().trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("%"), let percent = Double(text.dropLast()), percent >= 0, percent <= 100 {
+            return .share(percent / 100)
+        }
+        if let count = Int(text), count >= 0 { return .count(count) }
+        throw node.error("expected a count (500) or a share (10%), found \"\(text)\"")
+    }
+
+    func schedule(_ node: ConfigNode?) throws(ConfigError) -> ScheduleConfig? {
+        guard let node else { return nil }
+        let fields = try node.fields(["every", "jitter", "at"])
+        let every = try fields["every"]?.duration()
+        let at = try fields["at"]?.strings() ?? []
+        for time in at {
+            let parts = time.split(separator: ":")
+            guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute) else {
+                throw fields["at"]!.error("expected times as HH:MM, found \"\(time)\"")
+            }
+        }
+        if every != nil && !at.isEmpty { throw node.error("give either every or at, not both") }
+        return ScheduleConfig(every: every, jitter: try fields["jitter"]?.duration(), at: at)
+    }
+
+    // MARK: Helpers
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    func readableFile(_ node: ConfigNode?) throws(ConfigError) -> String? {
+        guard let node else { return nil }
+        let path = resolve(try node.nonEmptyString())
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw node.error("cannot read \(path) (missing or no permission)")
+        }
+        return path
+    }
+
+    func checkDN(_ dn: String, _ node: ConfigNode) throws(ConfigError) {
+        do {
+            _ = try DistinguishedName(dn)
+        } catch {
+            throw node.error("not a valid DN: \(error.reason) (at offset \(error.offset))")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Yams
+
+/// A YAML node with its key path and line, and typed accessors whose errors say where.
+/// Mappings are read with ``fields(_:)``, which rejects keys it does not know.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let file: String
+
+    var line: Int? { node.mark?.line }
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(file: file, line: line, keyPath: path, message: message)
+    }
+
+    private func child(_ node: Node, _ key: String) -> ConfigNode {
+        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", file: file)
+    }
+
+    /// The mapping's entries by key, after checking that every key is one of `allowed`.
+    func fields(_ allowed: Set<String>) throws(ConfigError) -> Fields {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kind)") }
+        var values: [String: ConfigNode] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error("keys must be strings") }
+            let field = child(value, name)
+            guard allowed.contains(name) else {
+                throw ConfigError(
+                    file: file, line: key.mark?.line, keyPath: field.path,
+                    message: "unknown key \"\(name)\"; expected one of: \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard values[name] == nil else {
+                throw ConfigError(file: file, line: key.mark?.line, keyPath: field.path, message: "the key appears twice")
+            }
+            if case .alias = value { throw field.error("YAML aliases are not supported in the configuration") }
+            values[name] = field
+        }
+        return Fields(parent: self, values: values)
+    }
+
+    func items() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kind)") }
+        return sequence.enumerated().map { index, item in ConfigNode(node: item, path: "\(path)[\(index)]", file: file) }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = node else { throw error("expected a string, found \(kind)") }
+        return scalar.string
+    }
+
+    func nonEmptyString() throws(ConfigError) -> String {
+        let value = try string().trimmingCharacters(in: .whitespaces)
+        guard !value.isEmpty else { throw error("must not be empty") }
+        return value
+    }
+
+    func strings() throws(ConfigError) -> [String] {
+        if case .scalar = node { return [try nonEmptyString()] }
+        var result: [String] = []
+        for item in try items() { result.append(try item.nonEmptyString()) }
+        return result
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        guard case .scalar = node, let value = node.bool else { throw error("expected true or false, found \(describe)") }
+        return value
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard case .scalar = node, let value = node.int else { throw error("expected a whole number, found \(describe)") }
+        guard range.contains(value) else { throw error("must be between \(range.lowerBound) and \(range.upperBound), found \(value)") }
+        return value
+    }
+
+    /// `30s`, `5m`, `2h`, `1h30m`, `500ms`, `1d`.
+    func duration() throws(ConfigError) -> Duration {
+        let text = try string().trimmingCharacters(in: .whitespaces)
+        guard let duration = parseDuration(text) else {
+            throw error("expected a duration such as 30s, 5m, 2h or 1h30m, found \"\(text)\"")
+        }
+        return duration
+    }
+
+    private var kind: String {
+        switch node {
+        case .scalar: "a single value"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    private var describe: String {
+        if case .scalar(let scalar) = node { return "\"\(scalar.string)\"" }
+        return kind
+    }
+
+    struct Fields {
+        let parent: ConfigNode
+        let values: [String: ConfigNode]
+
+        subscript(_ key: String) -> ConfigNode? { values[key] }
+
+        func require(_ key: String) throws(ConfigError) -> ConfigNode {
+            guard let value = values[key] else { throw parent.error("the key \"\(key)\" is required") }
+            return value
+        }
+    }
+}
+
+func parseDuration(_ text: String) -> Duration? {
+    var total = Duration.zero
+    var number = ""
+    var unit = ""
+    var parsedAny = false
+    func flush() -> Bool {
+        guard let value = Int(number), !unit.isEmpty else { return false }
+        switch unit {
+        case "ms": total += .milliseconds(value)
+        case "s": total += .seconds(value)
+        case "m": total += .seconds(value * 60)
+        case "h": total += .seconds(value * 3600)
+        case "d": total += .seconds(value * 86400)
+        default: return false
+        }
+        number = ""
+        unit = ""
+        parsedAny = true
+        return true
+    }
+    for character in text {
+        if character.isASCII && character.isNumber {
+            if !unit.isEmpty { guard flush() else { return nil } }
+            number.append(character)
+        } else if character.isLetter {
+            guard !number.isEmpty else { return nil }
+            unit.append(character)
+        } else {
+            return nil
+        }
+    }
+    guard flush(), parsedAny, total > .zero else { return nil }
+    return total
+}

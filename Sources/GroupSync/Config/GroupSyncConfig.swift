@@ -1,0 +1,113 @@
+import Foundation
+import LDAPClient
+import SyncCore
+
+/// The configuration file (INTERFACE.md): where the store is and which directories to sync.
+public struct GroupSyncConfig: Sendable {
+    /// The file it was read from; relative paths in it are relative to its folder.
+    public var file: String
+    public var store: StoreConfig
+    public var directories: [DirectoryConfig]
+
+    public func directory(named name: String) -> DirectoryConfig? {
+        directories.first { $0.name == name }
+    }
+}
+
+public struct StoreConfig: Sendable, Equatable {
+    /// The SQLite file, absolute.
+    public var path: String
+}
+
+/// One LDAP source.
+public struct DirectoryConfig: Sendable {
+    public enum Flavour: String, Sendable, CaseIterable {
+        case auto, openldap, activedirectory
+    }
+
+    public var name: String
+    public var url: String
+    public var startTLS: Bool
+    public var tls: TLSOptions
+    public var bind: BindConfig?
+    public var flavour: Flavour
+    public var pageSize: Int
+    public var timeout: Duration
+    public var users: SearchConfig
+    public var groups: SearchConfig
+    /// Overrides of the flavour's attribute defaults (nil = the flavour's default).
+    public var attributes: AttributeOverrides
+    public var limits: SafetyLimits
+    public var schedule: ScheduleConfig?
+
+    public var connectionOptions: LDAPConnectionOptions {
+        LDAPConnectionOptions(url: url, startTLS: startTLS, tls: tls, connectTimeout: timeout, operationTimeout: timeout)
+    }
+}
+
+public struct BindConfig: Sendable {
+    public enum Secret: Sendable, Equatable {
+        case file(String)
+        case environment(String)
+    }
+
+    public var dn: String
+    public var password: Secret
+
+    /// Reads the password now, as bytes. A single trailing newline of a file is dropped.
+    public func readPassword() throws(ConfigError) -> [UInt8] {
+        switch password {
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError(file: path, line: nil, keyPath: "bind.password_file", message: "cannot read the password file")
+            }
+            var bytes = [UInt8](data)
+            if bytes.last == 0x0A { bytes.removeLast() }
+            if bytes.last == 0x0D { bytes.removeLast() }
+            return bytes
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name] else {
+                throw ConfigError(file: "environment", line: nil, keyPath: "bind.password_env", message: "the variable \(name) is not set")
+            }
+            return Array(value.utf8)
+        }
+    }
+}
+
+public struct SearchConfig: Sendable, Equatable {
+    public var base: String
+    public var scope: LDAPSearchRequest.Scope
+    public var filter: String
+}
+
+public struct AttributeOverrides: Sendable, Equatable {
+    public var id: String?
+    public var username: String?
+    public var mail: String?
+    public var aliases: [String]?
+    public var displayName: String?
+    public var groupName: String?
+    public var member: [String]?
+    public var memberUID: [String]?
+    public var disabled: String?
+
+    public func applied(to defaults: AttributeMapping) -> AttributeMapping {
+        var mapping = defaults
+        if let id { mapping.id = id }
+        if let username { mapping.username = username }
+        if let mail { mapping.mail = mail }
+        if let aliases { mapping.aliases = aliases }
+        if let displayName { mapping.displayName = displayName }
+        if let groupName { mapping.groupName = groupName }
+        if let member { mapping.member = member }
+        if let memberUID { mapping.memberUID = memberUID }
+        if let disabled { mapping.disabled = disabled }
+        return mapping
+    }
+}
+
+public struct ScheduleConfig: Sendable, Equatable {
+    public var every: Duration?
+    public var jitter: Duration?
+    public var at: [String]
+}

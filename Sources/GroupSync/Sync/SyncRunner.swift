@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import SyncCore
+import SyncStore
+
+/// What a sync was asked to do.
+public struct SyncRequest: Sendable {
+    public var directories: [String]
+    public var dryRun: Bool
+    public var force: Bool
+    public var full: Bool
+    public var trigger: RunRecord.Trigger
+
+    public init(directories: [String] = [], dryRun: Bool = false, force: Bool = false, full: Bool = false, trigger: RunRecord.Trigger = .manual) {
+        self.directories = directories
+        self.dryRun = dryRun
+        self.force = force
+        self.full = full
+        self.trigger = trigger
+    }
+}
+
+/// The outcome of one directory's run, with the plan when there was one.
+public struct RunReport: Sendable {
+    public var run: RunRecord
+    public var plan: Plan?
+}
+
+/// Runs syncs: inquire → plan → check limits → apply, one directory at a time, under the
+/// store lock. Every run ends recorded in the store, whatever its outcome.
+public struct SyncRunner: Sendable {
+    public let config: GroupSyncConfig
+    public let store: Store
+    let logger: Logger
+
+    public init(config: GroupSyncConfig, store: Store, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Syncs the requested directories (all when none are named).
+    public func run(
+        _ request: SyncRequest, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil
+    ) async throws(SyncError) -> [RunReport] {
+        let lock: StoreLock
+        do {
+            lock = try StoreLock(storePath: store.path)
+        } catch {
+            throw SyncError.locked(error.description)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var selected = config.directories
+        if !request.directories.isEmpty {
+            for name in request.directories where config.directory(named: name) == nil {
+                throw SyncError.unknownDirectory(name, known: config.directories.map(\.name))
+            }
+            selected = config.directories.filter { request.directories.contains($0.name) }
+        }
+        var reports: [RunReport] = []
+        for directory in selected {
+            let name = directory.name
+            var directoryProgress: (@Sendable (DirectoryReader.Progress) -> Void)?
+            if let progress {
+                directoryProgress = { progress(name, $0) }
+            }
+            reports.append(try await run(directory, request: request, progress: directoryProgress))
+        }
+        return reports
+    }
+
+    private func run(
+        _ directory: DirectoryConfig, request: SyncRequest, progress: (@Sendable (DirectoryReader.Progress) -> Void)?
+    ) async throws(SyncError) -> RunReport {
+        let started = Date()
+        var run = RunRecord(
+            directory: directory.name, trigger: request.trigger, mode: .full, outcome: .failed, startedAt: started, finishedAt: started)
+        let wanted: Snapshot
+        do {
+            wanted = try await DirectoryReader(directory: directory, logger: logger).read(progress: progress).snapshot
+        } catch {
+            run.finishedAt = Date()
+            run.message = "\(error)"
+            return try record(run, changes: [])
+        }
+        let current: Snapshot
+        do {
+            current = try store.snapshot(directory: directory.name)
+        } catch {
+            throw SyncError.store(error.description)
+        }
+        let plan = Planner.plan(wanted: wanted, current: current)
+        run.counts = plan.counts
+        run.totals = RunRecord.Totals(
+            users: wanted.users.count, groups: wanted.groups.count, memberships: wanted.membershipCount,
+            unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })
+        run.finishedAt = Date()
+
+        if wanted.users.isEmpty && !current.users.isEmpty {
+            run.outcome = .stoppedByLimit
+            run.message = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
+                + "but the store holds \(current.users.count); nothing was applied. Check users.base and users.filter, "
+                + "and that the bind account can still read the users. (This stop cannot be forced.)"
+            return try record(run, plan: plan)
+        }
+        let violations = directory.limits.violations(of: plan, current: current)
+        if !violations.isEmpty && !request.force {
+            run.outcome = .stoppedByLimit
+            run.message = "stopped by safety limits: " + violations.joined(separator: "; ")
+                + ". Nothing was applied. If these removals are intended, run again with --force."
+            return try record(run, plan: plan)
+        }
+        if request.dryRun {
+            run.outcome = .dryRun
+            run.message = plan.isEmpty ? "nothing to change" : "dry run: nothing was applied"
+            if !violations.isEmpty { run.message! += "; a real run would need --force: " + violations.joined(separator: "; ") }
+            return try record(run, plan: plan)
+        }
+        if plan.isEmpty {
+            run.outcome = .noChanges
+            return try record(run, plan: plan)
+        }
+        run.outcome = .applied
+        if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
+        do {
+            let applied = try store.apply(plan, run: run)
+            logger.info("applied", metadata: ["directory": "\(directory.name)", "run": "\(applied.id ?? 0)"])
+            return RunReport(run: applied, plan: plan)
+        } catch {
+            run.outcome = .failed
+            run.message = "applying the plan failed and nothing was written: \(error)"
+            return try record(run, changes: [])
+        }
+    }
+
+    private func record(_ run: RunRecord, plan: Plan) throws(SyncError) -> RunReport {
+        var report = try record(run, changes: plan.changes)
+        report.plan = plan
+        return report
+    }
+
+    private func record(_ run: RunRecord, changes: [PlannedChange]) throws(SyncError) -> RunReport {
+        do {
+            let recorded = try store.record(run, changes: changes)
+            if run.outcome == .failed {
+                logger.error("run failed", metadata: ["directory": "\(run.directory)", "error": "\(run.message ?? "")"])
+            }
+            return RunReport(run: recorded, plan: nil)
+        } catch {
+            throw SyncError.store(error.description)
+        }
+    }
+}
+
+/// Why a sync could not run at all (as opposed to a run that failed and was recorded).
+public enum SyncError: Error, Sendable, CustomStringConvertible {
+    case locked(String)
+    case unknownDirectory(String, known: [String])
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .locked(let message): message
+        case .unknownDirectory(let name, let known):
+            "no directory named \"\(name)\" in the configuration; known: \(known.joined(separator: ", "))"
+        case .store(let message): message
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import LDAPClient
+
+/// Which LDAP attributes hold what. Each flavour supplies defaults; the configuration
+/// may override any of them.
+public struct AttributeMapping: Sendable, Equatable {
+    /// The stable id (entryUUID on OpenLDAP, objectGUID on AD, nsUniqueId on 389-DS).
+    public var id: String
+    public var username: String
+    public var mail: String
+    public var aliases: [String]
+    public var displayName: String
+    /// The group's name.
+    public var groupName: String
+    public var groupMail: String
+    /// Attributes whose values are member DNs (`member`, `uniqueMember`).
+    public var member: [String]
+    /// Attributes whose values are member usernames (posixGroup's `memberUid`).
+    public var memberUID: [String]
+    /// An attribute whose presence (or value TRUE) marks a user disabled; nil for none.
+    public var disabled: String?
+
+    public init(
+        id: String, username: String, mail: String, aliases: [String], displayName: String, groupName: String,
+        groupMail: String, member: [String], memberUID: [String], disabled: String?
+    ) {
+        self.id = id
+        self.username = username
+        self.mail = mail
+        self.aliases = aliases
+        self.displayName = displayName
+        self.groupName = groupName
+        self.groupMail = groupMail
+        self.member = member
+        self.memberUID = memberUID
+        self.disabled = disabled
+    }
+
+    /// OpenLDAP (and other RFC 4519 directories): inetOrgPerson users; groupOfNames,
+    /// groupOfUniqueNames and posixGroup groups.
+    public static let openLDAP = AttributeMapping(
+        id: "entryUUID", username: "uid", mail: "mail", aliases: ["mailAlternateAddress"], displayName: "cn",
+        groupName: "cn", groupMail: "mail", member: ["member", "uniqueMember"], memberUID: ["memberUid"], disabled: nil)
+
+    public var userAttributes: [String] {
+        var list = [id, username, mail, displayName] + aliases
+        if let disabled { list.append(disabled) }
+        return unique(list)
+    }
+
+    public var groupAttributes: [String] {
+        unique([id, groupName, groupMail] + member + memberUID)
+    }
+
+    private func unique(_ list: [String]) -> [String] {
+        var seen = Set<String>()
+        return list.filter { seen.insert($0.lowercased()).inserted }
+    }
+}

@@ -1,0 +1,87 @@
+/// A directory user as groupsync keeps it. Identified by ``id`` (entryUUID, objectGUID,
+/// nsUniqueId): a user moved or renamed keeps its id, so it is a change, not a new user.
+public struct DirectoryUser: Sendable, Hashable, Codable {
+    public var id: String
+    public var dn: String
+    public var username: String?
+    public var mail: String?
+    public var aliases: [String]
+    public var displayName: String?
+    public var disabled: Bool
+
+    public init(id: String, dn: String, username: String? = nil, mail: String? = nil, aliases: [String] = [], displayName: String? = nil, disabled: Bool = false) {
+        self.id = id
+        self.dn = dn
+        self.username = username
+        self.mail = mail
+        self.aliases = aliases
+        self.displayName = displayName
+        self.disabled = disabled
+    }
+
+    /// The best short name for people: username, then mail, then the DN.
+    public var label: String { username ?? mail ?? dn }
+}
+
+/// A directory group. Identified by ``id``; ``name`` is its cn (or sAMAccountName on AD).
+public struct DirectoryGroup: Sendable, Hashable, Codable {
+    public var id: String
+    public var dn: String
+    public var name: String
+    public var mail: String?
+
+    public init(id: String, dn: String, name: String, mail: String? = nil) {
+        self.id = id
+        self.dn = dn
+        self.name = name
+        self.mail = mail
+    }
+}
+
+/// What a membership points at: a user or a group, by id.
+public struct MemberRef: Sendable, Hashable, Codable, Comparable {
+    public enum Kind: String, Sendable, Hashable, Codable, Comparable {
+        case user, group
+        public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public var kind: Kind
+    public var id: String
+
+    public init(_ kind: Kind, _ id: String) {
+        self.kind = kind
+        self.id = id
+    }
+
+    public static func user(_ id: String) -> MemberRef { MemberRef(.user, id) }
+    public static func group(_ id: String) -> MemberRef { MemberRef(.group, id) }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
+}
+
+/// A direct edge: `groupID` has `member` as the directory states it.
+public struct Membership: Sendable, Hashable, Codable, Comparable {
+    public var groupID: String
+    public var member: MemberRef
+
+    public init(groupID: String, member: MemberRef) {
+        self.groupID = groupID
+        self.member = member
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.groupID, lhs.member) < (rhs.groupID, rhs.member) }
+}
+
+/// A member value that matched no user or group in scope: kept and reported, never guessed.
+public struct UnresolvedMember: Sendable, Hashable, Codable, Comparable {
+    public var groupID: String
+    /// The value as the directory wrote it (a DN, or a uid for posixGroup `memberUid`).
+    public var value: String
+
+    public init(groupID: String, value: String) {
+        self.groupID = groupID
+        self.value = value
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.groupID, lhs.value) < (rhs.groupID, rhs.value) }
+}

@@ -1,0 +1,125 @@
+/// `plan = diff(wanted, current)`: a pure function over value types. Objects are matched by
+/// stable id, so a user moved to another OU or a renamed group is a change, not a removal
+/// and an addition.
+public enum Planner {
+    public static func plan(wanted: Snapshot, current: Snapshot) -> Plan {
+        var plan = Plan()
+        diffUsers(wanted: wanted, current: current, into: &plan)
+        diffGroups(wanted: wanted, current: current, into: &plan)
+        diffMemberships(wanted: wanted, current: current, into: &plan)
+        if !current.isEmpty {
+            diffEffective(wanted: wanted, current: current, into: &plan)
+        }
+        describe(&plan, wanted: wanted, current: current)
+        return plan
+    }
+
+    private static func diffUsers(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
+        for (id, user) in wanted.users {
+            guard let before = current.users[id] else {
+                plan.usersAdded.append(user)
+                continue
+            }
+            let fields = userFieldChanges(before, user)
+            if !fields.isEmpty { plan.usersChanged.append(Changed(before: before, after: user, fields: fields)) }
+        }
+        for (id, user) in current.users where wanted.users[id] == nil {
+            plan.usersRemoved.append(user)
+        }
+        plan.usersAdded.sort { $0.dn < $1.dn }
+        plan.usersRemoved.sort { $0.dn < $1.dn }
+        plan.usersChanged.sort { $0.after.dn < $1.after.dn }
+    }
+
+    private static func diffGroups(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
+        for (id, group) in wanted.groups {
+            guard let before = current.groups[id] else {
+                plan.groupsAdded.append(group)
+                continue
+            }
+            var fields: [FieldChange] = []
+            if before.dn != group.dn { fields.append(FieldChange(field: "dn", before: before.dn, after: group.dn)) }
+            if before.name != group.name { fields.append(FieldChange(field: "name", before: before.name, after: group.name)) }
+            if before.mail != group.mail { fields.append(FieldChange(field: "mail", before: before.mail, after: group.mail)) }
+            if !fields.isEmpty { plan.groupsChanged.append(Changed(before: before, after: group, fields: fields)) }
+        }
+        for (id, group) in current.groups where wanted.groups[id] == nil {
+            plan.groupsRemoved.append(group)
+        }
+        plan.groupsAdded.sort { $0.dn < $1.dn }
+        plan.groupsRemoved.sort { $0.dn < $1.dn }
+        plan.groupsChanged.sort { $0.after.dn < $1.after.dn }
+    }
+
+    private static func diffMemberships(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
+        let empty = Set<MemberRef>()
+        for (group, refs) in wanted.members {
+            let before = current.members[group] ?? empty
+            for ref in refs where !before.contains(ref) {
+                plan.membershipsAdded.append(Membership(groupID: group, member: ref))
+            }
+        }
+        for (group, refs) in current.members {
+            let after = wanted.members[group] ?? empty
+            for ref in refs where !after.contains(ref) {
+                plan.membershipsRemoved.append(Membership(groupID: group, member: ref))
+            }
+        }
+        let noValues = Set<String>()
+        for (group, values) in wanted.unresolved {
+            let before = current.unresolved[group] ?? noValues
+            for value in values where !before.contains(value) {
+                plan.unresolvedAdded.append(UnresolvedMember(groupID: group, value: value))
+            }
+        }
+        for (group, values) in current.unresolved {
+            let after = wanted.unresolved[group] ?? noValues
+            for value in values where !after.contains(value) {
+                plan.unresolvedRemoved.append(UnresolvedMember(groupID: group, value: value))
+            }
+        }
+        plan.membershipsAdded.sort()
+        plan.membershipsRemoved.sort()
+        plan.unresolvedAdded.sort()
+        plan.unresolvedRemoved.sort()
+    }
+
+    /// Effective membership can change only for groups whose direct members changed and
+    /// for the groups above them, in either snapshot; only those are recomputed.
+    private static func diffEffective(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
+        var touched = Set(plan.membershipsAdded.map(\.groupID))
+        touched.formUnion(plan.membershipsRemoved.map(\.groupID))
+        touched.formUnion(plan.groupsAdded.map(\.id))
+        touched.formUnion(plan.groupsRemoved.map(\.id))
+        guard !touched.isEmpty else { return }
+        let affected = EffectiveMembership.ancestors(of: touched, in: wanted)
+            .union(EffectiveMembership.ancestors(of: touched, in: current))
+        let after = EffectiveMembership(wanted), before = EffectiveMembership(current)
+        for group in affected {
+            let newUsers = wanted.groups[group] == nil ? [] : after.users(of: group)
+            let oldUsers = current.groups[group] == nil ? [] : before.users(of: group)
+            for user in newUsers.subtracting(oldUsers) { plan.effectiveGained.append(EffectiveChange(userID: user, groupID: group)) }
+            for user in oldUsers.subtracting(newUsers) { plan.effectiveLost.append(EffectiveChange(userID: user, groupID: group)) }
+        }
+        plan.effectiveGained.sort()
+        plan.effectiveLost.sort()
+    }
+
+    static func userFieldChanges(_ before: DirectoryUser, _ after: DirectoryUser) -> [FieldChange] {
+        var fields: [FieldChange] = []
+        func compare(_ name: String, _ old: String?, _ new: String?) {
+            if old != new { fields.append(FieldChange(field: name, before: old, after: new)) }
+        }
+        compare("dn", before.dn, after.dn)
+        compare("username", before.username, after.username)
+        compare("mail", before.mail, after.mail)
+        if before.aliases != after.aliases {
+            fields.append(FieldChange(field: "aliases", before: before.aliases.joined(separator: ", "), after: after.aliases.joined(separator: ", ")))
+        }
+        compare("display_name", before.displayName, after.displayName)
+        if before.disabled != after.disabled {
+            fields.append(FieldChange(field: "disabled", before: String(before.disabled), after: String(after.disabled)))
+        }
+        return fields
+    }
+}

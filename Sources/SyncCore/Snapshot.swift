@@ -1,0 +1,45 @@
+/// Users, groups and direct memberships of one directory as of one moment: what the
+/// directory says now (the *wanted* snapshot) or what the store holds (the *current* one).
+public struct Snapshot: Sendable, Equatable {
+    public var users: [String: DirectoryUser]
+    public var groups: [String: DirectoryGroup]
+    /// Group id → its direct members.
+    public var members: [String: Set<MemberRef>]
+    /// Group id → member values that matched nothing.
+    public var unresolved: [String: Set<String>]
+
+    public init(
+        users: [String: DirectoryUser] = [:], groups: [String: DirectoryGroup] = [:],
+        members: [String: Set<MemberRef>] = [:], unresolved: [String: Set<String>] = [:]
+    ) {
+        self.users = users
+        self.groups = groups
+        self.members = members
+        self.unresolved = unresolved
+    }
+
+    public init(users: [DirectoryUser], groups: [DirectoryGroup], memberships: [Membership], unresolved: [UnresolvedMember] = []) {
+        self.init()
+        for user in users { self.users[user.id] = user }
+        for group in groups { self.groups[group.id] = group }
+        for membership in memberships { self.members[membership.groupID, default: []].insert(membership.member) }
+        for value in unresolved { self.unresolved[value.groupID, default: []].insert(value.value) }
+    }
+
+    public var isEmpty: Bool { users.isEmpty && groups.isEmpty }
+
+    public var membershipCount: Int { members.values.reduce(0) { $0 + $1.count } }
+
+    public var allMemberships: [Membership] {
+        members.flatMap { group, refs in refs.map { Membership(groupID: group, member: $0) } }
+    }
+
+    public var allUnresolved: [UnresolvedMember] {
+        unresolved.flatMap { group, values in values.map { UnresolvedMember(groupID: group, value: $0) } }
+    }
+
+    /// Groups that directly contain `member`.
+    public func parents(of member: MemberRef) -> [String] {
+        members.compactMap { $0.value.contains(member) ? $0.key : nil }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import LDAPClient
+
+/// Builds the wanted snapshot from search results as they stream in: users first, then
+/// groups. Member values are resolved through normalised DNs (so another case or escaping
+/// still matches); a value that matches no user or group in scope is kept as unresolved.
+///
+/// Member values that name users are resolved as each group arrives; only the others wait
+/// for the end (they may name groups not read yet), which keeps memory low for large groups.
+public struct SnapshotBuilder: Sendable {
+    public let mapping: AttributeMapping
+    private var snapshot = Snapshot()
+    private var userByDN: [String: String] = [:]
+    private var userByName: [String: String] = [:]
+    private var groupByDN: [String: String] = [:]
+    private var pendingDNs: [(groupID: String, normalized: String?, value: String)] = []
+    private var pendingNames: [(groupID: String, value: String)] = []
+
+    public init(mapping: AttributeMapping) {
+        self.mapping = mapping
+    }
+
+    public var userCount: Int { snapshot.users.count }
+    public var groupCount: Int { snapshot.groups.count }
+
+    public mutating func addUser(_ entry: LDAPEntry) throws(MappingError) {
+        let id = try stableID(of: entry)
+        guard snapshot.users[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another user") }
+        let normalized = try normalizedDN(entry.dn)
+        let user = DirectoryUser(
+            id: id, dn: entry.dn, username: entry.string(mapping.username), mail: entry.string(mapping.mail),
+            aliases: mapping.aliases.flatMap { entry.strings($0) }.sorted(), displayName: entry.string(mapping.displayName),
+            disabled: isDisabled(entry))
+        snapshot.users[id] = user
+        userByDN[normalized] = id
+        if let username = user.username { userByName[username.lowercased()] = id }
+    }
+
+    public mutating func addGroup(_ entry: LDAPEntry) throws(MappingError) {
+        let id = try stableID(of: entry)
+        guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
+        let normalized = try normalizedDN(entry.dn)
+        let dn = try? DistinguishedName(entry.dn)
+        let name = entry.string(mapping.groupName) ?? dn?.leafValue ?? entry.dn
+        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
+        groupByDN[normalized] = id
+        var members = Set<MemberRef>()
+        for attribute in mapping.member {
+            for raw in entry[attribute] {
+                let value = Self.stripOptionalUID(String(decoding: raw, as: UTF8.self))
+                let key = try? DistinguishedName(value).normalized
+                if let key, let user = userByDN[key] {
+                    members.insert(.user(user))
+                } else {
+                    pendingDNs.append((id, key, value))
+                }
+            }
+        }
+        for attribute in mapping.memberUID {
+            for raw in entry[attribute] {
+                let value = String(decoding: raw, as: UTF8.self)
+                if let user = userByName[value.lowercased()] {
+                    members.insert(.user(user))
+                } else {
+                    pendingNames.append((id, value))
+                }
+            }
+        }
+        if !members.isEmpty { snapshot.members[id] = members }
+    }
+
+    /// Resolves the member values that waited for all groups, and returns the snapshot.
+    public consuming func finish() -> Snapshot {
+        for pending in pendingDNs {
+            if let key = pending.normalized, let group = groupByDN[key] {
+                snapshot.members[pending.groupID, default: []].insert(.group(group))
+            } else {
+                snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
+            }
+        }
+        for pending in pendingNames {
+            snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
+        }
+        return snapshot
+    }
+
+    private func stableID(of entry: LDAPEntry) throws(MappingError) -> String {
+        guard let id = entry.string(mapping.id), !id.isEmpty else {
+            throw MappingError(dn: entry.dn, reason: "has no \(mapping.id) (the stable id attribute); groupsync cannot track it safely")
+        }
+        return id.lowercased()
+    }
+
+    private func normalizedDN(_ dn: String) throws(MappingError) -> String {
+        do {
+            return try DistinguishedName(dn).normalized
+        } catch {
+            throw MappingError(dn: dn, reason: "the server returned a DN that does not parse: \(error.reason)")
+        }
+    }
+
+    private func isDisabled(_ entry: LDAPEntry) -> Bool {
+        guard let attribute = mapping.disabled else { return false }
+        let values = entry.strings(attribute)
+        guard !values.isEmpty else { return false }
+        return values.contains { !["false", "0", "no"].contains($0.lowercased()) }
+    }
+
+    /// `uniqueMember` values may carry an optional UID (`dn#'0101'B`, RFC 4517 nameAndOptionalUID).
+    static func stripOptionalUID(_ value: String) -> String {
+        guard value.hasSuffix("'B"), let hash = value.range(of: "#'", options: .backwards) else { return value }
+        return String(value[..<hash.lowerBound])
+    }
+}
+
+/// An entry that cannot be mapped; the run fails rather than guess.
+public struct MappingError: Error, Sendable, CustomStringConvertible {
+    public var dn: String
+    public var reason: String
+
+    public init(dn: String, reason: String) {
+        self.dn = dn
+        self.reason = reason
+    }
+
+    public var description: String { "entry \"\(dn)\" \(reason)" }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+import SyncCore
+
+/// The local store: per directory the last snapshot (users, groups, direct memberships,
+/// unresolved member values), and the history of runs with their changes.
+///
+/// SQLite in WAL mode: readers (verify, runs, status) never wait for a sync. ``apply(_:run:)``
+/// is the only writer of the snapshot and writes the whole plan and the run record in one
+/// transaction, so the store always holds one whole snapshot.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating the file and its folder when missing) and migrates the store.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(path: path, operation: "create the folder \(folder.path)", underlying: error)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "groupsync.store"
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw StoreError(path: path, operation: "open", underlying: error)
+        }
+    }
+
+    // MARK: Reading the snapshot
+
+    /// The snapshot the store holds for a directory (empty before its first applied run).
+    public func snapshot(directory: String) throws(StoreError) -> Snapshot {
+        try read("read the snapshot of \(directory)") { db in
+            var snapshot = Snapshot()
+            let users = try UserRecord.filter(UserRecord.Columns.directory == directory).fetchCursor(db)
+            while let record = try users.next() { snapshot.users[record.id] = record.user }
+            let groups = try GroupRecord.filter(GroupRecord.Columns.directory == directory).fetchCursor(db)
+            while let record = try groups.next() { snapshot.groups[record.id] = record.group }
+            let rows = try Row.fetchCursor(db, sql: "SELECT group_id, member_kind, member_id FROM membership WHERE directory = ?", arguments: [directory])
+            while let row = try rows.next() {
+                let kind: MemberRef.Kind = (row[1] as String) == "group" ? .group : .user
+                snapshot.members[row[0] as String, default: []].insert(MemberRef(kind, row[2]))
+            }
+            let unresolved = try Row.fetchCursor(db, sql: "SELECT group_id, value FROM unresolved_member WHERE directory = ?", arguments: [directory])
+            while let row = try unresolved.next() {
+                snapshot.unresolved[row[0] as String, default: []].insert(row[1])
+            }
+            return snapshot
+        }
+    }
+
+    /// Counts of the stored snapshot of a directory.
+    public func totals(directory: String) throws(StoreError) -> RunRecord.Totals {
+        try read("count the snapshot of \(directory)") { db in try Self.totals(db, directory: directory) }
+    }
+
+    static func totals(_ db: Database, directory: String) throws -> RunRecord.Totals {
+        func count(_ table: String) throws -> Int {
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE directory = ?", arguments: [directory]) ?? 0
+        }
+        return RunRecord.Totals(
+            users: try count("\"user\""), groups: try count("\"group\""), memberships: try count("membership"),
+            unresolvedMembers: try count("unresolved_member"))
+    }
+
+    // MARK: Writing
+
+    /// Applies a plan to a directory's snapshot and records the run with its changes, in one
+    /// transaction. Returns the run with its id and the totals after the apply.
+    @discardableResult
+    public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord {
+        try write("apply run of \(run.directory)") { db in
+            try SnapshotWriter(db: db, directory: run.directory).write(plan)
+            var run = run
+            run.totals = try Self.totals(db, directory: run.directory)
+            try Self.insert(&run, changes: plan.changes, db: db)
+            return run
+        }
+    }
+
+    /// Records a run that changed no snapshot (no changes, dry run, stopped by a limit, failed),
+    /// with the changes it planned, if any.
+    @discardableResult
+    public func record(_ run: RunRecord, changes: [PlannedChange] = []) throws(StoreError) -> RunRecord {
+        try write("record run of \(run.directory)") { db in
+            var run = run
+            try Self.insert(&run, changes: changes, db: db)
+            return run
+        }
+    }
+
+    private static func insert(_ run: inout RunRecord, changes: [PlannedChange], db: Database) throws {
+        try run.insert(db)
+        guard let runID = run.id else { return }
+        let statement = try db.makeStatement(sql: """
+            INSERT INTO run_change (run_id, seq, kind, action, object_id, dn, summary, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let encoder = JSONEncoder()
+        for (seq, change) in changes.enumerated() {
+            let fields = change.fields.isEmpty ? "[]" : String(decoding: try encoder.encode(change.fields), as: UTF8.self)
+            try statement.execute(arguments: [
+                runID, seq, change.kind.rawValue, change.action.rawValue, change.objectID, change.dn, change.summary, fields,
+            ])
+        }
+    }
+
+    // MARK: Run history
+
+    /// The most recent runs, newest first, of one directory or of all.
+    public func runs(directory: String? = nil, limit: Int = 20) throws(StoreError) -> [RunRecord] {
+        try read("list runs") { db in
+            var request = RunRecord.order(RunRecord.Columns.id.desc).limit(limit)
+            if let directory { request = request.filter(RunRecord.Columns.directory == directory) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    public func run(id: Int64) throws(StoreError) -> RunRecord? {
+        try read("read run \(id)") { db in try RunRecord.fetchOne(db, key: id) }
+    }
+
+    /// The changes a run applied or planned, in order.
+    public func changes(runID: Int64, limit: Int? = nil) throws(StoreError) -> [PlannedChange] {
+        try read("read the changes of run \(runID)") { db in
+            var request = RunChangeRecord.filter(RunChangeRecord.Columns.runID == runID).order(RunChangeRecord.Columns.seq)
+            if let limit { request = request.limit(limit) }
+            return try request.fetchAll(db).map(\.change)
+        }
+    }
+
+    public func changeCount(runID: Int64) throws(StoreError) -> Int {
+        try read("count the changes of run \(runID)") { db in
+            try RunChangeRecord.filter(RunChangeRecord.Columns.runID == runID).fetchCount(db)
+        }
+    }
+
+    /// The last run of a directory that applied (or found nothing to apply).
+    public func lastSuccessfulRun(directory: String) throws(StoreError) -> RunRecord? {
+        try read("read the last run of \(directory)") { db in
+            try RunRecord.filter(RunRecord.Columns.directory == directory)
+                .filter(["applied", "no-changes"].contains(Column("outcome")))
+                .order(RunRecord.Columns.id.desc).fetchOne(db)
+        }
+    }
+
+    // MARK: Plumbing
+
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw StoreError(path: path, operation: operation, underlying: error)
+        }
+    }
+
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw StoreError(path: path, operation: operation, underlying: error)
+        }
+    }
+}
+
+/// A store failure: what was being done, on which file, and SQLite's own message.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var message: String
+
+    public init(path: String, operation: String, underlying: any Error) {
+        self.path = path
+        self.operation = operation
+        if let error = underlying as? DatabaseError {
+            message = "\(error.message ?? "SQLite error") (SQLite code \(error.resultCode.rawValue))"
+        } else {
+            message = String(describing: underlying)
+        }
+    }
+
+    public var description: String { "store \(path): cannot \(operation): \(message)" }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import GroupSync
+import SyncCore
+import SyncStore
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync all directories now (or those named) and print what changed.",
+        discussion: """
+            Exit codes: 0 applied, nothing to do, or dry run · 2 usage or configuration error · \
+            3 a directory or the store was unreachable, or a run failed · 4 a run stopped at a safety limit.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("directory"), help: "Sync only this directory (repeatable).")
+    var directories: [String] = []
+
+    @Flag(help: "Show the exact plan; write nothing but the run record.")
+    var dryRun = false
+
+    @Flag(help: "Apply even when the plan exceeds the safety limits.")
+    var force = false
+
+    @Flag(help: "Read the whole directory (every run is a full run in this version).")
+    var full = false
+
+    @Flag(help: "Print one JSON document on standard output.")
+    var json = false
+
+    @Option(help: "How many changes to list per directory in human output.")
+    var show = 20
+
+    func run() async throws {
+        let config = try global.loadConfig()
+        let store = try global.openStore(config)
+        let runner = SyncRunner(config: config, store: store, logger: global.makeLogger())
+        let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+        let reports: [RunReport]
+        let request = SyncRequest(directories: directories, dryRun: dryRun, force: force, full: full, trigger: .manual)
+        var onProgress: (@Sendable (String, DirectoryReader.Progress) -> Void)?
+        if progress.isEnabled {
+            onProgress = { name, step in progress.update(name, step) }
+        }
+        do {
+            reports = try await runner.run(request, progress: onProgress)
+        } catch {
+            progress.clear()
+            switch error {
+            case .unknownDirectory: throw fail("\(error)", .usage)
+            case .locked, .store: throw fail("\(error)", .unavailable)
+            }
+        }
+        progress.clear()
+        try output(reports, store: store)
+        throw Self.exitStatus(for: reports).exitCode
+    }
+
+    private func output(_ reports: [RunReport], store: Store) throws {
+        if json {
+            let runs = reports.map { SyncJSON.Run($0.run, changes: $0.plan?.changes) }
+            print(try SyncJSON.encode(SyncJSON.SyncOutput(runs: runs)))
+            return
+        }
+        for report in reports {
+            let changes = report.plan?.changes ?? []
+            print(SyncReportText.run(report.run, changes: changes, totalChanges: changes.count, limit: show))
+        }
+    }
+
+    static func exitStatus(for reports: [RunReport]) -> ExitStatus {
+        if reports.contains(where: { $0.run.outcome == .failed }) { return .unavailable }
+        if reports.contains(where: { $0.run.outcome == .stoppedByLimit }) { return .stoppedByLimit }
+        return .ok
+    }
+}
+
+/// A one-line progress display on a terminal: entries read and the rate.
+final class ProgressLine: @unchecked Sendable {
+    let isEnabled: Bool
+    private let lock = NSLock()
+    private var shown = false
+
+    init(enabled: Bool) { isEnabled = enabled }
+
+    func update(_ directory: String, _ progress: DirectoryReader.Progress) {
+        guard isEnabled else { return }
+        let seconds = Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18
+        let rate = seconds > 0 ? Int(Double(progress.entries) / seconds) : 0
+        lock.withLock {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(directory): reading \(progress.phase), \(progress.entries) entries (\(rate)/s)".utf8))
+            shown = true
+        }
+    }
+
+    func clear() {
+        lock.withLock {
+            if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            shown = false
+        }
+    }
+}

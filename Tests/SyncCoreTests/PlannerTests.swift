@@ -1,0 +1,160 @@
+import SyncCore
+import Testing
+
+/// Table-style tests of `plan = diff(wanted, current)`: value types in, a plan out.
+@Suite("Planner: the pure diff")
+struct PlannerTests {
+    static let alice = DirectoryUser(id: "u-alice", dn: "uid=alice,ou=people,dc=x", username: "alice", mail: "alice@x")
+    static let bob = DirectoryUser(id: "u-bob", dn: "uid=bob,ou=people,dc=x", username: "bob", mail: "bob@x")
+    static let carol = DirectoryUser(id: "u-carol", dn: "uid=carol,ou=people,dc=x", username: "carol")
+    static let finance = DirectoryGroup(id: "g-fin", dn: "cn=finance,ou=groups,dc=x", name: "finance")
+    static let staff = DirectoryGroup(id: "g-staff", dn: "cn=staff,ou=groups,dc=x", name: "staff")
+    static let all = DirectoryGroup(id: "g-all", dn: "cn=all,ou=groups,dc=x", name: "all")
+
+    static let base = Snapshot(
+        users: [alice, bob], groups: [finance, staff],
+        memberships: [Membership(groupID: "g-fin", member: .user("u-alice")), Membership(groupID: "g-staff", member: .user("u-bob"))])
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var current: Snapshot
+        var wanted: Snapshot
+        var counts: ChangeCounts
+        var summaries: [String]
+        var gained: [EffectiveChange] = []
+        var lost: [EffectiveChange] = []
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "identical snapshots plan nothing", current: base, wanted: base, counts: ChangeCounts(), summaries: []),
+        Case(
+            name: "first sync into an empty store adds everything, without effective changes",
+            current: Snapshot(), wanted: base,
+            counts: ChangeCounts(users: .init(added: 2), groups: .init(added: 2), memberships: .init(added: 2)),
+            summaries: [
+                "add user alice (uid=alice,ou=people,dc=x)", "add user bob (uid=bob,ou=people,dc=x)",
+                "add group finance (cn=finance,ou=groups,dc=x)", "add group staff (cn=staff,ou=groups,dc=x)",
+                "add alice to group finance", "add bob to group staff",
+            ]),
+        Case(
+            name: "a new user added to a group",
+            current: base,
+            wanted: Snapshot(
+                users: [alice, bob, carol], groups: [finance, staff],
+                memberships: base.allMemberships + [Membership(groupID: "g-fin", member: .user("u-carol"))]),
+            counts: ChangeCounts(users: .init(added: 1), memberships: .init(added: 1)),
+            summaries: [
+                "add user carol (uid=carol,ou=people,dc=x)", "add carol to group finance",
+                "carol is now a member of finance (directly or through nested groups)",
+            ],
+            gained: [EffectiveChange(userID: "u-carol", groupID: "g-fin")]),
+        Case(
+            name: "a user moved to another OU is one change with the same id",
+            current: base,
+            wanted: Snapshot(
+                users: [DirectoryUser(id: "u-alice", dn: "uid=alice,ou=staff,dc=x", username: "alice", mail: "alice@x"), bob],
+                groups: [finance, staff], memberships: base.allMemberships),
+            counts: ChangeCounts(users: .init(changed: 1)),
+            summaries: ["change user alice: dn uid=alice,ou=people,dc=x → uid=alice,ou=staff,dc=x"]),
+        Case(
+            name: "a renamed group is a change, its memberships stay",
+            current: base,
+            wanted: Snapshot(
+                users: [alice, bob],
+                groups: [DirectoryGroup(id: "g-fin", dn: "cn=accounting,ou=groups,dc=x", name: "accounting"), staff],
+                memberships: base.allMemberships),
+            counts: ChangeCounts(groups: .init(changed: 1)),
+            summaries: ["change group accounting: dn cn=finance,ou=groups,dc=x → cn=accounting,ou=groups,dc=x; name finance → accounting"]),
+        Case(
+            name: "a removed member and a removed user",
+            current: base,
+            wanted: Snapshot(users: [alice], groups: [finance, staff], memberships: [Membership(groupID: "g-fin", member: .user("u-alice"))]),
+            counts: ChangeCounts(users: .init(removed: 1), memberships: .init(removed: 1)),
+            summaries: [
+                "remove user bob (uid=bob,ou=people,dc=x)", "remove bob from group staff",
+                "bob is no longer a member of staff",
+            ],
+            lost: [EffectiveChange(userID: "u-bob", groupID: "g-staff")]),
+        Case(
+            name: "nesting a group makes its members effective members of the outer group",
+            current: Snapshot(users: [alice, bob], groups: [finance, staff, all], memberships: base.allMemberships + [Membership(groupID: "g-all", member: .group("g-staff"))]),
+            wanted: Snapshot(
+                users: [alice, bob], groups: [finance, staff, all],
+                memberships: base.allMemberships + [Membership(groupID: "g-all", member: .group("g-staff")), Membership(groupID: "g-staff", member: .group("g-fin"))]),
+            counts: ChangeCounts(memberships: .init(added: 1)),
+            summaries: [
+                "add group finance to group staff",
+                "alice is now a member of all (directly or through nested groups)",
+                "alice is now a member of staff (directly or through nested groups)",
+            ],
+            gained: [EffectiveChange(userID: "u-alice", groupID: "g-all"), EffectiveChange(userID: "u-alice", groupID: "g-staff")]),
+        Case(
+            name: "a cycle ends, and members of the cycle count once",
+            current: base,
+            wanted: Snapshot(
+                users: [alice, bob], groups: [finance, staff],
+                memberships: base.allMemberships + [Membership(groupID: "g-fin", member: .group("g-staff")), Membership(groupID: "g-staff", member: .group("g-fin"))]),
+            counts: ChangeCounts(memberships: .init(added: 2)),
+            summaries: [
+                "add group staff to group finance", "add group finance to group staff",
+                "bob is now a member of finance (directly or through nested groups)",
+                "alice is now a member of staff (directly or through nested groups)",
+            ],
+            gained: [EffectiveChange(userID: "u-bob", groupID: "g-fin"), EffectiveChange(userID: "u-alice", groupID: "g-staff")]),
+        Case(
+            name: "an unresolved member value is planned and described",
+            current: base,
+            wanted: Snapshot(users: [alice, bob], groups: [finance, staff], memberships: base.allMemberships, unresolved: [UnresolvedMember(groupID: "g-fin", value: "uid=ghost,ou=people,dc=x")]),
+            counts: ChangeCounts(),
+            summaries: ["group finance has a member that matches no user or group in scope: uid=ghost,ou=people,dc=x"]),
+    ]
+
+    @Test("plans", arguments: cases)
+    func plans(_ testCase: Case) {
+        let plan = Planner.plan(wanted: testCase.wanted, current: testCase.current)
+        #expect(plan.counts == testCase.counts)
+        #expect(Set(plan.changes.map(\.summary)) == Set(testCase.summaries))
+        #expect(plan.changes.count == testCase.summaries.count)
+        #expect(Set(plan.effectiveGained) == Set(testCase.gained))
+        #expect(Set(plan.effectiveLost) == Set(testCase.lost))
+        #expect(plan.isEmpty == (testCase.summaries.isEmpty))
+    }
+
+    @Test("applying a plan's changes to the current snapshot gives the wanted one: planning again says nothing to do")
+    func idempotent() {
+        for testCase in Self.cases {
+            let plan = Planner.plan(wanted: testCase.wanted, current: testCase.current)
+            var applied = testCase.current
+            for user in plan.usersRemoved { applied.users[user.id] = nil }
+            for user in plan.usersAdded { applied.users[user.id] = user }
+            for change in plan.usersChanged { applied.users[change.after.id] = change.after }
+            for group in plan.groupsRemoved { applied.groups[group.id] = nil }
+            for group in plan.groupsAdded { applied.groups[group.id] = group }
+            for change in plan.groupsChanged { applied.groups[change.after.id] = change.after }
+            for membership in plan.membershipsRemoved { applied.members[membership.groupID]?.remove(membership.member) }
+            for membership in plan.membershipsAdded { applied.members[membership.groupID, default: []].insert(membership.member) }
+            for value in plan.unresolvedRemoved { applied.unresolved[value.groupID]?.remove(value.value) }
+            for value in plan.unresolvedAdded { applied.unresolved[value.groupID, default: []].insert(value.value) }
+            applied.members = applied.members.filter { !$0.value.isEmpty }
+            applied.unresolved = applied.unresolved.filter { !$0.value.isEmpty }
+            #expect(Planner.plan(wanted: testCase.wanted, current: applied).isEmpty, "\(testCase.name)")
+        }
+    }
+
+    @Test("effective membership closes over nesting and survives cycles")
+    func effective() {
+        let snapshot = Snapshot(
+            users: [Self.alice, Self.bob, Self.carol], groups: [Self.finance, Self.staff, Self.all],
+            memberships: [
+                Membership(groupID: "g-all", member: .group("g-staff")), Membership(groupID: "g-staff", member: .group("g-fin")),
+                Membership(groupID: "g-fin", member: .group("g-all")), Membership(groupID: "g-fin", member: .user("u-alice")),
+                Membership(groupID: "g-staff", member: .user("u-bob")), Membership(groupID: "g-all", member: .user("u-carol")),
+            ])
+        let effective = EffectiveMembership(snapshot)
+        for group in ["g-all", "g-staff", "g-fin"] {
+            #expect(effective.users(of: group) == ["u-alice", "u-bob", "u-carol"])
+        }
+        #expect(EffectiveMembership.ancestors(of: ["g-fin"], in: snapshot) == ["g-fin", "g-staff", "g-all"])
+    }
+}
