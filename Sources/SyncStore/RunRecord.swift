@@ -72,9 +72,6 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
-
-    public static let databaseDateEncodingStrategy = DatabaseDateEncodingStrategy.iso8601
-    public static let databaseDateDecodingStrategy = DatabaseDateDecodingStrategy.iso8601
 }
 
 /// One change of a run, as `runs show` lists it.

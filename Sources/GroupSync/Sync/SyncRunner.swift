@@ -96,24 +96,26 @@ public struct SyncRunner: Sendable {
             unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })
         run.finishedAt = Date()
 
+        // Why a real run would stop; a dry run reports it and stops anyway by writing nothing.
+        var stopReason: String?
+        let violations = directory.limits.violations(of: plan, current: current)
         if wanted.users.isEmpty && !current.users.isEmpty {
-            run.outcome = .stoppedByLimit
-            run.message = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
+            stopReason = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
                 + "but the store holds \(current.users.count); nothing was applied. Check users.base and users.filter, "
                 + "and that the bind account can still read the users. (This stop cannot be forced.)"
-            return try record(run, plan: plan)
-        }
-        let violations = directory.limits.violations(of: plan, current: current)
-        if !violations.isEmpty && !request.force {
-            run.outcome = .stoppedByLimit
-            run.message = "stopped by safety limits: " + violations.joined(separator: "; ")
+        } else if !violations.isEmpty && !request.force {
+            stopReason = "stopped by safety limits: " + violations.joined(separator: "; ")
                 + ". Nothing was applied. If these removals are intended, run again with --force."
-            return try record(run, plan: plan)
         }
         if request.dryRun {
             run.outcome = .dryRun
-            run.message = plan.isEmpty ? "nothing to change" : "dry run: nothing was applied"
-            if !violations.isEmpty { run.message! += "; a real run would need --force: " + violations.joined(separator: "; ") }
+            run.message = plan.isEmpty ? "dry run: nothing to change" : "dry run: nothing was applied"
+            if let stopReason { run.message! += "; a real run would stop: " + stopReason }
+            return try record(run, plan: plan)
+        }
+        if let stopReason {
+            run.outcome = .stoppedByLimit
+            run.message = stopReason
             return try record(run, plan: plan)
         }
         if plan.isEmpty {

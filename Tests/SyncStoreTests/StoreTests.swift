@@ -1,0 +1,101 @@
+import Foundation
+import SyncCore
+import SyncStore
+import Testing
+
+@Suite("The SQLite store")
+struct StoreTests {
+    static func temporaryStore() throws -> Store {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("groupsync-store-\(UUID().uuidString.prefix(8))/nested/store.sqlite").path
+        return try Store(path: path)
+    }
+
+    static let alice = DirectoryUser(id: "a", dn: "uid=alice,dc=x", username: "alice", mail: "alice@x", aliases: ["al@x", "a@x"], displayName: "Alice", disabled: true)
+    static let bob = DirectoryUser(id: "b", dn: "uid=bob,dc=x", username: "bob")
+    static let finance = DirectoryGroup(id: "g", dn: "cn=finance,dc=x", name: "finance", mail: "finance@x")
+    static let wanted = Snapshot(
+        users: [alice, bob], groups: [finance],
+        memberships: [Membership(groupID: "g", member: .user("a")), Membership(groupID: "g", member: .group("g"))],
+        unresolved: [UnresolvedMember(groupID: "g", value: "uid=ghost,dc=x")])
+
+    static func run(_ outcome: RunRecord.Outcome, _ directory: String = "corp") -> RunRecord {
+        RunRecord(directory: directory, trigger: .manual, mode: .full, outcome: outcome, startedAt: Date(), finishedAt: Date())
+    }
+
+    @Test("applying a plan writes exactly the wanted snapshot, with the run and its changes")
+    func applyRoundTrip() throws {
+        let store = try Self.temporaryStore()
+        let plan = Planner.plan(wanted: Self.wanted, current: try store.snapshot(directory: "corp"))
+        let run = try store.apply(plan, run: Self.run(.applied))
+        #expect(run.id != nil)
+        #expect(try store.snapshot(directory: "corp") == Self.wanted)
+        #expect(try store.snapshot(directory: "other").isEmpty)
+        #expect(run.totals == RunRecord.Totals(users: 2, groups: 1, memberships: 2, unresolvedMembers: 1))
+        let changes = try store.changes(runID: try #require(run.id))
+        #expect(changes == plan.changes)
+        let stored = try #require(try store.run(id: try #require(run.id)))
+        #expect(stored.outcome == run.outcome && stored.counts == run.counts && stored.totals == run.totals)
+        #expect(abs(stored.startedAt.timeIntervalSince(run.startedAt)) < 0.001, "timestamps keep milliseconds")
+        // Planning again against what was stored: nothing to do.
+        #expect(Planner.plan(wanted: Self.wanted, current: try store.snapshot(directory: "corp")).isEmpty)
+    }
+
+    @Test("changes and removals are applied, field by field")
+    func applyChanges() throws {
+        let store = try Self.temporaryStore()
+        try store.apply(Planner.plan(wanted: Self.wanted, current: Snapshot()), run: Self.run(.applied))
+        var next = Self.wanted
+        next.users["a"]?.dn = "uid=alice,ou=moved,dc=x"
+        next.users["a"]?.aliases = []
+        next.users["b"] = nil
+        next.members["g"] = [.user("a")]
+        next.unresolved = [:]
+        let plan = Planner.plan(wanted: next, current: try store.snapshot(directory: "corp"))
+        try store.apply(plan, run: Self.run(.applied))
+        #expect(try store.snapshot(directory: "corp") == next)
+    }
+
+    @Test("a failing apply writes nothing: not the snapshot, not the run")
+    func atomic() throws {
+        let store = try Self.temporaryStore()
+        try store.apply(Planner.plan(wanted: Self.wanted, current: Snapshot()), run: Self.run(.applied))
+        var plan = Planner.plan(wanted: Snapshot(users: [Self.alice, Self.bob, DirectoryUser(id: "c", dn: "uid=c,dc=x")], groups: [Self.finance], memberships: []), current: Snapshot())
+        // Adding memberships that already exist violates the primary key halfway through.
+        plan.membershipsAdded = Self.wanted.allMemberships
+        let error = try #require(throws: StoreError.self) { try store.apply(plan, run: Self.run(.applied)) }
+        #expect(error.description.contains("UNIQUE constraint failed"))
+        #expect(try store.snapshot(directory: "corp") == Self.wanted)
+        #expect(try store.runs().count == 1)
+    }
+
+    @Test("run history: newest first, per directory, with the last successful run")
+    func history() throws {
+        let store = try Self.temporaryStore()
+        try store.record(Self.run(.noChanges))
+        try store.record(Self.run(.failed), changes: [])
+        try store.record(Self.run(.dryRun, "other"))
+        #expect(try store.runs().map(\.outcome) == [.dryRun, .failed, .noChanges])
+        #expect(try store.runs(directory: "corp", limit: 1).map(\.outcome) == [.failed])
+        #expect(try store.lastSuccessfulRun(directory: "corp")?.outcome == .noChanges)
+        #expect(try store.lastSuccessfulRun(directory: "other") == nil)
+    }
+
+    @Test("a store in a folder that cannot be created is an error naming the path")
+    func unwritable() throws {
+        let error = try #require(throws: StoreError.self) { try Store(path: "/proc/groupsync/store.sqlite") }
+        #expect(error.description.contains("/proc/groupsync/store.sqlite"))
+    }
+
+    @Test("one lock per store: a second holder is refused and told who holds it")
+    func lock() throws {
+        let store = try Self.temporaryStore()
+        do {
+            let first = try StoreLock(storePath: store.path)
+            let error = try #require(throws: StoreLockError.self) { try StoreLock(storePath: store.path) }
+            #expect(error.holder == "\(getpid())")
+            withExtendedLifetime(first) {}
+        }
+        _ = try StoreLock(storePath: store.path)
+    }
+}
