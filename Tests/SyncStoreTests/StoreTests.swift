@@ -34,7 +34,8 @@ struct StoreTests {
         #expect(run.totals == RunRecord.Totals(users: 2, groups: 1, memberships: 2, unresolvedMembers: 1))
         let changes = try store.changes(runID: try #require(run.id))
         #expect(changes == plan.changes)
-        let stored = try #require(try store.run(id: try #require(run.id)))
+        let runID = try #require(run.id)
+        let stored = try #require(try store.run(id: runID))
         #expect(stored.outcome == run.outcome && stored.counts == run.counts && stored.totals == run.totals)
         #expect(abs(stored.startedAt.timeIntervalSince(run.startedAt)) < 0.001, "timestamps keep milliseconds")
         // Planning again against what was stored: nothing to do.
