@@ -2,7 +2,13 @@
 SWIFT ?= swift
 SCRATCH_ASAN ?= .build-asan
 
-.PHONY: test deps build release leakcheck clean
+.PHONY: demo test deps build release leakcheck clean
+
+## Set up everything and run the main job on a throwaway directory: sync, change, sync, history.
+demo: deps
+	$(SWIFT) build --product groupsync
+	$(SWIFT) build --product groupsync-demo
+	.build/debug/groupsync-demo demo
 
 ## Run the whole test suite: unit tests, tests against real slapd servers, and the leak check.
 test: deps

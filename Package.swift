@@ -75,6 +75,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "groupsync-demo",
+            dependencies: ["LDAPTestSupport"],
+            path: "Scripts/Demo",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "ldap-leakcheck",
             dependencies: ["LDAPClient", "LDAPTestSupport"],
             path: "Benchmarks/LDAPLeakCheck",

@@ -11,9 +11,20 @@ public struct LDIFEntry: Sendable {
         self.attributes = attributes
     }
 
+    /// The entry as LDIF. Values of one attribute are written together, in the order the
+    /// attribute first appears: slapadd keeps only one run of lines per attribute.
     public var text: String {
+        var order: [String] = []
+        var values: [String: [String]] = [:]
+        for (name, value) in attributes {
+            let key = name.lowercased()
+            if values[key] == nil { order.append(name) }
+            values[key, default: []].append(value)
+        }
         var out = LDIF.line("dn", dn)
-        for (name, value) in attributes { out += LDIF.line(name, value) }
+        for name in order {
+            for value in values[name.lowercased()] ?? [] { out += LDIF.line(name, value) }
+        }
         return out + "\n"
     }
 }

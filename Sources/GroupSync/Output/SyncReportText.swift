@@ -19,7 +19,9 @@ public enum SyncReportText {
             let totals = run.totals
             var summary = "  \(run.outcome == .applied || run.outcome == .noChanges ? "now" : "in the directory"): "
                 + "\(totals.users) users, \(totals.groups) groups, \(totals.memberships) memberships"
-            if totals.unresolvedMembers > 0 { summary += ", \(totals.unresolvedMembers) unresolved member values" }
+            if totals.unresolvedMembers > 0 {
+                summary += ", \(totals.unresolvedMembers) unresolved member value\(totals.unresolvedMembers == 1 ? "" : "s") (see `groupsync runs show`)"
+            }
             lines.append(summary)
         }
         if !changes.isEmpty {

@@ -1,0 +1,113 @@
+// `make demo`: a throwaway OpenLDAP directory with a few hundred people, a demo
+// configuration, and the groupsync command line run against it the way an admin would:
+// a first sync, a change in the directory (onboarding, a departure, a move), a second
+// sync that shows exactly what changed, and the run history.
+import Foundation
+import LDAPTestSupport
+
+let demoFolder = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "demo", isDirectory: true).standardizedFileURL
+let groupsync = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("groupsync").path
+
+/// Unbuffered, so the lines interleave correctly with the output of the commands it runs.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+func banner(_ text: String) {
+    say(isatty(STDOUT_FILENO) == 1 ? "\n\u{1B}[1m==> \(text)\u{1B}[0m" : "\n==> \(text)")
+}
+
+@discardableResult
+func groupsyncCommand(_ arguments: [String]) throws -> Int32 {
+    say("$ groupsync \(arguments.joined(separator: " "))")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: groupsync)
+    process.arguments = arguments + ["--config", demoFolder.appendingPathComponent("groupsync.yaml").path]
+    try process.run()
+    process.waitUntilExit()
+    say("(exit \(process.terminationStatus))")
+    return process.terminationStatus
+}
+
+banner("Starting a throwaway OpenLDAP directory (slapd) with 300 people")
+let directory = try await TestDirectory.start(SampleDirectory.fixture(people: 300))
+say("listening on \(directory.ldapURL) and \(directory.ldapsURL); data in \(directory.folder.path)")
+
+try FileManager.default.createDirectory(at: demoFolder, withIntermediateDirectories: true)
+try? FileManager.default.removeItem(at: demoFolder.appendingPathComponent("var"))
+try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: demoFolder.appendingPathComponent("ldap-password"))
+// A copy of the throwaway CA, so the config stays valid for `groupsync runs` after the demo.
+try? FileManager.default.removeItem(at: demoFolder.appendingPathComponent("ca.pem"))
+try FileManager.default.copyItem(atPath: directory.caFile, toPath: demoFolder.appendingPathComponent("ca.pem").path)
+chmod(demoFolder.appendingPathComponent("ldap-password").path, 0o600)
+let config = """
+    # Written by `make demo` for a throwaway directory; see Config/openldap.yaml for a documented example.
+    store:
+      path: var/groupsync.sqlite
+    directories:
+      - name: corp
+        url: \(directory.ldapURL)
+        start_tls: true
+        tls:
+          ca_file: ca.pem
+        bind:
+          dn: \(DirectoryFixture.serviceDN)
+          password_file: ldap-password
+        users:
+          base: ou=people,dc=example,dc=com
+          filter: (objectClass=inetOrgPerson)
+        groups:
+          base: ou=groups,dc=example,dc=com
+        limits:
+          max_user_deletions: 10%
+          max_membership_deletions: 10%
+
+    """
+try config.write(to: demoFolder.appendingPathComponent("groupsync.yaml"), atomically: true, encoding: .utf8)
+say("wrote \(demoFolder.appendingPathComponent("groupsync.yaml").path)")
+
+banner("First sync into an empty store")
+try groupsyncCommand(["sync", "--show", "8"])
+
+banner("Nothing changed in the directory: the next sync writes nothing")
+try groupsyncCommand(["sync"])
+
+banner("In the directory: a new hire joins Finance, someone leaves Sales, a mail address changes")
+try directory.add([
+    DirectoryFixture.person("new.hire", name: "Nadia Hire", extra: [("departmentNumber", "Finance")]),
+])
+let people = SampleDirectory.people(300)
+let salesPerson = people.first { $0.department == "Sales" }!
+let mover = people[2]
+try directory.modify("""
+    dn: cn=finance,ou=groups,dc=example,dc=com
+    changetype: modify
+    add: member
+    member: uid=new.hire,ou=people,dc=example,dc=com
+
+    dn: cn=sales,ou=groups,dc=example,dc=com
+    changetype: modify
+    delete: member
+    member: \(salesPerson.dn)
+
+    dn: \(mover.dn)
+    changetype: modify
+    replace: mail
+    mail: \(mover.uid).\(mover.department.lowercased())@example.com
+
+    """)
+say("ldapmodify: added uid=new.hire to cn=finance, removed \(salesPerson.uid) from cn=sales, changed \(mover.uid)'s mail")
+
+banner("Dry run: the exact plan, nothing written")
+try groupsyncCommand(["sync", "--dry-run"])
+
+banner("Sync: what changed, including who now lands in which nested group")
+try groupsyncCommand(["sync"])
+
+banner("Run history")
+try groupsyncCommand(["runs"])
+
+await directory.stop()
+banner("Done. The store and config stay in \(demoFolder.path); the directory was stopped.")
+say("Try: .build/debug/groupsync runs show 1 --config \(demoFolder.path)/groupsync.yaml")
