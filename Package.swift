@@ -81,6 +81,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "sync-benchmark",
+            dependencies: ["LDAPTestSupport"],
+            path: "Benchmarks/SyncBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "ldap-leakcheck",
             dependencies: ["LDAPClient", "LDAPTestSupport"],
             path: "Benchmarks/LDAPLeakCheck",

@@ -5,10 +5,13 @@ import Foundation
 public struct DirectoryFixture: Sendable {
     public var suffix: String
     public var entries: [LDIFEntry]
+    /// An LDIF file loaded after ``entries`` (for data too large to hold as values).
+    public var ldifFile: String?
 
-    public init(suffix: String = "dc=example,dc=com", entries: [LDIFEntry]) {
+    public init(suffix: String = "dc=example,dc=com", entries: [LDIFEntry], ldifFile: String? = nil) {
         self.suffix = suffix
         self.entries = entries
+        self.ldifFile = ldifFile
     }
 
     public static let adminDN = "cn=admin,dc=example,dc=com"

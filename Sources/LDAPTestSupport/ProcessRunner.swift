@@ -14,14 +14,14 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Strin
     let stdin = Pipe()
     process.standardInput = input == nil ? FileHandle.nullDevice : stdin
     try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-    }
+    // Write standard input from another thread while reading the outputs here, so neither
+    // side can block on a full pipe; a child that exits early is reported, not a crash.
+    let writer = input.map { PipeWriter(stdin.fileHandleForWriting, Data($0.utf8)) }
     // Drain both pipes before waiting so a chatty child cannot block on a full pipe.
     let errorReader = PipeReader(stderr.fileHandleForReading)
     let outData = stdout.fileHandleForReading.readDataToEndOfFile()
     let errData = errorReader.wait()
+    writer?.wait()
     process.waitUntilExit()
     let output = String(decoding: outData, as: UTF8.self)
     guard process.terminationStatus == 0 else {
@@ -37,6 +37,13 @@ public struct CommandError: Error, CustomStringConvertible {
     public var status: Int32
     public var output: String
     public var errorOutput: String
+
+    public init(command: String, status: Int32, output: String, errorOutput: String) {
+        self.command = command
+        self.status = status
+        self.output = output
+        self.errorOutput = errorOutput
+    }
 
     public var description: String {
         "`\(command)` exited with \(status): \(errorOutput.isEmpty ? output : errorOutput)"
@@ -72,4 +79,19 @@ final class PipeReader: @unchecked Sendable {
         done.wait()
         return data
     }
+}
+
+/// Writes data to a pipe on a background thread and closes it; a closed pipe ends the write.
+final class PipeWriter: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle, _ data: Data) {
+        Thread.detachNewThread { [self] in
+            try? handle.write(contentsOf: data)
+            try? handle.close()
+            done.signal()
+        }
+    }
+
+    func wait() { done.wait() }
 }

@@ -66,6 +66,21 @@ public final class SpawnedProcess: Sendable {
         if isRunning { killAndReap() }
     }
 
+    /// Waits (blocking) for the child and returns its exit status and resource usage
+    /// (peak resident memory in `ru_maxrss`, KiB). For benchmarks.
+    public func waitWithUsage() -> (status: Int32, usage: rusage) {
+        status.withLock { status in
+            var raw: Int32 = 0
+            var usage = rusage()
+            if status == nil {
+                wait4(pid, &raw, 0, &usage)
+                status = raw
+            }
+            let code = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            return (code, usage)
+        }
+    }
+
     /// SIGKILL and a blocking reap; for deinit and process exit.
     public func killAndReap() {
         status.withLock { status in

@@ -42,6 +42,9 @@ public final class TestDirectory: Sendable {
         let dataLDIF = folder.appendingPathComponent("data.ldif")
         try LDIF.document(fixture.entries).write(to: dataLDIF, atomically: true, encoding: .utf8)
         try runCommand("slapadd", ["-q", "-n1", "-F", folder.appendingPathComponent("config").path, "-l", dataLDIF.path])
+        if let file = fixture.ldifFile {
+            try runCommand("slapadd", ["-q", "-n1", "-F", folder.appendingPathComponent("config").path, "-l", file])
+        }
 
         var lastError: (any Error)?
         for _ in 0..<5 {
