@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncCoreTests",
-            dependencies: ["SyncCore"],
+            dependencies: ["SyncCore", "LDAPClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,7 +18,7 @@ let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInP
 let groupsync = binDir.appendingPathComponent("groupsync").path
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-bench-\(getpid())")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: work) }
+defer { try? FileManager.default.removeItem(at: work) }  // keep nothing behind
 
 say("generating \(data.users) users, \(data.groups) groups, \(data.memberValues) member values …")
 var clock = ContinuousClock.now
@@ -118,4 +118,8 @@ for result in results {
     say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / raw, result.peakMiB))
 }
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
+    say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")
+    try await Task.sleep(for: .seconds(seconds))
+}
 await directory.stop()

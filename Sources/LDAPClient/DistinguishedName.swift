@@ -112,7 +112,7 @@ public struct DNParseError: Error, Sendable, Equatable, CustomStringConvertible 
 
 // MARK: Normalisation and escaping
 
-private let typeAliases: [String: String] = [
+let typeAliases: [String: String] = [
     "2.5.4.3": "cn", "2.5.4.4": "sn", "2.5.4.6": "c", "2.5.4.7": "l", "2.5.4.8": "st", "2.5.4.9": "street",
     "2.5.4.10": "o", "2.5.4.11": "ou", "2.5.4.12": "title", "2.5.4.42": "givenname",
     "0.9.2342.19200300.100.1.1": "uid", "0.9.2342.19200300.100.1.25": "dc",

@@ -41,6 +41,9 @@ extension LDAPConnection {
             case UInt(LDAP_RES_SEARCH_RESULT):
                 cursor.msgid = nil
                 try finishPage(message, cursor: cursor)
+                // Ask for the next page now, so the server prepares it while the caller
+                // works through this one: at most two pages are ever in flight.
+                if !cursor.isFinished && cursor.request.pageSize != nil { try sendSearch(cursor) }
                 if !batch.isEmpty && cursor.request.pageSize != nil { return batch }
             case UInt(LDAP_RES_INTERMEDIATE):
                 continue
@@ -64,7 +67,7 @@ extension LDAPConnection {
         cursor.isFinished = true
     }
 
-    private func sendSearch(_ cursor: SearchCursor) throws {
+    func sendSearch(_ cursor: SearchCursor) throws {
         let request = cursor.request
         var pageControl: UnsafeMutablePointer<LDAPControl>?
         if let pageSize = request.pageSize {

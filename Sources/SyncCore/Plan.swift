@@ -15,8 +15,12 @@ public struct Plan: Sendable, Equatable {
     /// first sync into an empty store, where every membership is new.
     public var effectiveGained: [EffectiveChange] = []
     public var effectiveLost: [EffectiveChange] = []
-    /// Every change in order, described.
+    /// The member fingerprint of every group added or whose members change, to store with it.
+    public var memberDigests: [String: MemberDigest] = [:]
+    /// The changes in order, described — at most the planner's `describeLimit` of them.
     public var changes: [PlannedChange] = []
+    /// How many changes there are in all, described or not.
+    public var changeCount = 0
 
     public init() {}
 

@@ -1,7 +1,11 @@
 extension Planner {
     /// Fills `plan.changes` with one described change per planned write, in a stable order:
     /// users, groups, memberships, unresolved member values, then effective-membership effects.
-    static func describe(_ plan: inout Plan, wanted: Snapshot, current: Snapshot) {
+    static func describe(_ plan: inout Plan, wanted: Snapshot, current: Snapshot, limit: Int) {
+        plan.changeCount = plan.usersAdded.count + plan.usersRemoved.count + plan.usersChanged.count
+            + plan.groupsAdded.count + plan.groupsRemoved.count + plan.groupsChanged.count
+            + plan.membershipsAdded.count + plan.membershipsRemoved.count + plan.unresolvedAdded.count
+            + plan.unresolvedRemoved.count + plan.effectiveGained.count + plan.effectiveLost.count
         func userLabel(_ id: String) -> (String, String) {
             if let user = wanted.users[id] ?? current.users[id] { return (user.label, user.dn) }
             return (id, "")
@@ -23,57 +27,58 @@ extension Planner {
         }
 
         var changes: [PlannedChange] = []
-        for user in plan.usersAdded {
+        changes.reserveCapacity(min(limit, plan.changeCount))
+        for user in plan.usersAdded where changes.count < limit {
             changes.append(.init(kind: .user, action: .added, objectID: user.id, dn: user.dn, summary: "add user \(user.label) (\(user.dn))"))
         }
-        for user in plan.usersRemoved {
+        for user in plan.usersRemoved where changes.count < limit {
             changes.append(.init(kind: .user, action: .removed, objectID: user.id, dn: user.dn, summary: "remove user \(user.label) (\(user.dn))"))
         }
-        for change in plan.usersChanged {
+        for change in plan.usersChanged where changes.count < limit {
             changes.append(.init(
                 kind: .user, action: .changed, objectID: change.after.id, dn: change.after.dn,
                 summary: "change user \(change.after.label): \(fieldText(change.fields))", fields: change.fields))
         }
-        for group in plan.groupsAdded {
+        for group in plan.groupsAdded where changes.count < limit {
             changes.append(.init(kind: .group, action: .added, objectID: group.id, dn: group.dn, summary: "add group \(group.name) (\(group.dn))"))
         }
-        for group in plan.groupsRemoved {
+        for group in plan.groupsRemoved where changes.count < limit {
             changes.append(.init(kind: .group, action: .removed, objectID: group.id, dn: group.dn, summary: "remove group \(group.name) (\(group.dn))"))
         }
-        for change in plan.groupsChanged {
+        for change in plan.groupsChanged where changes.count < limit {
             changes.append(.init(
                 kind: .group, action: .changed, objectID: change.after.id, dn: change.after.dn,
                 summary: "change group \(change.after.name): \(fieldText(change.fields))", fields: change.fields))
         }
-        for membership in plan.membershipsAdded {
+        for membership in plan.membershipsAdded where changes.count < limit {
             let (member, dn) = memberLabel(membership.member)
             changes.append(.init(
                 kind: .membership, action: .added, objectID: membership.groupID, dn: dn,
                 summary: "add \(member) to group \(groupLabel(membership.groupID).0)"))
         }
-        for membership in plan.membershipsRemoved {
+        for membership in plan.membershipsRemoved where changes.count < limit {
             let (member, dn) = memberLabel(membership.member)
             changes.append(.init(
                 kind: .membership, action: .removed, objectID: membership.groupID, dn: dn,
                 summary: "remove \(member) from group \(groupLabel(membership.groupID).0)"))
         }
-        for value in plan.unresolvedAdded {
+        for value in plan.unresolvedAdded where changes.count < limit {
             changes.append(.init(
                 kind: .unresolved, action: .added, objectID: value.groupID, dn: value.value,
                 summary: "group \(groupLabel(value.groupID).0) has a member that matches no user or group in scope: \(value.value)"))
         }
-        for value in plan.unresolvedRemoved {
+        for value in plan.unresolvedRemoved where changes.count < limit {
             changes.append(.init(
                 kind: .unresolved, action: .removed, objectID: value.groupID, dn: value.value,
                 summary: "group \(groupLabel(value.groupID).0) no longer lists the unresolved member \(value.value)"))
         }
-        for effect in plan.effectiveGained {
+        for effect in plan.effectiveGained where changes.count < limit {
             let (user, dn) = userLabel(effect.userID)
             changes.append(.init(
                 kind: .effective, action: .added, objectID: effect.groupID, dn: dn,
                 summary: "\(user) is now a member of \(groupLabel(effect.groupID).0) (directly or through nested groups)"))
         }
-        for effect in plan.effectiveLost {
+        for effect in plan.effectiveLost where changes.count < limit {
             let (user, dn) = userLabel(effect.userID)
             changes.append(.init(
                 kind: .effective, action: .removed, objectID: effect.groupID, dn: dn,

@@ -2,7 +2,11 @@
 /// stable id, so a user moved to another OU or a renamed group is a change, not a removal
 /// and an addition.
 public enum Planner {
-    public static func plan(wanted: Snapshot, current: Snapshot) -> Plan {
+    /// How many changes a plan describes by default. A first sync of a large directory has
+    /// a million membership additions; listing each of them helps nobody and costs memory.
+    public static let defaultDescribeLimit = 10_000
+
+    public static func plan(wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit) -> Plan {
         var plan = Plan()
         diffUsers(wanted: wanted, current: current, into: &plan)
         diffGroups(wanted: wanted, current: current, into: &plan)
@@ -10,7 +14,13 @@ public enum Planner {
         if !current.isEmpty {
             diffEffective(wanted: wanted, current: current, into: &plan)
         }
-        describe(&plan, wanted: wanted, current: current)
+        var touched = Set(plan.groupsAdded.map(\.id))
+        touched.formUnion(plan.membershipsAdded.map(\.groupID))
+        touched.formUnion(plan.membershipsRemoved.map(\.groupID))
+        for group in touched {
+            if let digest = wanted.memberDigests[group] { plan.memberDigests[group] = digest }
+        }
+        describe(&plan, wanted: wanted, current: current, limit: describeLimit)
         return plan
     }
 
@@ -53,13 +63,17 @@ public enum Planner {
 
     private static func diffMemberships(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
         let empty = Set<MemberRef>()
-        for (group, refs) in wanted.members {
+        func unchanged(_ group: String) -> Bool {
+            guard let after = wanted.memberDigests[group], let before = current.memberDigests[group] else { return false }
+            return after == before
+        }
+        for (group, refs) in wanted.members where !unchanged(group) {
             let before = current.members[group] ?? empty
             for ref in refs where !before.contains(ref) {
                 plan.membershipsAdded.append(Membership(groupID: group, member: ref))
             }
         }
-        for (group, refs) in current.members {
+        for (group, refs) in current.members where !unchanged(group) {
             let after = wanted.members[group] ?? empty
             for ref in refs where !after.contains(ref) {
                 plan.membershipsRemoved.append(Membership(groupID: group, member: ref))

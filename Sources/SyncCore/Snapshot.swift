@@ -7,6 +7,10 @@ public struct Snapshot: Sendable, Equatable {
     public var members: [String: Set<MemberRef>]
     /// Group id → member values that matched nothing.
     public var unresolved: [String: Set<String>]
+    /// Group id → fingerprint of its direct members, where known. A hint for the planner:
+    /// groups with equal digests in both snapshots are not compared member by member.
+    /// Not part of equality.
+    public var memberDigests: [String: MemberDigest] = [:]
 
     public init(
         users: [String: DirectoryUser] = [:], groups: [String: DirectoryGroup] = [:],
@@ -27,6 +31,16 @@ public struct Snapshot: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { users.isEmpty && groups.isEmpty }
+
+    public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool {
+        lhs.users == rhs.users && lhs.groups == rhs.groups && lhs.members == rhs.members && lhs.unresolved == rhs.unresolved
+    }
+
+    /// Computes ``memberDigests`` for every group.
+    public mutating func computeDigests() {
+        memberDigests = [:]
+        for id in groups.keys { memberDigests[id] = MemberDigest(members[id] ?? []) }
+    }
 
     public var membershipCount: Int { members.values.reduce(0) { $0 + $1.count } }
 

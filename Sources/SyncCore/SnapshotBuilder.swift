@@ -1,4 +1,3 @@
-import Foundation
 import LDAPClient
 
 /// Builds the wanted snapshot from search results as they stream in: users first, then
@@ -47,12 +46,12 @@ public struct SnapshotBuilder: Sendable {
         var members = Set<MemberRef>()
         for attribute in mapping.member {
             for raw in entry[attribute] {
-                let value = Self.stripOptionalUID(String(decoding: raw, as: UTF8.self))
-                let key = try? DistinguishedName(value).normalized
+                let bytes = Self.stripOptionalUID(raw)
+                let key = DistinguishedName.normalizedKey(bytes)
                 if let key, let user = userByDN[key] {
                     members.insert(.user(user))
                 } else {
-                    pendingDNs.append((id, key, value))
+                    pendingDNs.append((id, key, String(decoding: bytes, as: UTF8.self)))
                 }
             }
         }
@@ -81,6 +80,7 @@ public struct SnapshotBuilder: Sendable {
         for pending in pendingNames {
             snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
         }
+        snapshot.computeDigests()
         return snapshot
     }
 
@@ -92,6 +92,7 @@ public struct SnapshotBuilder: Sendable {
     }
 
     private func normalizedDN(_ dn: String) throws(MappingError) -> String {
+        if let key = DistinguishedName.normalizedKey(dn) { return key }
         do {
             return try DistinguishedName(dn).normalized
         } catch {
@@ -107,9 +108,16 @@ public struct SnapshotBuilder: Sendable {
     }
 
     /// `uniqueMember` values may carry an optional UID (`dn#'0101'B`, RFC 4517 nameAndOptionalUID).
-    static func stripOptionalUID(_ value: String) -> String {
-        guard value.hasSuffix("'B"), let hash = value.range(of: "#'", options: .backwards) else { return value }
-        return String(value[..<hash.lowerBound])
+    static func stripOptionalUID(_ value: [UInt8]) -> ArraySlice<UInt8> {
+        guard value.count > 3, value[value.count - 1] == UInt8(ascii: "B"), value[value.count - 2] == UInt8(ascii: "'") else {
+            return value[...]
+        }
+        var index = value.count - 3
+        while index > 0 {
+            if value[index] == UInt8(ascii: "'") && value[index - 1] == UInt8(ascii: "#") { return value[..<(index - 1)] }
+            index -= 1
+        }
+        return value[...]
     }
 }
 

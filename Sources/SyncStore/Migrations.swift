@@ -26,6 +26,10 @@ enum Migrations {
                     dn TEXT NOT NULL,
                     name TEXT NOT NULL,
                     mail TEXT,
+                    -- MemberDigest of the direct members (bit patterns of UInt64), NULL when unknown.
+                    members_sum INTEGER,
+                    members_xor INTEGER,
+                    members_count INTEGER,
                     PRIMARY KEY (directory, id)
                 ) WITHOUT ROWID;
                 CREATE INDEX group_name ON "group"(directory, name COLLATE NOCASE);
@@ -58,6 +62,8 @@ enum Migrations {
                     finished_at TEXT NOT NULL,
                     counts TEXT NOT NULL,
                     totals TEXT NOT NULL,
+                    -- All changes of the run; run_change keeps the first ones (Planner.defaultDescribeLimit).
+                    changes_total INTEGER NOT NULL DEFAULT 0,
                     message TEXT
                 );
                 CREATE INDEX run_directory ON run(directory, id);

@@ -40,6 +40,8 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
     public var finishedAt: Date
     public var counts: ChangeCounts
     public var totals: Totals
+    /// How many changes the run applied or planned; `run_change` keeps the first ones.
+    public var changesTotal: Int
     public var message: String?
 
     public enum Columns {
@@ -51,12 +53,15 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
         case id, directory, trigger, mode, outcome, counts, totals, message
         case startedAt = "started_at"
         case finishedAt = "finished_at"
+        case changesTotal = "changes_total"
     }
 
     public init(
         id: Int64? = nil, directory: String, trigger: Trigger, mode: Mode, outcome: Outcome, startedAt: Date,
-        finishedAt: Date, counts: ChangeCounts = ChangeCounts(), totals: Totals = Totals(), message: String? = nil
+        finishedAt: Date, counts: ChangeCounts = ChangeCounts(), totals: Totals = Totals(), changesTotal: Int = 0,
+        message: String? = nil
     ) {
+        self.changesTotal = changesTotal
         self.id = id
         self.directory = directory
         self.trigger = trigger

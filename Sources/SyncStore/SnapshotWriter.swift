@@ -48,5 +48,15 @@ struct SnapshotWriter {
         for value in plan.unresolvedAdded {
             try insertUnresolved.execute(arguments: [directory, value.groupID, value.value])
         }
+        // Digests last: they must describe the members as written above.
+        let updateDigest = try db.makeStatement(sql: """
+            UPDATE "group" SET members_sum = ?, members_xor = ?, members_count = ? WHERE directory = ? AND id = ?
+            """)
+        let removedGroups = Set(plan.groupsRemoved.map(\.id))
+        for (group, digest) in plan.memberDigests where !removedGroups.contains(group) {
+            try updateDigest.execute(arguments: [
+                Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, directory, group,
+            ])
+        }
     }
 }

@@ -36,17 +36,57 @@ public final class Store: Sendable {
     // MARK: Reading the snapshot
 
     /// The snapshot the store holds for a directory (empty before its first applied run).
-    public func snapshot(directory: String) throws(StoreError) -> Snapshot {
+    ///
+    /// With `wanted`, the members of every group whose stored digest equals the wanted one
+    /// are taken from `wanted` (shared, not copied) instead of being read: an unchanged
+    /// directory costs one read of the users and groups, not of a million memberships.
+    public func snapshot(directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
-            let users = try UserRecord.filter(UserRecord.Columns.directory == directory).fetchCursor(db)
-            while let record = try users.next() { snapshot.users[record.id] = record.user }
-            let groups = try GroupRecord.filter(GroupRecord.Columns.directory == directory).fetchCursor(db)
-            while let record = try groups.next() { snapshot.groups[record.id] = record.group }
-            let rows = try Row.fetchCursor(db, sql: "SELECT group_id, member_kind, member_id FROM membership WHERE directory = ?", arguments: [directory])
-            while let row = try rows.next() {
-                let kind: MemberRef.Kind = (row[1] as String) == "group" ? .group : .user
-                snapshot.members[row[0] as String, default: []].insert(MemberRef(kind, row[2]))
+            // Raw rows rather than Codable records: this reads every object of a directory.
+            let decoder = JSONDecoder()
+            let users = try Row.fetchCursor(db, sql: """
+                SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
+                """, arguments: [directory])
+            while let row = try users.next() {
+                let aliasesJSON: String = row[4]
+                let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
+                let user = DirectoryUser(
+                    id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6])
+                snapshot.users[user.id] = user
+            }
+            var reused = Set<String>()
+            let groups = try Row.fetchCursor(db, sql: """
+                SELECT id, dn, name, mail, members_sum, members_xor, members_count FROM "group" WHERE directory = ?
+                """, arguments: [directory])
+            while let row = try groups.next() {
+                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3])
+                snapshot.groups[group.id] = group
+                if let sum: Int64 = row[4], let xor: Int64 = row[5], let count: Int = row[6] {
+                    let digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
+                    snapshot.memberDigests[group.id] = digest
+                    if let wanted, wanted.memberDigests[group.id] == digest {
+                        reused.insert(group.id)
+                        if let members = wanted.members[group.id] { snapshot.members[group.id] = members }
+                    }
+                }
+            }
+            let unread = snapshot.groups.keys.filter { !reused.contains($0) }
+            if unread.count > 1000 {
+                let rows = try Row.fetchCursor(db, sql: "SELECT group_id, member_kind, member_id FROM membership WHERE directory = ?", arguments: [directory])
+                while let row = try rows.next() {
+                    let group: String = row[0]
+                    if reused.contains(group) { continue }
+                    snapshot.members[group, default: []].insert(MemberRef((row[1] as String) == "group" ? .group : .user, row[2]))
+                }
+            } else {
+                let statement = try db.cachedStatement(sql: "SELECT member_kind, member_id FROM membership WHERE directory = ? AND group_id = ?")
+                for group in unread {
+                    let rows = try Row.fetchCursor(statement, arguments: [directory, group])
+                    while let row = try rows.next() {
+                        snapshot.members[group, default: []].insert(MemberRef((row[0] as String) == "group" ? .group : .user, row[1]))
+                    }
+                }
             }
             let unresolved = try Row.fetchCursor(db, sql: "SELECT group_id, value FROM unresolved_member WHERE directory = ?", arguments: [directory])
             while let row = try unresolved.next() {

@@ -73,7 +73,7 @@ struct RunsCommand: AsyncParsableCommand {
             if json {
                 print(try SyncJSON.encode(SyncJSON.Run(run, changes: changes)))
             } else {
-                print(SyncReportText.run(run, changes: changes, totalChanges: changes.count, limit: Int.max))
+                print(SyncReportText.run(run, changes: changes, limit: Int.max))
             }
         }
     }

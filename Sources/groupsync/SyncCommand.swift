@@ -67,7 +67,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         for report in reports {
             let changes = report.plan?.changes ?? []
-            print(SyncReportText.run(report.run, changes: changes, totalChanges: changes.count, limit: show))
+            print(SyncReportText.run(report.run, changes: changes, limit: show))
         }
     }
 

@@ -1,4 +1,5 @@
 import SyncCore
+import LDAPClient
 import Testing
 
 /// Table-style tests of `plan = diff(wanted, current)`: value types in, a plan out.
@@ -156,5 +157,75 @@ struct PlannerTests {
             #expect(effective.users(of: group) == ["u-alice", "u-bob", "u-carol"])
         }
         #expect(EffectiveMembership.ancestors(of: ["g-fin"], in: snapshot) == ["g-fin", "g-staff", "g-all"])
+    }
+}
+
+@Suite("Snapshot building from entries")
+struct SnapshotBuilderTests {
+    static func entry(_ dn: String, _ attributes: [(String, [String])]) -> LDAPEntry {
+        LDAPEntry(dn: dn, attributes: attributes.map { LDAPAttribute(name: $0.0, strings: $0.1) })
+    }
+
+    @Test("member values resolve by normalised DN, uniqueMember UIDs are stripped, the rest is unresolved")
+    func resolution() throws {
+        var builder = SnapshotBuilder(mapping: .openLDAP)
+        try builder.addUser(Self.entry("uid=ann,ou=people,dc=x", [("entryUUID", ["U-1"]), ("uid", ["ann"])]))
+        try builder.addUser(Self.entry(#"cn=Lee\, Bo,ou=people,dc=x"#, [("entryUUID", ["u-2"]), ("uid", ["bo"])]))
+        try builder.addGroup(Self.entry("cn=a,ou=groups,dc=x", [
+            ("entryUUID", ["g-1"]), ("cn", ["a"]),
+            ("member", ["UID=Ann, OU=People,DC=X", "cn=b,ou=groups,dc=x", "uid=gone,dc=x"]),
+            ("uniqueMember", [#"cn=lee\2C bo,ou=people,dc=x#'0101'B"#]),
+        ]))
+        try builder.addGroup(Self.entry("cn=b,ou=groups,dc=x", [("entryUUID", ["g-2"]), ("memberUid", ["ANN", "nobody"])]))
+        let snapshot = builder.finish()
+        #expect(snapshot.users.keys.sorted() == ["u-1", "u-2"], "ids are lower-cased")
+        #expect(snapshot.members["g-1"] == [.user("u-1"), .user("u-2"), .group("g-2")])
+        #expect(snapshot.members["g-2"] == [.user("u-1")])
+        #expect(snapshot.unresolved == ["g-1": ["uid=gone,dc=x"], "g-2": ["nobody"]])
+        #expect(snapshot.groups["g-2"]?.name == "b", "a group without cn is named by its RDN")
+    }
+
+    @Test("an entry without the stable id, or a duplicate id, is an error naming the entry")
+    func errors() throws {
+        var builder = SnapshotBuilder(mapping: .openLDAP)
+        let missing = try #require(throws: MappingError.self) { try builder.addUser(Self.entry("uid=x,dc=x", [("uid", ["x"])])) }
+        #expect(missing.description == "entry \"uid=x,dc=x\" has no entryUUID (the stable id attribute); groupsync cannot track it safely")
+        try builder.addUser(Self.entry("uid=a,dc=x", [("entryUUID", ["1"])]))
+        #expect(throws: MappingError.self) { try builder.addUser(Self.entry("uid=b,dc=x", [("entryUUID", ["1"])])) }
+    }
+}
+
+@Suite("Member digests and the describe limit")
+struct PlanScalingTests {
+    @Test("the digest ignores order and changes with any member")
+    func digest() {
+        let a: Set<MemberRef> = [.user("1"), .user("2"), .group("3")]
+        #expect(MemberDigest(a) == MemberDigest([.group("3"), .user("2"), .user("1")]))
+        #expect(MemberDigest(a) != MemberDigest([.user("1"), .user("2"), .user("3")]))
+        #expect(MemberDigest(a) != MemberDigest([.user("1"), .user("2")]))
+        #expect(MemberDigest(a).count == 3)
+    }
+
+    @Test("groups whose digests agree are not compared; a digest that differs is")
+    func skipsUnchangedGroups() {
+        var wanted = PlannerTests.base
+        wanted.computeDigests()
+        var current = wanted
+        // The same digest with other members: the planner trusts the digest and skips the group…
+        current.members["g-fin"] = [.user("u-bob")]
+        #expect(Planner.plan(wanted: wanted, current: current).membershipsAdded.isEmpty)
+        // …and compares it once the digest says it changed.
+        current.memberDigests["g-fin"] = MemberDigest(current.members["g-fin"]!)
+        let plan = Planner.plan(wanted: wanted, current: current)
+        #expect(plan.membershipsAdded == [Membership(groupID: "g-fin", member: .user("u-alice"))])
+        #expect(plan.memberDigests["g-fin"] == wanted.memberDigests["g-fin"])
+    }
+
+    @Test("a plan describes at most its limit of changes but counts them all")
+    func describeLimit() {
+        let plan = Planner.plan(wanted: PlannerTests.base, current: Snapshot(), describeLimit: 3)
+        #expect(plan.changes.count == 3)
+        #expect(plan.changeCount == 6)
+        #expect(plan.counts.users.added == 2 && plan.counts.memberships.added == 2)
     }
 }

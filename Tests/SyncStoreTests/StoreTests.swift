@@ -100,3 +100,25 @@ struct StoreTests {
         _ = try StoreLock(storePath: store.path)
     }
 }
+
+@Suite("Reading the snapshot back with member reuse")
+struct StoreReuseTests {
+    @Test("reading with the wanted snapshot gives the same snapshot as a full read, and a changed group is read from disk")
+    func reuse() throws {
+        let store = try StoreTests.temporaryStore()
+        var wanted = StoreTests.wanted
+        wanted.computeDigests()
+        try store.apply(Planner.plan(wanted: wanted, current: Snapshot()), run: StoreTests.run(.applied))
+        #expect(try store.snapshot(directory: "corp", reusingMembersOf: wanted) == store.snapshot(directory: "corp"))
+        var next = wanted
+        next.members["g"] = [.user("b")]
+        next.computeDigests()
+        let current = try store.snapshot(directory: "corp", reusingMembersOf: next)
+        #expect(current.members["g"] == StoreTests.wanted.members["g"], "the stored members, not the wanted ones")
+        let plan = Planner.plan(wanted: next, current: current)
+        #expect(plan.membershipsAdded.count == 1 && plan.membershipsRemoved.count == 2)
+        try store.apply(plan, run: StoreTests.run(.applied))
+        #expect(try store.snapshot(directory: "corp") == next)
+        #expect(try store.snapshot(directory: "corp").memberDigests["g"] == next.memberDigests["g"])
+    }
+}

@@ -21,17 +21,17 @@ public enum SyncJSON {
         var counts: Counts
         var totals: RunRecord.Totals
         var message: String?
+        var changesTotal: Int
         var changes: [Change]?
-        var changesOmitted: Int?
 
         enum CodingKeys: String, CodingKey {
             case id, directory, trigger, mode, outcome, counts, totals, message, changes
             case startedAt = "started_at"
             case finishedAt = "finished_at"
-            case changesOmitted = "changes_omitted"
+            case changesTotal = "changes_total"
         }
 
-        public init(_ run: RunRecord, changes: [PlannedChange]? = nil, totalChanges: Int? = nil) {
+        public init(_ run: RunRecord, changes: [PlannedChange]? = nil) {
             id = run.id
             directory = run.directory
             trigger = run.trigger.rawValue
@@ -43,7 +43,7 @@ public enum SyncJSON {
             totals = run.totals
             message = run.message
             self.changes = changes?.map(Change.init)
-            if let changes, let totalChanges, totalChanges > changes.count { changesOmitted = totalChanges - changes.count }
+            changesTotal = max(run.changesTotal, changes?.count ?? 0)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -59,7 +59,7 @@ public enum SyncJSON {
             try container.encode(totals, forKey: .totals)
             try container.encode(message, forKey: .message)
             try container.encodeIfPresent(changes, forKey: .changes)
-            try container.encodeIfPresent(changesOmitted, forKey: .changesOmitted)
+            try container.encode(changesTotal, forKey: .changesTotal)
         }
     }
 

@@ -5,7 +5,8 @@ import SyncStore
 /// The human report of `groupsync sync` and `groupsync runs`.
 public enum SyncReportText {
     /// One directory's run: outcome, a table of counts, the first changes, where to see the rest.
-    public static func run(_ run: RunRecord, changes: [PlannedChange], totalChanges: Int, limit: Int = 20) -> String {
+    public static func run(_ run: RunRecord, changes: [PlannedChange], limit: Int = 20) -> String {
+        let totalChanges = max(run.changesTotal, changes.count)
         var lines: [String] = []
         let seconds = String(format: "%.1f s", run.finishedAt.timeIntervalSince(run.startedAt))
         lines.append("\(run.directory): \(headline(run)) (run \(run.id.map(String.init) ?? "–"), \(seconds))")
@@ -26,9 +27,14 @@ public enum SyncReportText {
         }
         if !changes.isEmpty {
             lines.append("  changes\(run.outcome == .applied ? "" : " planned"):")
-            for change in changes.prefix(limit) { lines.append("    \(change.summary)") }
-            if totalChanges > min(limit, changes.count), let id = run.id {
-                lines.append("    … and \(totalChanges - min(limit, changes.count)) more: groupsync runs show \(id)")
+            let shown = min(limit, changes.count)
+            for change in changes.prefix(shown) { lines.append("    \(change.summary)") }
+            if totalChanges > shown, let id = run.id {
+                if shown < changes.count {
+                    lines.append("    … and \(totalChanges - shown) more: groupsync runs show \(id)")
+                } else {
+                    lines.append("    … and \(totalChanges - shown) more, not recorded one by one (the counts above include them)")
+                }
             }
         }
         return lines.joined(separator: "\n")

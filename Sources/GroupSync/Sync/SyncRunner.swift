@@ -85,12 +85,13 @@ public struct SyncRunner: Sendable {
         }
         let current: Snapshot
         do {
-            current = try store.snapshot(directory: directory.name)
+            current = try store.snapshot(directory: directory.name, reusingMembersOf: wanted)
         } catch {
             throw SyncError.store(error.description)
         }
         let plan = Planner.plan(wanted: wanted, current: current)
         run.counts = plan.counts
+        run.changesTotal = plan.changeCount
         run.totals = RunRecord.Totals(
             users: wanted.users.count, groups: wanted.groups.count, memberships: wanted.membershipCount,
             unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })

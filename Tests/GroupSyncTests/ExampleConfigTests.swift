@@ -1,0 +1,27 @@
+import Foundation
+import GroupSync
+import Testing
+
+@Suite("The documented example configurations")
+struct ExampleConfigTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("Config/openldap.yaml parses once its files exist, and means what its comments say")
+    func openldap() throws {
+        var text = try String(contentsOf: Self.repository.appendingPathComponent("Config/openldap.yaml"), encoding: .utf8)
+        // Point the files it names at ones that exist here.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(name)) }
+        text = text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
+            .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path)
+        let config = try ConfigLoader.parse(text, file: folder.appendingPathComponent("groupsync.yaml").path)
+        let corp = try #require(config.directories.first)
+        #expect(corp.tls.verify)
+        #expect(corp.pageSize == 1000)
+        #expect(corp.limits == .default)
+        #expect(corp.attributes.member == ["member", "uniqueMember"])
+        #expect(corp.schedule?.every == .seconds(1800))
+    }
+}
