@@ -67,17 +67,18 @@ public enum Planner {
             guard let after = wanted.memberDigests[group], let before = current.memberDigests[group] else { return false }
             return after == before
         }
-        for (group, refs) in wanted.members where !unchanged(group) {
-            let before = current.members[group] ?? empty
-            for ref in refs where !before.contains(ref) {
-                plan.membershipsAdded.append(Membership(groupID: group, member: ref))
-            }
-        }
-        for (group, refs) in current.members where !unchanged(group) {
+        // Groups in id order, and each group's members sorted on their own: the result is in
+        // (group, member) order — what the store's primary key wants — without one big sort.
+        let groups = Set(wanted.members.keys).union(current.members.keys).sorted()
+        for group in groups where !unchanged(group) {
             let after = wanted.members[group] ?? empty
-            for ref in refs where !after.contains(ref) {
-                plan.membershipsRemoved.append(Membership(groupID: group, member: ref))
-            }
+            let before = current.members[group] ?? empty
+            var added: [MemberRef] = []
+            var removed: [MemberRef] = []
+            for ref in after where !before.contains(ref) { added.append(ref) }
+            for ref in before where !after.contains(ref) { removed.append(ref) }
+            for ref in added.sorted() { plan.membershipsAdded.append(Membership(groupID: group, member: ref)) }
+            for ref in removed.sorted() { plan.membershipsRemoved.append(Membership(groupID: group, member: ref)) }
         }
         let noValues = Set<String>()
         for (group, values) in wanted.unresolved {
@@ -92,8 +93,6 @@ public enum Planner {
                 plan.unresolvedRemoved.append(UnresolvedMember(groupID: group, value: value))
             }
         }
-        plan.membershipsAdded.sort()
-        plan.membershipsRemoved.sort()
         plan.unresolvedAdded.sort()
         plan.unresolvedRemoved.sort()
     }

@@ -44,6 +44,7 @@ struct SnapshotWriter {
         for membership in plan.membershipsAdded {
             try insertMembership.execute(arguments: [directory, membership.groupID, membership.member.kind.rawValue, membership.member.id])
         }
+
         let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (directory, group_id, value) VALUES (?, ?, ?)")
         for value in plan.unresolvedAdded {
             try insertUnresolved.execute(arguments: [directory, value.groupID, value.value])

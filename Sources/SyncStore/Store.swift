@@ -25,6 +25,11 @@ public final class Store: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
         configuration.label = "groupsync.store"
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL cannot corrupt the database; a power cut may lose the
+            // last run, which the next run redoes. A larger page cache speeds up big applies.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Migrations.migrator.migrate(pool)

@@ -75,9 +75,16 @@ public struct SyncRunner: Sendable {
         let started = Date()
         var run = RunRecord(
             directory: directory.name, trigger: request.trigger, mode: .full, outcome: .failed, startedAt: started, finishedAt: started)
+        let clock = ContinuousClock()
+        var phaseStart = clock.now
+        func phaseDone(_ phase: String) {
+            logger.info("\(phase) took \(clock.now - phaseStart)", metadata: ["directory": "\(directory.name)"])
+            phaseStart = clock.now
+        }
         let wanted: Snapshot
         do {
             wanted = try await DirectoryReader(directory: directory, logger: logger).read(progress: progress).snapshot
+            phaseDone("inquire")
         } catch {
             run.finishedAt = Date()
             run.message = "\(error)"
@@ -86,10 +93,12 @@ public struct SyncRunner: Sendable {
         let current: Snapshot
         do {
             current = try store.snapshot(directory: directory.name, reusingMembersOf: wanted)
+            phaseDone("reading the stored snapshot")
         } catch {
             throw SyncError.store(error.description)
         }
         let plan = Planner.plan(wanted: wanted, current: current)
+        phaseDone("planning")
         run.counts = plan.counts
         run.changesTotal = plan.changeCount
         run.totals = RunRecord.Totals(
@@ -127,6 +136,7 @@ public struct SyncRunner: Sendable {
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
         do {
             let applied = try store.apply(plan, run: run)
+            phaseDone("applying")
             logger.info("applied", metadata: ["directory": "\(directory.name)", "run": "\(applied.id ?? 0)"])
             return RunReport(run: applied, plan: plan)
         } catch {
