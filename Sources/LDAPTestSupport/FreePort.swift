@@ -1,8 +1,23 @@
 import Foundation
 
-/// Asks the kernel for a free TCP port on 127.0.0.1. Another process could take it before
-/// the caller binds it; ``TestDirectory`` retries with new ports when slapd cannot bind.
+import Synchronization
+
+/// Ports this process handed out already: the kernel may offer a port again as soon as the
+/// probe socket closes, and two tests starting servers at once must not both get it.
+private let handedOut = Mutex<Set<Int>>([])
+
+/// Asks the kernel for a free TCP port on 127.0.0.1, never the same one twice in a process.
+/// Another process could still take it before the caller binds it; ``TestDirectory``
+/// retries with new ports when slapd cannot bind.
 public func freeLoopbackPort() throws -> Int {
+    for _ in 0..<50 {
+        let port = try probeFreePort()
+        if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+private func probeFreePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     defer { close(fd) }

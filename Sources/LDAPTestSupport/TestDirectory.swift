@@ -163,8 +163,10 @@ public final class TestDirectory: Sendable {
 
     private func answers() async -> Bool {
         do {
+            // Over this server's own ldapi socket: a TCP port could be answered by another
+            // test's slapd that took it first, while ours failed to bind and exited.
             let session = try await LDAPSession.connect(LDAPConnectionOptions(
-                url: ldapURL, connectTimeout: .seconds(1), operationTimeout: .seconds(1)))
+                url: ldapiURL, connectTimeout: .seconds(1), operationTimeout: .seconds(1)))
             _ = try await session.rootDSE()
             await session.close()
             return true

@@ -39,28 +39,41 @@ public struct DirectoryGroup: Sendable, Hashable, Codable {
 }
 
 /// What a membership points at: a user or a group, by id.
-public struct MemberRef: Sendable, Hashable, Codable, Comparable {
+///
+/// It carries a stable 64-bit hash of itself, computed once: sets of a million members hash
+/// that instead of the id string, and member digests add it up.
+public struct MemberRef: Sendable, Hashable, Comparable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable, Codable, Comparable {
         case user, group
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
-    public var kind: Kind
-    public var id: String
+    public let kind: Kind
+    public let id: String
+    public let stableHash: UInt64
 
     public init(_ kind: Kind, _ id: String) {
         self.kind = kind
         self.id = id
+        self.stableHash = MemberDigest.hash(kind: kind, id: id)
     }
 
     public static func user(_ id: String) -> MemberRef { MemberRef(.user, id) }
     public static func group(_ id: String) -> MemberRef { MemberRef(.group, id) }
 
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.stableHash == rhs.stableHash && lhs.kind == rhs.kind && lhs.id == rhs.id
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(stableHash) }
+
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
+
+    public var description: String { "\(kind.rawValue):\(id)" }
 }
 
 /// A direct edge: `groupID` has `member` as the directory states it.
-public struct Membership: Sendable, Hashable, Codable, Comparable {
+public struct Membership: Sendable, Hashable, Comparable {
     public var groupID: String
     public var member: MemberRef
 

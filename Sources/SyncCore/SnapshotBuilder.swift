@@ -9,10 +9,13 @@ import LDAPClient
 public struct SnapshotBuilder: Sendable {
     public let mapping: AttributeMapping
     private var snapshot = Snapshot()
-    private var userByDN: [String: String] = [:]
-    private var userByName: [String: String] = [:]
+    /// Each user's member reference, made once (its hash is computed once).
+    private var userRefs: [MemberRef] = []
+    private var userByDN = DNIndex()
+    private var userByName: [String: Int32] = [:]
     private var groupByDN: [String: String] = [:]
     private var pendingDNs: [(groupID: String, normalized: String?, value: String)] = []
+    private var buffer: [UInt8] = []
     private var pendingNames: [(groupID: String, value: String)] = []
 
     public init(mapping: AttributeMapping) {
@@ -25,20 +28,22 @@ public struct SnapshotBuilder: Sendable {
     public mutating func addUser(_ entry: LDAPEntry) throws(MappingError) {
         let id = try stableID(of: entry)
         guard snapshot.users[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another user") }
-        let normalized = try normalizedDN(entry.dn)
+        let normalized = try normalizedBytes(entry.dn)
         let user = DirectoryUser(
             id: id, dn: entry.dn, username: entry.string(mapping.username), mail: entry.string(mapping.mail),
             aliases: mapping.aliases.flatMap { entry.strings($0) }.sorted(), displayName: entry.string(mapping.displayName),
             disabled: isDisabled(entry))
         snapshot.users[id] = user
-        userByDN[normalized] = id
-        if let username = user.username { userByName[username.lowercased()] = id }
+        let index = Int32(userRefs.count)
+        userRefs.append(.user(id))
+        userByDN.insert(normalized: normalized, index: index)
+        if let username = user.username { userByName[username.lowercased()] = index }
     }
 
     public mutating func addGroup(_ entry: LDAPEntry) throws(MappingError) {
         let id = try stableID(of: entry)
         guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
-        let normalized = try normalizedDN(entry.dn)
+        let normalized = String(decoding: try normalizedBytes(entry.dn), as: UTF8.self)
         let dn = try? DistinguishedName(entry.dn)
         let name = entry.string(mapping.groupName) ?? dn?.leafValue ?? entry.dn
         snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
@@ -47,11 +52,11 @@ public struct SnapshotBuilder: Sendable {
         for attribute in mapping.member {
             for raw in entry[attribute] {
                 let bytes = Self.stripOptionalUID(raw)
-                let key = DistinguishedName.normalizedKey(bytes)
-                if let key, let user = userByDN[key] {
-                    members.insert(.user(user))
+                var parsed = false
+                if let user = userByDN.lookup(bytes, normalized: &parsed) {
+                    members.insert(userRefs[Int(user)])
                 } else {
-                    pendingDNs.append((id, key, String(decoding: bytes, as: UTF8.self)))
+                    pendingDNs.append((id, parsed ? userByDN.lastNormalized : nil, String(decoding: bytes, as: UTF8.self)))
                 }
             }
         }
@@ -59,7 +64,7 @@ public struct SnapshotBuilder: Sendable {
             for raw in entry[attribute] {
                 let value = String(decoding: raw, as: UTF8.self)
                 if let user = userByName[value.lowercased()] {
-                    members.insert(.user(user))
+                    members.insert(userRefs[Int(user)])
                 } else {
                     pendingNames.append((id, value))
                 }
@@ -91,10 +96,11 @@ public struct SnapshotBuilder: Sendable {
         return id.lowercased()
     }
 
-    private func normalizedDN(_ dn: String) throws(MappingError) -> String {
-        if let key = DistinguishedName.normalizedKey(dn) { return key }
+    private mutating func normalizedBytes(_ dn: String) throws(MappingError) -> [UInt8] {
+        if DistinguishedName.normalize(Array(dn.utf8)[...], into: &buffer) { return buffer }
         do {
-            return try DistinguishedName(dn).normalized
+            _ = try DistinguishedName(dn)
+            return []
         } catch {
             throw MappingError(dn: dn, reason: "the server returned a DN that does not parse: \(error.reason)")
         }

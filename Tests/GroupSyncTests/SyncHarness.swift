@@ -65,9 +65,7 @@ final class SyncHarness: Sendable {
 
     @discardableResult
     func sync(dryRun: Bool = false, force: Bool = false, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil) async throws -> RunReport {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let runner = SyncRunner(config: config, store: store, logger: logger)
+        let runner = SyncRunner(config: config, store: store, logger: quietLogger)
         let reports = try await runner.run(SyncRequest(dryRun: dryRun, force: force), progress: progress)
         try #require(reports.count == 1)
         return reports[0]
@@ -86,6 +84,13 @@ final class SyncHarness: Sendable {
         return try #require(entry.string("entryUUID")).lowercased()
     }
 }
+
+/// Logs only what is critical, so test output stays readable.
+let quietLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}()
 
 /// The scenario directory: people, groups with nested and escaped members.
 enum SyncFixture {

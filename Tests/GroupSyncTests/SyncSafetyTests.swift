@@ -58,7 +58,7 @@ struct SyncSafetyTests {
         try await good.sync()
         var config = good.config
         config.directories[0].users.base = "ou=peeple,dc=example,dc=com"
-        let runner = SyncRunner(config: config, store: good.store, logger: .init(label: "test"))
+        let runner = SyncRunner(config: config, store: good.store, logger: quietLogger)
         let report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.outcome == .failed)
         #expect(report.run.message?.contains("No such object (result code 32)") == true)
@@ -72,7 +72,7 @@ struct SyncSafetyTests {
         // First fill the store through the right base, then point at the empty OU.
         var config = harness.config
         config.directories[0].users.base = SyncHarness.people
-        _ = try await SyncRunner(config: config, store: harness.store, logger: .init(label: "test")).run(SyncRequest())
+        _ = try await SyncRunner(config: config, store: harness.store, logger: quietLogger).run(SyncRequest())
         #expect(try harness.snapshot().users.count == 6)
         for force in [false, true] {
             let report = try await harness.sync(force: force)
