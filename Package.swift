@@ -82,7 +82,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["LDAPTestSupport"],
+            dependencies: ["LDAPTestSupport", "SyncStore"],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: swiftSettings
         ),

@@ -4,6 +4,7 @@
 // time and peak memory of each — and prints the ratios to the raw dump.
 import Foundation
 import LDAPTestSupport
+import SyncStore
 
 func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
@@ -111,15 +112,37 @@ try directory.modify(changes)
 (time, memory) = try measure(groupsync, ["sync"] + config)
 results.append(Measurement(name: "re-sync after 1,000 membership changes", seconds: time, peakMiB: memory))
 
+// Verification queries: the effective groups of 1,000 users, from the store just written.
+let store = try Store(path: work.appendingPathComponent("store/groupsync.sqlite").path)
+var latencies: [Double] = []
+var found = 0
+for index in stride(from: 0, to: data.users, by: max(1, data.users / 1000)) {
+    let userID = try await ldapUUID(BenchmarkData.userDN(index))
+    let started = ContinuousClock.now
+    found += try store.effectiveGroups(directory: "bench", userID: userID).count
+    latencies.append(seconds(ContinuousClock.now - started) * 1000)
+}
+latencies.sort()
+
 let raw = results[0].seconds
 say("\n| step | wall time | × raw dump | peak memory |")
 say("| --- | ---: | ---: | ---: |")
 for result in results {
     say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / raw, result.peakMiB))
 }
+say(String(
+    format: "\nverification query (effective groups of one user, recursive over the index): p50 %.2f ms, p99 %.2f ms over %d users (%.1f groups each)",
+    latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], latencies.count, Double(found) / Double(latencies.count)))
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
     say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")
     try await Task.sleep(for: .seconds(seconds))
 }
 await directory.stop()
+
+/// The entryUUID slapd gave an entry (the store keys users by it, lower-cased).
+func ldapUUID(_ dn: String) async throws -> String {
+    let output = try runCommand("ldapsearch", ["-x", "-H", directory.ldapURL, "-LLL", "-b", dn, "-s", "base", "entryUUID"])
+    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("entryUUID: ") }) else { return "" }
+    return line.dropFirst("entryUUID: ".count).lowercased()
+}

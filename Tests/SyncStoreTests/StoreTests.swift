@@ -122,3 +122,28 @@ struct StoreReuseTests {
         #expect(try store.snapshot(directory: "corp").memberDigests["g"] == next.memberDigests["g"])
     }
 }
+
+@Suite("Effective membership from the store")
+struct StoreEffectiveTests {
+    @Test("the recursive query agrees with the in-memory closure, cycles included")
+    func agrees() throws {
+        let store = try StoreTests.temporaryStore()
+        let users = (0..<6).map { DirectoryUser(id: "u\($0)", dn: "uid=u\($0),dc=x") }
+        let groups = (0..<5).map { DirectoryGroup(id: "g\($0)", dn: "cn=g\($0),dc=x", name: "g\($0)") }
+        let memberships = [
+            Membership(groupID: "g0", member: .user("u0")), Membership(groupID: "g1", member: .group("g0")),
+            Membership(groupID: "g2", member: .group("g1")), Membership(groupID: "g0", member: .group("g2")),
+            Membership(groupID: "g3", member: .user("u1")), Membership(groupID: "g4", member: .group("g3")),
+            Membership(groupID: "g4", member: .user("u0")),
+        ]
+        let snapshot = Snapshot(users: users, groups: groups, memberships: memberships)
+        try store.apply(Planner.plan(wanted: snapshot, current: Snapshot()), run: StoreTests.run(.applied))
+        let closure = EffectiveMembership(snapshot)
+        for user in users {
+            let expected = Set(groups.map(\.id).filter { closure.users(of: $0).contains(user.id) })
+            #expect(try store.effectiveGroups(directory: "corp", userID: user.id) == expected, "\(user.id)")
+        }
+        #expect(try store.effectiveGroups(directory: "corp", userID: "u0") == ["g0", "g1", "g2", "g4"])
+        #expect(try store.effectiveGroups(directory: "other", userID: "u0").isEmpty)
+    }
+}
