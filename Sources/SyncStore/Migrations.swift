@@ -6,7 +6,10 @@ enum Migrations {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: snapshot and runs") { db in
             try db.execute(sql: """
+                -- Users and groups have an integer ref; memberships point at refs, which keeps
+                -- a million rows small and fast to write (ids are 36-character UUIDs).
                 CREATE TABLE "user" (
+                    ref INTEGER PRIMARY KEY,
                     directory TEXT NOT NULL,
                     id TEXT NOT NULL,
                     dn TEXT NOT NULL,
@@ -15,12 +18,13 @@ enum Migrations {
                     aliases TEXT NOT NULL DEFAULT '[]',
                     display_name TEXT,
                     disabled INTEGER NOT NULL DEFAULT 0,
-                    PRIMARY KEY (directory, id)
-                ) WITHOUT ROWID;
+                    UNIQUE (directory, id)
+                );
                 CREATE INDEX user_username ON "user"(directory, username COLLATE NOCASE);
                 CREATE INDEX user_mail ON "user"(directory, mail COLLATE NOCASE);
 
                 CREATE TABLE "group" (
+                    ref INTEGER PRIMARY KEY,
                     directory TEXT NOT NULL,
                     id TEXT NOT NULL,
                     dn TEXT NOT NULL,
@@ -30,26 +34,26 @@ enum Migrations {
                     members_sum INTEGER,
                     members_xor INTEGER,
                     members_count INTEGER,
-                    PRIMARY KEY (directory, id)
-                ) WITHOUT ROWID;
+                    UNIQUE (directory, id)
+                );
                 CREATE INDEX group_name ON "group"(directory, name COLLATE NOCASE);
 
-                -- Direct edges only; effective membership is a recursive query over
-                -- membership_member (member → the groups that contain it).
+                -- Direct edges only; member_kind 0 = user, 1 = group. Effective membership is a
+                -- recursive query over membership_member (member → the groups that contain it).
+                -- The only writer (SnapshotWriter) keeps refs consistent, so no foreign keys
+                -- slow down a first sync's million inserts.
                 CREATE TABLE membership (
-                    directory TEXT NOT NULL,
-                    group_id TEXT NOT NULL,
-                    member_kind TEXT NOT NULL CHECK (member_kind IN ('user', 'group')),
-                    member_id TEXT NOT NULL,
-                    PRIMARY KEY (directory, group_id, member_kind, member_id)
+                    group_ref INTEGER NOT NULL,
+                    member_kind INTEGER NOT NULL CHECK (member_kind IN (0, 1)),
+                    member_ref INTEGER NOT NULL,
+                    PRIMARY KEY (group_ref, member_kind, member_ref)
                 ) WITHOUT ROWID;
-                CREATE INDEX membership_member ON membership(directory, member_kind, member_id, group_id);
+                CREATE INDEX membership_member ON membership(member_kind, member_ref, group_ref);
 
                 CREATE TABLE unresolved_member (
-                    directory TEXT NOT NULL,
-                    group_id TEXT NOT NULL,
+                    group_ref INTEGER NOT NULL,
                     value TEXT NOT NULL,
-                    PRIMARY KEY (directory, group_id, value)
+                    PRIMARY KEY (group_ref, value)
                 ) WITHOUT ROWID;
 
                 CREATE TABLE run (

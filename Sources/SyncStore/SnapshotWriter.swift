@@ -3,61 +3,150 @@ import GRDB
 import SyncCore
 
 /// Writes a plan into the snapshot tables inside the caller's transaction, with prepared
-/// statements reused across rows (a first sync writes a million memberships).
+/// statements reused across rows (a first sync writes a million memberships). Objects are
+/// addressed by their integer `ref`; ids are mapped to refs once, up front.
 struct SnapshotWriter {
     let db: Database
     let directory: String
 
     func write(_ plan: Plan) throws {
+        var userRefs = try refs("user")
+        var groupRefs = try refs("group")
+        func ref(_ member: MemberRef) throws -> Int64 {
+            let found = member.kind == .user ? userRefs[member.id] : groupRefs[member.id]
+            guard let found else { throw StoreInconsistency("no stored \(member.kind.rawValue) with id \(member.id)") }
+            return found
+        }
+        func groupRef(_ id: String) throws -> Int64 {
+            guard let found = groupRefs[id] else { throw StoreInconsistency("no stored group with id \(id)") }
+            return found
+        }
+
+        // Removals first: edges, then the objects they point at.
+        let deleteMembership = try db.makeStatement(sql: "DELETE FROM membership WHERE group_ref = ? AND member_kind = ? AND member_ref = ?")
+        for membership in plan.membershipsRemoved {
+            try deleteMembership.execute(arguments: [try groupRef(membership.groupID), membership.member.kind.code, try ref(membership.member)])
+        }
+        let deleteUnresolved = try db.makeStatement(sql: "DELETE FROM unresolved_member WHERE group_ref = ? AND value = ?")
+        for value in plan.unresolvedRemoved {
+            try deleteUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
+        }
+        let deleteUser = try db.makeStatement(sql: "DELETE FROM \"user\" WHERE ref = ?")
+        for user in plan.usersRemoved {
+            try deleteUser.execute(arguments: [try ref(.user(user.id))])
+            userRefs[user.id] = nil
+        }
+        let deleteGroup = try db.makeStatement(sql: "DELETE FROM \"group\" WHERE ref = ?")
+        for group in plan.groupsRemoved {
+            try deleteGroup.execute(arguments: [try groupRef(group.id)])
+            groupRefs[group.id] = nil
+        }
+
         let encoder = JSONEncoder()
         func aliases(_ user: DirectoryUser) throws -> String {
             user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
         }
-        // Removals first, so a DN freed by one object can be taken by another.
-        let deleteMembership = try db.makeStatement(sql: "DELETE FROM membership WHERE directory = ? AND group_id = ? AND member_kind = ? AND member_id = ?")
-        for membership in plan.membershipsRemoved {
-            try deleteMembership.execute(arguments: [directory, membership.groupID, membership.member.kind.rawValue, membership.member.id])
-        }
-        let deleteUnresolved = try db.makeStatement(sql: "DELETE FROM unresolved_member WHERE directory = ? AND group_id = ? AND value = ?")
-        for value in plan.unresolvedRemoved {
-            try deleteUnresolved.execute(arguments: [directory, value.groupID, value.value])
-        }
-        let deleteUser = try db.makeStatement(sql: "DELETE FROM \"user\" WHERE directory = ? AND id = ?")
-        for user in plan.usersRemoved { try deleteUser.execute(arguments: [directory, user.id]) }
-        let deleteGroup = try db.makeStatement(sql: "DELETE FROM \"group\" WHERE directory = ? AND id = ?")
-        for group in plan.groupsRemoved { try deleteGroup.execute(arguments: [directory, group.id]) }
-
-        let upsertUser = try db.makeStatement(sql: """
-            INSERT OR REPLACE INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        let insertUser = try db.makeStatement(sql: """
+            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for user in plan.usersAdded + plan.usersChanged.map(\.after) {
-            try upsertUser.execute(arguments: [
+        for user in plan.usersAdded {
+            try insertUser.execute(arguments: [
                 directory, user.id, user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
             ])
+            userRefs[user.id] = db.lastInsertedRowID
         }
-        let upsertGroup = try db.makeStatement(sql: "INSERT OR REPLACE INTO \"group\" (directory, id, dn, name, mail) VALUES (?, ?, ?, ?, ?)")
-        for group in plan.groupsAdded + plan.groupsChanged.map(\.after) {
-            try upsertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail])
-        }
-        let insertMembership = try db.makeStatement(sql: "INSERT INTO membership (directory, group_id, member_kind, member_id) VALUES (?, ?, ?, ?)")
-        for membership in plan.membershipsAdded {
-            try insertMembership.execute(arguments: [directory, membership.groupID, membership.member.kind.rawValue, membership.member.id])
-        }
-
-        let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (directory, group_id, value) VALUES (?, ?, ?)")
-        for value in plan.unresolvedAdded {
-            try insertUnresolved.execute(arguments: [directory, value.groupID, value.value])
-        }
-        // Digests last: they must describe the members as written above.
-        let updateDigest = try db.makeStatement(sql: """
-            UPDATE "group" SET members_sum = ?, members_xor = ?, members_count = ? WHERE directory = ? AND id = ?
+        let updateUser = try db.makeStatement(sql: """
+            UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ? WHERE ref = ?
             """)
-        let removedGroups = Set(plan.groupsRemoved.map(\.id))
-        for (group, digest) in plan.memberDigests where !removedGroups.contains(group) {
-            try updateDigest.execute(arguments: [
-                Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, directory, group,
+        for change in plan.usersChanged {
+            let user = change.after
+            try updateUser.execute(arguments: [
+                user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled, try ref(.user(user.id)),
             ])
         }
+        let insertGroup = try db.makeStatement(sql: "INSERT INTO \"group\" (directory, id, dn, name, mail) VALUES (?, ?, ?, ?, ?)")
+        for group in plan.groupsAdded {
+            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail])
+            groupRefs[group.id] = db.lastInsertedRowID
+        }
+        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ? WHERE ref = ?")
+        for change in plan.groupsChanged {
+            try updateGroup.execute(arguments: [change.after.dn, change.after.name, change.after.mail, try groupRef(change.after.id)])
+        }
+
+        var edges: [Edge] = []
+        edges.reserveCapacity(plan.membershipsAdded.count)
+        for membership in plan.membershipsAdded {
+            edges.append(Edge(group: try groupRef(membership.groupID), kind: Int64(membership.member.kind.code), member: try ref(membership.member)))
+        }
+        try insert(edges)
+        let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (group_ref, value) VALUES (?, ?)")
+        for value in plan.unresolvedAdded {
+            try insertUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
+        }
+        // Digests last: they must describe the members as written above.
+        let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
+        for (group, digest) in plan.memberDigests {
+            guard let ref = groupRefs[group] else { continue }
+            try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
+        }
     }
+
+    /// A membership row by refs.
+    struct Edge: Comparable {
+        var group: Int64
+        var kind: Int64
+        var member: Int64
+
+        static func < (lhs: Edge, rhs: Edge) -> Bool { (lhs.group, lhs.kind, lhs.member) < (rhs.group, rhs.kind, rhs.member) }
+    }
+
+    /// Inserts membership rows in primary-key order, many rows per statement: one statement
+    /// execution per row costs more than SQLite's own work for a million rows.
+    private func insert(_ edges: [Edge]) throws {
+        let batch = 300
+        let sorted = edges.sorted()
+        var statements: [Int: Statement] = [:]
+        var start = 0
+        while start < sorted.count {
+            let end = min(start + batch, sorted.count)
+            let count = end - start
+            let statement: Statement
+            if let cached = statements[count] {
+                statement = cached
+            } else {
+                let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
+                statement = try db.makeStatement(sql: "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES \(values)")
+                statements[count] = statement
+            }
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(count * 3)
+            for edge in sorted[start..<end] {
+                values.append(edge.group)
+                values.append(edge.kind)
+                values.append(edge.member)
+            }
+            try statement.execute(arguments: StatementArguments(values))
+            start = end
+        }
+    }
+
+    private func refs(_ table: String) throws -> [String: Int64] {
+        var refs: [String: Int64] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ?", arguments: [directory])
+        while let row = try rows.next() { refs[row[0]] = row[1] }
+        return refs
+    }
+}
+
+/// A plan that does not fit the stored snapshot (it names an object the store lacks):
+/// the transaction is rolled back and nothing is written.
+struct StoreInconsistency: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = "the plan does not match the stored snapshot: \(description)" }
+}
+
+extension MemberRef.Kind {
+    /// The `member_kind` column: 0 for users, 1 for groups.
+    var code: Int { self == .user ? 0 : 1 }
 }

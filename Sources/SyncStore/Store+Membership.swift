@@ -8,14 +8,13 @@ extension Store {
     public func effectiveGroups(directory: String, userID: String) throws(StoreError) -> Set<String> {
         try read("read the groups of \(userID)") { db in
             Set(try String.fetchAll(db, sql: """
-                WITH RECURSIVE up(group_id) AS (
-                    SELECT group_id FROM membership
-                    WHERE directory = ?1 AND member_kind = 'user' AND member_id = ?2
+                WITH RECURSIVE up(ref) AS (
+                    SELECT m.group_ref FROM membership m
+                    WHERE m.member_kind = 0 AND m.member_ref = (SELECT ref FROM "user" WHERE directory = ?1 AND id = ?2)
                     UNION
-                    SELECT m.group_id FROM membership m JOIN up
-                    ON m.directory = ?1 AND m.member_kind = 'group' AND m.member_id = up.group_id
+                    SELECT m.group_ref FROM membership m JOIN up ON m.member_kind = 1 AND m.member_ref = up.ref
                 )
-                SELECT group_id FROM up
+                SELECT g.id FROM up JOIN "group" g ON g.ref = up.ref
                 """, arguments: [directory, userID]))
         }
     }

@@ -50,52 +50,70 @@ public final class Store: Sendable {
             var snapshot = Snapshot()
             // Raw rows rather than Codable records: this reads every object of a directory.
             let decoder = JSONDecoder()
+            var userIDs: [Int64: String] = [:]
             let users = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
+                SELECT ref, id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try users.next() {
-                let aliasesJSON: String = row[4]
+                let aliasesJSON: String = row[5]
                 let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
                 let user = DirectoryUser(
-                    id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6])
+                    id: row[1], dn: row[2], username: row[3], mail: row[4], aliases: aliases, displayName: row[6], disabled: row[7])
                 snapshot.users[user.id] = user
+                userIDs[row[0]] = user.id
             }
-            var reused = Set<String>()
+            var groupIDs: [Int64: String] = [:]
+            var unread: [Int64] = []
             let groups = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, name, mail, members_sum, members_xor, members_count FROM "group" WHERE directory = ?
+                SELECT ref, id, dn, name, mail, members_sum, members_xor, members_count FROM "group" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try groups.next() {
-                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3])
+                let group = DirectoryGroup(id: row[1], dn: row[2], name: row[3], mail: row[4])
+                let ref: Int64 = row[0]
                 snapshot.groups[group.id] = group
-                if let sum: Int64 = row[4], let xor: Int64 = row[5], let count: Int = row[6] {
+                groupIDs[ref] = group.id
+                var reused = false
+                if let sum: Int64 = row[5], let xor: Int64 = row[6], let count: Int = row[7] {
                     let digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
                     snapshot.memberDigests[group.id] = digest
                     if let wanted, wanted.memberDigests[group.id] == digest {
-                        reused.insert(group.id)
+                        reused = true
                         if let members = wanted.members[group.id] { snapshot.members[group.id] = members }
                     }
                 }
+                if !reused { unread.append(ref) }
             }
-            let unread = snapshot.groups.keys.filter { !reused.contains($0) }
+            func member(_ kind: Int, _ ref: Int64) -> MemberRef? {
+                if kind == 0 { return userIDs[ref].map { MemberRef(.user, $0) } }
+                return groupIDs[ref].map { MemberRef(.group, $0) }
+            }
             if unread.count > 1000 {
-                let rows = try Row.fetchCursor(db, sql: "SELECT group_id, member_kind, member_id FROM membership WHERE directory = ?", arguments: [directory])
+                let unreadSet = Set(unread)
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT m.group_ref, m.member_kind, m.member_ref FROM membership m JOIN "group" g ON g.ref = m.group_ref
+                    WHERE g.directory = ?
+                    """, arguments: [directory])
                 while let row = try rows.next() {
-                    let group: String = row[0]
-                    if reused.contains(group) { continue }
-                    snapshot.members[group, default: []].insert(MemberRef((row[1] as String) == "group" ? .group : .user, row[2]))
+                    let groupRef: Int64 = row[0]
+                    guard unreadSet.contains(groupRef), let group = groupIDs[groupRef], let ref = member(row[1], row[2]) else { continue }
+                    snapshot.members[group, default: []].insert(ref)
                 }
             } else {
-                let statement = try db.cachedStatement(sql: "SELECT member_kind, member_id FROM membership WHERE directory = ? AND group_id = ?")
-                for group in unread {
-                    let rows = try Row.fetchCursor(statement, arguments: [directory, group])
+                let statement = try db.cachedStatement(sql: "SELECT member_kind, member_ref FROM membership WHERE group_ref = ?")
+                for groupRef in unread {
+                    guard let group = groupIDs[groupRef] else { continue }
+                    let rows = try Row.fetchCursor(statement, arguments: [groupRef])
                     while let row = try rows.next() {
-                        snapshot.members[group, default: []].insert(MemberRef((row[0] as String) == "group" ? .group : .user, row[1]))
+                        if let ref = member(row[0], row[1]) { snapshot.members[group, default: []].insert(ref) }
                     }
                 }
             }
-            let unresolved = try Row.fetchCursor(db, sql: "SELECT group_id, value FROM unresolved_member WHERE directory = ?", arguments: [directory])
+            let unresolved = try Row.fetchCursor(db, sql: """
+                SELECT u.group_ref, u.value FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = ?
+                """, arguments: [directory])
             while let row = try unresolved.next() {
-                snapshot.unresolved[row[0] as String, default: []].insert(row[1])
+                guard let group = groupIDs[row[0]] else { continue }
+                snapshot.unresolved[group, default: []].insert(row[1])
             }
             return snapshot
         }
@@ -107,12 +125,14 @@ public final class Store: Sendable {
     }
 
     static func totals(_ db: Database, directory: String) throws -> RunRecord.Totals {
-        func count(_ table: String) throws -> Int {
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE directory = ?", arguments: [directory]) ?? 0
+        func count(_ sql: String) throws -> Int {
+            try Int.fetchOne(db, sql: sql, arguments: [directory]) ?? 0
         }
         return RunRecord.Totals(
-            users: try count("\"user\""), groups: try count("\"group\""), memberships: try count("membership"),
-            unresolvedMembers: try count("unresolved_member"))
+            users: try count("SELECT COUNT(*) FROM \"user\" WHERE directory = ?"),
+            groups: try count("SELECT COUNT(*) FROM \"group\" WHERE directory = ?"),
+            memberships: try count("SELECT COUNT(*) FROM membership m JOIN \"group\" g ON g.ref = m.group_ref WHERE g.directory = ?"),
+            unresolvedMembers: try count("SELECT COUNT(*) FROM unresolved_member u JOIN \"group\" g ON g.ref = u.group_ref WHERE g.directory = ?"))
     }
 
     // MARK: Writing
