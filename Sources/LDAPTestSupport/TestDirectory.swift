@@ -101,6 +101,11 @@ public final class TestDirectory: Sendable {
     public func kill(_ signal: Int32) async {
         guard let process = process.withLock({ $0 }) else { return }
         process.signal(signal)
+        if signal == SIGSTOP {
+            // kill(2) returns before the process has stopped; wait until the kernel says it
+            // has, or a request sent right after could still be answered.
+            await waitForState(pid: process.pid, "T")
+        }
         if signal == SIGKILL {
             await process.waitForExit()
             self.process.withLock { $0 = nil }
@@ -112,6 +117,23 @@ public final class TestDirectory: Sendable {
     public func signalNow(_ signal: Int32) {
         process.withLock { $0?.signal(signal) }
     }
+
+    private func waitForState(pid: pid_t, _ state: Character) async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            // /proc/PID/stat: "pid (comm) S …": the state follows the closing parenthesis.
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex,
+                stat[stat.index(close, offsetBy: 2)] == state
+            {
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// slapd's process id while it runs.
+    public var pid: pid_t? { process.withLock { $0?.pid } }
 
     public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 

@@ -4,26 +4,43 @@ import LDAPClient
 /// the normalised bytes go into a reused buffer and are looked up by a 64-bit FNV-1a hash,
 /// then compared byte for byte, so a hash collision can never resolve to the wrong object.
 struct DNIndex {
-    private var slots: [UInt64: [Int32]] = [:]
+    /// Hash → position in `keys` of the first key with that hash.
+    private var first: [UInt64: Int32] = [:]
+    /// Further keys with an already used hash (practically never).
+    private var collisions: [UInt64: [Int32]] = [:]
     private var keys: [[UInt8]] = []
+    private var indices: [Int32] = []
     private var buffer: [UInt8] = []
+
+    mutating func reserveCapacity(_ count: Int) {
+        first.reserveCapacity(count)
+        keys.reserveCapacity(count)
+        indices.reserveCapacity(count)
+    }
 
     /// Adds an already normalised key for `index`.
     mutating func insert(normalized key: [UInt8], index: Int32) {
-        slots[Self.hash(key), default: []].append(Int32(keys.count))
+        let hash = Self.hash(key)
+        let position = Int32(keys.count)
         keys.append(key)
         indices.append(index)
+        if first[hash] == nil {
+            first[hash] = position
+        } else {
+            collisions[hash, default: []].append(position)
+        }
     }
 
-    private var indices: [Int32] = []
-
-    /// The index of the object whose DN normalises like `value`, or nil. `normalized` is
-    /// set to the normalised bytes (empty when the value does not parse as a DN).
+    /// The index of the object whose DN normalises like `value`, or nil. `normalized` tells
+    /// whether the value parses as a DN; ``lastNormalized`` then holds its normalised form.
     mutating func lookup(_ value: ArraySlice<UInt8>, normalized: inout Bool) -> Int32? {
         normalized = DistinguishedName.normalize(value, into: &buffer)
-        guard normalized, let candidates = slots[Self.hash(buffer)] else { return nil }
-        for candidate in candidates where keys[Int(candidate)] == buffer {
-            return indices[Int(candidate)]
+        guard normalized else { return nil }
+        let hash = Self.hash(buffer)
+        guard let position = first[hash] else { return nil }
+        if keys[Int(position)] == buffer { return indices[Int(position)] }
+        for other in collisions[hash] ?? [] where keys[Int(other)] == buffer {
+            return indices[Int(other)]
         }
         return nil
     }

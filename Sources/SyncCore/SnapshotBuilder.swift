@@ -18,8 +18,17 @@ public struct SnapshotBuilder: Sendable {
     private var buffer: [UInt8] = []
     private var pendingNames: [(groupID: String, value: String)] = []
 
-    public init(mapping: AttributeMapping) {
+    /// `expectedUsers` and `expectedGroups` (e.g. the last run's totals) size the tables up
+    /// front, so a large directory does not grow them step by step.
+    public init(mapping: AttributeMapping, expectedUsers: Int = 0, expectedGroups: Int = 0) {
         self.mapping = mapping
+        snapshot.users.reserveCapacity(expectedUsers)
+        snapshot.groups.reserveCapacity(expectedGroups)
+        snapshot.members.reserveCapacity(expectedGroups)
+        userRefs.reserveCapacity(expectedUsers)
+        userByDN.reserveCapacity(expectedUsers)
+        userByName.reserveCapacity(expectedUsers)
+        groupByDN.reserveCapacity(expectedGroups)
     }
 
     public var userCount: Int { snapshot.users.count }

@@ -48,9 +48,13 @@ public final class Store: Sendable {
     public func snapshot(directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
+            let totals = try Self.totals(db, directory: directory)
+            snapshot.users.reserveCapacity(totals.users)
+            snapshot.groups.reserveCapacity(totals.groups)
             // Raw rows rather than Codable records: this reads every object of a directory.
             let decoder = JSONDecoder()
             var userIDs: [Int64: String] = [:]
+            userIDs.reserveCapacity(totals.users)
             let users = try Row.fetchCursor(db, sql: """
                 SELECT ref, id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
                 """, arguments: [directory])

@@ -10,10 +10,13 @@ import SyncCore
 public struct DirectoryReader: Sendable {
     public let directory: DirectoryConfig
     let logger: Logger
+    /// Sizes of the last snapshot, to size the tables up front.
+    let expected: (users: Int, groups: Int)
 
-    public init(directory: DirectoryConfig, logger: Logger) {
+    public init(directory: DirectoryConfig, logger: Logger, expectedUsers: Int = 0, expectedGroups: Int = 0) {
         self.directory = directory
         self.logger = logger
+        self.expected = (expectedUsers, expectedGroups)
     }
 
     public struct Progress: Sendable {
@@ -49,7 +52,7 @@ public struct DirectoryReader: Sendable {
     private func read(_ session: LDAPSession, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
         let flavour = try await detectFlavour(session)
         let mapping = directory.attributes.applied(to: .openLDAP)
-        var builder = SnapshotBuilder(mapping: mapping)
+        var builder = SnapshotBuilder(mapping: mapping, expectedUsers: expected.users, expectedGroups: expected.groups)
         let started = ContinuousClock.now
         var entries = 0
 

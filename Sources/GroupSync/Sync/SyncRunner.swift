@@ -83,7 +83,10 @@ public struct SyncRunner: Sendable {
         }
         let wanted: Snapshot
         do {
-            wanted = try await DirectoryReader(directory: directory, logger: logger).read(progress: progress).snapshot
+            let last = try? store.totals(directory: directory.name)
+            let reader = DirectoryReader(
+                directory: directory, logger: logger, expectedUsers: last?.users ?? 0, expectedGroups: last?.groups ?? 0)
+            wanted = try await reader.read(progress: progress).snapshot
             phaseDone("inquire")
         } catch {
             run.finishedAt = Date()
