@@ -24,6 +24,14 @@ public struct SyncRequest: Sendable {
 public struct RunReport: Sendable {
     public var run: RunRecord
     public var plan: Plan?
+    /// What the directory returned and what the store held, when the run got that far.
+    public var compared: ComparedSnapshots?
+}
+
+/// The two snapshots a run compared.
+public struct ComparedSnapshots: Sendable {
+    public var wanted: Snapshot
+    public var current: Snapshot
 }
 
 /// Runs syncs: inquire → plan → check limits → apply, one directory at a time, under the
@@ -100,6 +108,12 @@ public struct SyncRunner: Sendable {
         } catch {
             throw SyncError.store(error.description)
         }
+        let compared = ComparedSnapshots(wanted: wanted, current: current)
+        func done(_ report: RunReport) -> RunReport {
+            var report = report
+            report.compared = compared
+            return report
+        }
         let plan = Planner.plan(wanted: wanted, current: current)
         phaseDone("planning")
         run.counts = plan.counts
@@ -124,16 +138,16 @@ public struct SyncRunner: Sendable {
             run.outcome = .dryRun
             run.message = plan.isEmpty ? "dry run: nothing to change" : "dry run: nothing was applied"
             if let stopReason { run.message! += "; a real run would stop: " + stopReason }
-            return try record(run, plan: plan)
+            return done(try record(run, plan: plan))
         }
         if let stopReason {
             run.outcome = .stoppedByLimit
             run.message = stopReason
-            return try record(run, plan: plan)
+            return done(try record(run, plan: plan))
         }
         if plan.isEmpty {
             run.outcome = .noChanges
-            return try record(run, plan: plan)
+            return done(try record(run, plan: plan))
         }
         run.outcome = .applied
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
@@ -141,11 +155,11 @@ public struct SyncRunner: Sendable {
             let applied = try store.apply(plan, run: run)
             phaseDone("applying")
             logger.info("applied", metadata: ["directory": "\(directory.name)", "run": "\(applied.id ?? 0)"])
-            return RunReport(run: applied, plan: plan)
+            return done(RunReport(run: applied, plan: plan))
         } catch {
             run.outcome = .failed
             run.message = "applying the plan failed and nothing was written: \(error)"
-            return try record(run, changes: [])
+            return done(try record(run, changes: []))
         }
     }
 
