@@ -48,9 +48,14 @@ public struct LDAPAttribute: Sendable, Hashable {
 extension String {
     /// ASCII case-insensitive equality, which is what attribute type names need (RFC 4512 §2.5).
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        let lhs = utf8, rhs = other.utf8
-        guard lhs.count == rhs.count else { return false }
-        return zip(lhs, rhs).allSatisfy { asciiLower($0) == asciiLower($1) }
+        guard utf8.count == other.utf8.count else { return false }
+        var lhs = self, rhs = other
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                for index in 0..<left.count where asciiLower(left[index]) != asciiLower(right[index]) { return false }
+                return true
+            }
+        }
     }
 }
 

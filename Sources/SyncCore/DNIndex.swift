@@ -4,31 +4,29 @@ import LDAPClient
 /// the normalised bytes go into a reused buffer and are looked up by a 64-bit FNV-1a hash,
 /// then compared byte for byte, so a hash collision can never resolve to the wrong object.
 struct DNIndex {
-    /// Hash → position in `keys` of the first key with that hash.
-    private var first: [UInt64: Int32] = [:]
-    /// Further keys with an already used hash (practically never).
-    private var collisions: [UInt64: [Int32]] = [:]
+    /// Open addressing: a power-of-two table of positions into `keys` (−1 = empty), probed
+    /// linearly from the key's hash. No per-lookup `Hasher`; at most half full.
+    private var table: [Int32] = Array(repeating: -1, count: 64)
+    private var hashes: [UInt64] = []
     private var keys: [[UInt8]] = []
     private var indices: [Int32] = []
     private var buffer: [UInt8] = []
 
     mutating func reserveCapacity(_ count: Int) {
-        first.reserveCapacity(count)
         keys.reserveCapacity(count)
+        hashes.reserveCapacity(count)
         indices.reserveCapacity(count)
+        if table.count < count * 2 { rehash(capacity: count * 2) }
     }
 
     /// Adds an already normalised key for `index`.
     mutating func insert(normalized key: [UInt8], index: Int32) {
+        if (keys.count + 1) * 2 > table.count { rehash(capacity: table.count * 2) }
         let hash = Self.hash(key)
-        let position = Int32(keys.count)
         keys.append(key)
+        hashes.append(hash)
         indices.append(index)
-        if first[hash] == nil {
-            first[hash] = position
-        } else {
-            collisions[hash, default: []].append(position)
-        }
+        place(Int32(keys.count - 1), hash: hash)
     }
 
     /// The index of the object whose DN normalises like `value`, or nil. `normalized` tells
@@ -37,20 +35,38 @@ struct DNIndex {
         normalized = DistinguishedName.normalize(value, into: &buffer)
         guard normalized else { return nil }
         let hash = Self.hash(buffer)
-        guard let position = first[hash] else { return nil }
-        if keys[Int(position)] == buffer { return indices[Int(position)] }
-        for other in collisions[hash] ?? [] where keys[Int(other)] == buffer {
-            return indices[Int(other)]
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let position = table[slot]
+            if position < 0 { return nil }
+            if hashes[Int(position)] == hash && keys[Int(position)] == buffer { return indices[Int(position)] }
+            slot = (slot + 1) & mask
         }
-        return nil
     }
 
     /// The normalised form of the last value looked up.
     var lastNormalized: String { String(decoding: buffer, as: UTF8.self) }
 
+    private mutating func place(_ position: Int32, hash: UInt64) {
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while table[slot] >= 0 { slot = (slot + 1) & mask }
+        table[slot] = position
+    }
+
+    private mutating func rehash(capacity: Int) {
+        var size = 64
+        while size < capacity { size *= 2 }
+        table = Array(repeating: -1, count: size)
+        for position in hashes.indices { place(Int32(position), hash: hashes[position]) }
+    }
+
     static func hash(_ bytes: [UInt8]) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
+        // FNV's low bits mix poorly; the table indexes by them.
+        hash ^= hash >> 32
+        return hash &* 0x9E37_79B9_7F4A_7C15
     }
 }

@@ -229,3 +229,22 @@ struct PlanScalingTests {
         #expect(plan.counts.users.added == 2 && plan.counts.memberships.added == 2)
     }
 }
+
+@Suite("The member DN index")
+struct DNIndexTests {
+    @Test("thousands of keys resolve to their own index, and nothing else resolves")
+    func manyKeys() throws {
+        var builder = SnapshotBuilder(mapping: .openLDAP)
+        for index in 0..<5000 {
+            try builder.addUser(LDAPEntry(dn: "uid=user\(index),ou=people,dc=x", attributes: [LDAPAttribute(name: "entryUUID", strings: ["id-\(index)"])]))
+        }
+        let members = (0..<5000).map { "UID=User\($0), ou=People,dc=X" } + ["uid=user5000,ou=people,dc=x", "not a dn"]
+        try builder.addGroup(LDAPEntry(dn: "cn=all,dc=x", attributes: [
+            LDAPAttribute(name: "entryUUID", strings: ["g"]), LDAPAttribute(name: "member", strings: members),
+        ]))
+        let snapshot = builder.finish()
+        #expect(snapshot.members["g"]?.count == 5000)
+        #expect(snapshot.members["g"]?.contains(.user("id-4321")) == true)
+        #expect(snapshot.unresolved["g"] == ["uid=user5000,ou=people,dc=x", "not a dn"])
+    }
+}
