@@ -48,7 +48,7 @@ public final class Store: Sendable {
     public func snapshot(directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
-            let totals = try Self.totals(db, directory: directory)
+            let totals = try Self.objectCounts(db, directory: directory)
             snapshot.users.reserveCapacity(totals.users)
             snapshot.groups.reserveCapacity(totals.groups)
             // Raw rows rather than Codable records: this reads every object of a directory.
@@ -126,6 +126,18 @@ public final class Store: Sendable {
     /// Counts of the stored snapshot of a directory.
     public func totals(directory: String) throws(StoreError) -> RunRecord.Totals {
         try read("count the snapshot of \(directory)") { db in try Self.totals(db, directory: directory) }
+    }
+
+    /// How many users and groups the stored snapshot of a directory has; cheap (no join).
+    public func objectCounts(directory: String) throws(StoreError) -> (users: Int, groups: Int) {
+        try read("count the snapshot of \(directory)") { db in try Self.objectCounts(db, directory: directory) }
+    }
+
+    static func objectCounts(_ db: Database, directory: String) throws -> (users: Int, groups: Int) {
+        (
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"user\" WHERE directory = ?", arguments: [directory]) ?? 0,
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"group\" WHERE directory = ?", arguments: [directory]) ?? 0
+        )
     }
 
     static func totals(_ db: Database, directory: String) throws -> RunRecord.Totals {

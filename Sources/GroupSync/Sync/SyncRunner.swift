@@ -91,7 +91,7 @@ public struct SyncRunner: Sendable {
         }
         let wanted: Snapshot
         do {
-            let last = try? store.totals(directory: directory.name)
+            let last = try? store.objectCounts(directory: directory.name)
             let reader = DirectoryReader(
                 directory: directory, logger: logger, expectedUsers: last?.users ?? 0, expectedGroups: last?.groups ?? 0)
             wanted = try await reader.read(progress: progress).snapshot
