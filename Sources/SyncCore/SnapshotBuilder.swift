@@ -53,8 +53,7 @@ public struct SnapshotBuilder: Sendable {
         let id = try stableID(of: entry)
         guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
         let normalized = String(decoding: try normalizedBytes(entry.dn), as: UTF8.self)
-        let dn = try? DistinguishedName(entry.dn)
-        let name = entry.string(mapping.groupName) ?? dn?.leafValue ?? entry.dn
+        let name = entry.string(mapping.groupName) ?? (try? DistinguishedName(entry.dn))?.leafValue ?? entry.dn
         snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
         groupByDN[normalized] = id
         var members = Set<MemberRef>()

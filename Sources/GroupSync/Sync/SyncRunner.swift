@@ -91,6 +91,7 @@ public struct SyncRunner: Sendable {
         }
         let wanted: Snapshot
         do {
+            // Only a sizing hint: a store that cannot be read fails the run just below, clearly.
             let last = try? store.objectCounts(directory: directory.name)
             let reader = DirectoryReader(
                 directory: directory, logger: logger, expectedUsers: last?.users ?? 0, expectedGroups: last?.groups ?? 0)
