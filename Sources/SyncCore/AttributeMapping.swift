@@ -18,11 +18,16 @@ public struct AttributeMapping: Sendable, Equatable {
     public var memberUID: [String]
     /// An attribute whose presence (or value TRUE) marks a user disabled; nil for none.
     public var disabled: String?
+    /// An attribute that changes whenever an entry changes (OpenLDAP's `entryCSN`): a group
+    /// whose marker did not move keeps its members, so a run need not fetch them. Nil to
+    /// always fetch every group's members.
+    public var changeMarker: String?
 
     public init(
         id: String, username: String, mail: String, aliases: [String], displayName: String, groupName: String,
-        groupMail: String, member: [String], memberUID: [String], disabled: String?
+        groupMail: String, member: [String], memberUID: [String], disabled: String?, changeMarker: String? = nil
     ) {
+        self.changeMarker = changeMarker
         self.id = id
         self.username = username
         self.mail = mail
@@ -39,7 +44,8 @@ public struct AttributeMapping: Sendable, Equatable {
     /// groupOfUniqueNames and posixGroup groups.
     public static let openLDAP = AttributeMapping(
         id: "entryUUID", username: "uid", mail: "mail", aliases: ["mailAlternateAddress"], displayName: "cn",
-        groupName: "cn", groupMail: "mail", member: ["member", "uniqueMember"], memberUID: ["memberUid"], disabled: nil)
+        groupName: "cn", groupMail: "mail", member: ["member", "uniqueMember"], memberUID: ["memberUid"], disabled: nil,
+        changeMarker: "entryCSN")
 
     public var userAttributes: [String] {
         var list = [id, username, mail, displayName] + aliases
@@ -48,7 +54,12 @@ public struct AttributeMapping: Sendable, Equatable {
     }
 
     public var groupAttributes: [String] {
-        unique([id, groupName, groupMail] + member + memberUID)
+        unique(groupHeaderAttributes + member + memberUID)
+    }
+
+    /// A group's attributes without its members: enough to tell whether it changed.
+    public var groupHeaderAttributes: [String] {
+        unique([id, groupName, groupMail] + (changeMarker.map { [$0] } ?? []))
     }
 
     private func unique(_ list: [String]) -> [String] {

@@ -20,6 +20,9 @@ public enum Planner {
         for group in touched {
             if let digest = wanted.memberDigests[group] { plan.memberDigests[group] = digest }
         }
+        for (group, marker) in wanted.groupMarkers where current.groupMarkers[group] != marker {
+            plan.groupMarkers[group] = marker
+        }
         describe(&plan, wanted: wanted, current: current, limit: describeLimit)
         return plan
     }

@@ -11,6 +11,12 @@ public struct Snapshot: Sendable, Equatable {
     /// groups with equal digests in both snapshots are not compared member by member.
     /// Not part of equality.
     public var memberDigests: [String: MemberDigest] = [:]
+    /// Groups whose `members` were not loaded because they did not change since the last
+    /// run: their digest (and its count) stands for them. Not part of equality.
+    public var unloadedGroups: Set<String> = []
+    /// Group id → the directory's change marker (OpenLDAP `entryCSN`) for that group, where
+    /// known: a group whose marker did not move has the same members. Not part of equality.
+    public var groupMarkers: [String: String] = [:]
 
     public init(
         users: [String: DirectoryUser] = [:], groups: [String: DirectoryGroup] = [:],
@@ -36,13 +42,16 @@ public struct Snapshot: Sendable, Equatable {
         lhs.users == rhs.users && lhs.groups == rhs.groups && lhs.members == rhs.members && lhs.unresolved == rhs.unresolved
     }
 
-    /// Computes ``memberDigests`` for every group.
+    /// Computes ``memberDigests`` for every group whose members are loaded.
     public mutating func computeDigests() {
-        memberDigests = [:]
-        for id in groups.keys { memberDigests[id] = MemberDigest(members[id] ?? []) }
+        for id in groups.keys where !unloadedGroups.contains(id) { memberDigests[id] = MemberDigest(members[id] ?? []) }
     }
 
-    public var membershipCount: Int { members.values.reduce(0) { $0 + $1.count } }
+    /// Direct memberships, counting unloaded groups by their digest.
+    public var membershipCount: Int {
+        members.reduce(0) { $0 + (unloadedGroups.contains($1.key) ? 0 : $1.value.count) }
+            + unloadedGroups.reduce(0) { $0 + (memberDigests[$1]?.count ?? 0) }
+    }
 
     public var allMemberships: [Membership] {
         members.flatMap { group, refs in refs.map { Membership(groupID: group, member: $0) } }

@@ -32,6 +32,8 @@ public struct SnapshotBuilder: Sendable {
     }
 
     public var userCount: Int { snapshot.users.count }
+    /// The users added so far, by id.
+    public var users: [String: DirectoryUser] { snapshot.users }
     public var groupCount: Int { snapshot.groups.count }
 
     public mutating func addUser(_ entry: LDAPEntry) throws(MappingError) {
@@ -49,13 +51,16 @@ public struct SnapshotBuilder: Sendable {
         if let username = user.username { userByName[username.lowercased()] = index }
     }
 
+    /// Adds a group whose members did not change since the last run (its change marker did
+    /// not move): its members stay unloaded, `digest` (the stored one) stands for them.
+    public mutating func addUnchangedGroup(_ entry: LDAPEntry, digest: MemberDigest) throws(MappingError) {
+        let id = try registerGroup(entry)
+        snapshot.memberDigests[id] = digest
+        snapshot.unloadedGroups.insert(id)
+    }
+
     public mutating func addGroup(_ entry: LDAPEntry) throws(MappingError) {
-        let id = try stableID(of: entry)
-        guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
-        let normalized = String(decoding: try normalizedBytes(entry.dn), as: UTF8.self)
-        let name = entry.string(mapping.groupName) ?? (try? DistinguishedName(entry.dn))?.leafValue ?? entry.dn
-        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
-        groupByDN[normalized] = id
+        let id = try registerGroup(entry)
         var members = Set<MemberRef>()
         for attribute in mapping.member {
             for raw in entry[attribute] {
@@ -80,6 +85,21 @@ public struct SnapshotBuilder: Sendable {
         }
         if !members.isEmpty { snapshot.members[id] = members }
     }
+
+    /// The group object, its DN for resolving nested groups, and its change marker.
+    private mutating func registerGroup(_ entry: LDAPEntry) throws(MappingError) -> String {
+        let id = try stableID(of: entry)
+        guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
+        let normalized = String(decoding: try normalizedBytes(entry.dn), as: UTF8.self)
+        let name = entry.string(mapping.groupName) ?? (try? DistinguishedName(entry.dn))?.leafValue ?? entry.dn
+        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
+        groupByDN[normalized] = id
+        if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }
+        return id
+    }
+
+    /// The stable id an entry would be registered under.
+    public func id(of entry: LDAPEntry) throws(MappingError) -> String { try stableID(of: entry) }
 
     /// Resolves the member values that waited for all groups, and returns the snapshot.
     public consuming func finish() -> Snapshot {

@@ -34,6 +34,8 @@ enum Migrations {
                     members_sum INTEGER,
                     members_xor INTEGER,
                     members_count INTEGER,
+                    -- The directory's change marker (entryCSN) as of the last applied run.
+                    change_marker TEXT,
                     UNIQUE (directory, id)
                 );
                 CREATE INDEX group_name ON "group"(directory, name COLLATE NOCASE);

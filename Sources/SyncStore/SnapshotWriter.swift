@@ -84,11 +84,23 @@ struct SnapshotWriter {
         for value in plan.unresolvedAdded {
             try insertUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
         }
+        try writeMarkers(plan.groupMarkers, groupRefs: groupRefs)
         // Digests last: they must describe the members as written above.
         let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
         for (group, digest) in plan.memberDigests {
             guard let ref = groupRefs[group] else { continue }
             try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
+        }
+    }
+
+    /// Remembers each group's change marker (entryCSN) as of this run.
+    func writeMarkers(_ markers: [String: String], groupRefs: [String: Int64]? = nil) throws {
+        guard !markers.isEmpty else { return }
+        let refs = try groupRefs ?? refs("group")
+        let update = try db.makeStatement(sql: "UPDATE \"group\" SET change_marker = ? WHERE ref = ?")
+        for (group, marker) in markers {
+            guard let ref = refs[group] else { continue }
+            try update.execute(arguments: [marker, ref])
         }
     }
 

@@ -69,20 +69,25 @@ public final class Store: Sendable {
             var groupIDs: [Int64: String] = [:]
             var unread: [Int64] = []
             let groups = try Row.fetchCursor(db, sql: """
-                SELECT ref, id, dn, name, mail, members_sum, members_xor, members_count FROM "group" WHERE directory = ?
+                SELECT ref, id, dn, name, mail, members_sum, members_xor, members_count, change_marker FROM "group" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try groups.next() {
                 let group = DirectoryGroup(id: row[1], dn: row[2], name: row[3], mail: row[4])
                 let ref: Int64 = row[0]
                 snapshot.groups[group.id] = group
                 groupIDs[ref] = group.id
+                if let marker: String = row[8] { snapshot.groupMarkers[group.id] = marker }
                 var reused = false
                 if let sum: Int64 = row[5], let xor: Int64 = row[6], let count: Int = row[7] {
                     let digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
                     snapshot.memberDigests[group.id] = digest
                     if let wanted, wanted.memberDigests[group.id] == digest {
                         reused = true
-                        if let members = wanted.members[group.id] { snapshot.members[group.id] = members }
+                        if wanted.unloadedGroups.contains(group.id) {
+                            snapshot.unloadedGroups.insert(group.id)
+                        } else if let members = wanted.members[group.id] {
+                            snapshot.members[group.id] = members
+                        }
                     }
                 }
                 if !reused { unread.append(ref) }
@@ -168,10 +173,15 @@ public final class Store: Sendable {
 
     /// Records a run that changed no snapshot (no changes, dry run, stopped by a limit, failed),
     /// with the changes it planned, if any.
+    ///
+    /// `markers` are group change markers to remember: only for a run whose outcome leaves the
+    /// store equal to the directory (no changes), never for a dry or stopped run, whose
+    /// unapplied changes the next run must still see.
     @discardableResult
-    public func record(_ run: RunRecord, changes: [PlannedChange] = []) throws(StoreError) -> RunRecord {
+    public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
         try write("record run of \(run.directory)") { db in
             var run = run
+            try SnapshotWriter(db: db, directory: run.directory).writeMarkers(markers)
             try Self.insert(&run, changes: changes, db: db)
             return run
         }

@@ -2,6 +2,7 @@ import Foundation
 import LDAPClient
 import Logging
 import SyncCore
+import SyncStore
 
 /// Inquire: connects to one directory, runs the user and then the group search (paged,
 /// streamed), and maps what arrives into the wanted snapshot. Any error — a lost
@@ -31,7 +32,10 @@ public struct DirectoryReader: Sendable {
         public var mapping: AttributeMapping
     }
 
-    public func read(progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
+    /// Reads the directory. With `prior` (the last snapshot's state), groups whose change
+    /// marker did not move are not fetched with their members — see
+    /// ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
+    public func read(prior: Store.PriorState? = nil, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
         let credentials: LDAPCredentials
         if let bind = directory.bind {
             credentials = .simple(dn: bind.dn, password: try bind.readPassword())
@@ -40,7 +44,7 @@ public struct DirectoryReader: Sendable {
         }
         let session = try await LDAPSession.connect(directory.connectionOptions, credentials: credentials, logger: logger)
         do {
-            let result = try await read(session, progress: progress)
+            let result = try await read(session, prior: prior, progress: progress)
             await session.close()
             return result
         } catch {
@@ -49,43 +53,52 @@ public struct DirectoryReader: Sendable {
         }
     }
 
-    private func read(_ session: LDAPSession, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
+    private func read(_ session: LDAPSession, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
         let flavour = try await detectFlavour(session)
         let mapping = directory.attributes.applied(to: .openLDAP)
         var builder = SnapshotBuilder(mapping: mapping, expectedUsers: expected.users, expectedGroups: expected.groups)
-        let started = ContinuousClock.now
-        var entries = 0
+        var counter = EntryCounter(progress: progress)
 
-        for phase in [Phase.users, .groups] {
-            let search = phase == .users ? directory.users : directory.groups
-            let request = LDAPSearchRequest(
-                base: search.base, scope: search.scope, filter: search.filter,
-                attributes: phase == .users ? mapping.userAttributes : mapping.groupAttributes, pageSize: directory.pageSize)
-            for try await event in session.search(request) {
-                switch event {
-                case .entry(let entry):
-                    if phase == .users { try builder.addUser(entry) } else { try builder.addGroup(entry) }
-                    entries += 1
-                    if entries % 1000 == 0 {
-                        progress?(Progress(phase: phase.rawValue, entries: entries, elapsed: ContinuousClock.now - started))
-                    }
-                case .reference(let urls):
-                    throw InquireError(
-                        directory: directory.name,
-                        message: "the \(phase.rawValue) search under \(search.base) returned a continuation reference to \(urls.joined(separator: ", ")); "
-                            + "groupsync does not follow referrals, so the result would be incomplete. Narrow the search base or point the URL at the server that holds that part of the tree")
-                }
+        try await each(directory.users, attributes: mapping.userAttributes, phase: "users", in: session, counter: &counter) {
+            try builder.addUser($0)
+        }
+        var skipped = false
+        if let prior, mapping.changeMarker != nil, !prior.groups.isEmpty, Self.usersUnchanged(builder.users, since: prior) {
+            skipped = try await readGroupsSkippingUnchanged(session, into: &builder, prior: prior, counter: &counter)
+        }
+        if !skipped {
+            try await each(directory.groups, attributes: mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
+                try builder.addGroup($0)
             }
         }
-        progress?(Progress(phase: "done", entries: entries, elapsed: ContinuousClock.now - started))
+        counter.report("done")
         logger.info("read directory", metadata: [
             "directory": "\(directory.name)", "users": "\(builder.userCount)", "groups": "\(builder.groupCount)",
-            "flavour": "\(flavour)",
+            "flavour": "\(flavour)", "unchanged groups skipped": "\(skipped)",
         ])
         return Result(snapshot: builder.finish(), flavour: flavour, mapping: mapping)
     }
 
-    private enum Phase: String { case users, groups }
+    /// Runs one search and hands each entry to `body`; a continuation reference fails the run.
+    func each(
+        _ search: SearchConfig, attributes: [String], phase: String, in session: LDAPSession, counter: inout EntryCounter,
+        _ body: (LDAPEntry) throws -> Void
+    ) async throws {
+        let request = LDAPSearchRequest(
+            base: search.base, scope: search.scope, filter: search.filter, attributes: attributes, pageSize: directory.pageSize)
+        for try await event in session.search(request) {
+            switch event {
+            case .entry(let entry):
+                try body(entry)
+                counter.count(phase)
+            case .reference(let urls):
+                throw InquireError(
+                    directory: directory.name,
+                    message: "the \(phase) search under \(search.base) returned a continuation reference to \(urls.joined(separator: ", ")); "
+                        + "groupsync does not follow referrals, so the result would be incomplete. Narrow the search base or point the URL at the server that holds that part of the tree")
+            }
+        }
+    }
 
     private func detectFlavour(_ session: LDAPSession) async throws -> DirectoryFlavour {
         let detected = try await session.rootDSE().flavour
@@ -98,6 +111,22 @@ public struct DirectoryReader: Sendable {
         case .openldap: return .openLDAP
         case .auto, .activedirectory: return detected
         }
+    }
+}
+
+/// Counts entries read and reports progress every thousand.
+struct EntryCounter {
+    let progress: (@Sendable (DirectoryReader.Progress) -> Void)?
+    let started = ContinuousClock.now
+    var entries = 0
+
+    mutating func count(_ phase: String) {
+        entries += 1
+        if entries % 1000 == 0 { report(phase) }
+    }
+
+    func report(_ phase: String) {
+        progress?(DirectoryReader.Progress(phase: phase, entries: entries, elapsed: ContinuousClock.now - started))
     }
 }
 

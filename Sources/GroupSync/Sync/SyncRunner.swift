@@ -89,23 +89,34 @@ public struct SyncRunner: Sendable {
             logger.info("\(phase) took \(clock.now - phaseStart)", metadata: ["directory": "\(directory.name)"])
             phaseStart = clock.now
         }
-        let wanted: Snapshot
+        var wanted: Snapshot
+        // Both only hints (sizes; groups that may be skipped): a store that cannot be read
+        // fails the run just below, with its own error.
+        let last = try? store.objectCounts(directory: directory.name)
+        let prior = request.full ? nil : try? store.priorState(directory: directory.name)
         do {
-            // Only a sizing hint: a store that cannot be read fails the run just below, clearly.
-            let last = try? store.objectCounts(directory: directory.name)
             let reader = DirectoryReader(
                 directory: directory, logger: logger, expectedUsers: last?.users ?? 0, expectedGroups: last?.groups ?? 0)
-            wanted = try await reader.read(progress: progress).snapshot
+            wanted = try await reader.read(prior: prior, progress: progress).snapshot
             phaseDone("inquire")
         } catch {
             run.finishedAt = Date()
             run.message = "\(error)"
             return try record(run, changes: [])
         }
+        if let prior, !wanted.unloadedGroups.isEmpty {
+            do {
+                try loadForEffectiveMembership(&wanted, prior: prior, directory: directory.name)
+            } catch {
+                throw SyncError.store(error.description)
+            }
+        }
         let current: Snapshot
         do {
             current = try store.snapshot(directory: directory.name, reusingMembersOf: wanted)
             phaseDone("reading the stored snapshot")
+            // Unchanged groups keep their unresolved member values too.
+            for group in wanted.unloadedGroups { wanted.unresolved[group] = current.unresolved[group] }
         } catch {
             throw SyncError.store(error.description)
         }
@@ -148,7 +159,9 @@ public struct SyncRunner: Sendable {
         }
         if plan.isEmpty {
             run.outcome = .noChanges
-            return done(try record(run, plan: plan))
+            // The store equals the directory: remember markers that moved (an attribute
+            // other than the members changed) so those groups are skipped next time.
+            return done(try record(run, plan: plan, markers: plan.groupMarkers))
         }
         run.outcome = .applied
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
@@ -164,15 +177,15 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    private func record(_ run: RunRecord, plan: Plan) throws(SyncError) -> RunReport {
-        var report = try record(run, changes: plan.changes)
+    private func record(_ run: RunRecord, plan: Plan, markers: [String: String] = [:]) throws(SyncError) -> RunReport {
+        var report = try record(run, changes: plan.changes, markers: markers)
         report.plan = plan
         return report
     }
 
-    private func record(_ run: RunRecord, changes: [PlannedChange]) throws(SyncError) -> RunReport {
+    private func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:]) throws(SyncError) -> RunReport {
         do {
-            let recorded = try store.record(run, changes: changes)
+            let recorded = try store.record(run, changes: changes, markers: markers)
             if run.outcome == .failed {
                 logger.error("run failed", metadata: ["directory": "\(run.directory)", "error": "\(run.message ?? "")"])
             }

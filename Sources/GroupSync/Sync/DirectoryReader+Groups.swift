@@ -1,0 +1,72 @@
+import LDAPClient
+import SyncCore
+import SyncStore
+
+/// Reading groups without fetching the members of those that did not change.
+///
+/// A group whose change marker (`entryCSN`) is the one stored at the last run has the same
+/// member values; if, besides, no user or group was added, removed, moved or renamed, those
+/// values resolve to the same members. Such a group keeps its stored member digest and its
+/// members stay unloaded. Any doubt, and the caller reads every group in full.
+extension DirectoryReader {
+    static func usersUnchanged(_ users: [String: DirectoryUser], since prior: Store.PriorState) -> Bool {
+        guard users.count == prior.users.count else { return false }
+        for (id, user) in users {
+            guard let before = prior.users[id], before.dn == user.dn, before.username == user.username else { return false }
+        }
+        return true
+    }
+
+    /// Reads the groups without members, then fetches members only of groups whose marker
+    /// moved. Returns false, having added nothing, when any group was added, removed or
+    /// renamed since the last run: the caller then reads every group in full.
+    func readGroupsSkippingUnchanged(
+        _ session: LDAPSession, into builder: inout SnapshotBuilder, prior: Store.PriorState, counter: inout EntryCounter
+    ) async throws -> Bool {
+        guard let markerAttribute = builder.mapping.changeMarker else { return false }
+        var headers: [LDAPEntry] = []
+        try await each(directory.groups, attributes: builder.mapping.groupHeaderAttributes, phase: "groups", in: session, counter: &counter) {
+            headers.append($0)
+        }
+        var unchanged: [(LDAPEntry, MemberDigest)] = []
+        var changed: [String: LDAPEntry] = [:]
+        for entry in headers {
+            let id = try builder.id(of: entry)
+            guard let before = prior.groups[id], before.dn == entry.dn else { return false }
+            if let marker = entry.string(markerAttribute), marker == before.marker, let digest = before.digest {
+                unchanged.append((entry, digest))
+            } else {
+                changed[id] = entry
+            }
+        }
+        guard headers.count == prior.groups.count else { return false }
+
+        for (entry, digest) in unchanged { try builder.addUnchangedGroup(entry, digest: digest) }
+        if changed.count > max(200, headers.count / 5) {
+            // Many moved: one full search is cheaper than a search per group.
+            var fetched = 0
+            try await each(directory.groups, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
+                if changed[try builder.id(of: $0)] != nil {
+                    try builder.addGroup($0)
+                    fetched += 1
+                }
+            }
+            guard fetched == changed.count else { throw changedDuringRun() }
+        } else {
+            for (id, header) in changed {
+                let found = try await session.searchAll(LDAPSearchRequest(
+                    base: header.dn, scope: .base, filter: "(objectClass=*)", attributes: builder.mapping.groupAttributes, pageSize: nil))
+                guard found.entries.count == 1, let entry = found.entries.first, try builder.id(of: entry) == id else {
+                    throw changedDuringRun()
+                }
+                try builder.addGroup(entry)
+            }
+        }
+        logger.debug("groups read", metadata: ["unchanged": "\(unchanged.count)", "fetched": "\(changed.count)"])
+        return true
+    }
+
+    private func changedDuringRun() -> InquireError {
+        InquireError(directory: directory.name, message: "the groups changed while they were being read; run the sync again")
+    }
+}

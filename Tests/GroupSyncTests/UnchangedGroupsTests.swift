@@ -1,0 +1,90 @@
+import Foundation
+import GroupSync
+import LDAPTestSupport
+import SyncCore
+import SyncStore
+import Testing
+
+@Suite("Skipping unchanged groups gives the same result as reading everything", .tags(.slapd))
+struct UnchangedGroupsTests {
+    @Test("after each change, a default sync and a --full sync store the same snapshot and report the same changes")
+    func sameAsFull() async throws {
+        let harness = try await SyncHarness(fixture: SyncFixture.standard, limits: ["max_membership_deletions": "100%", "max_user_deletions": "100%"])
+        let fullStore = try Store(path: harness.folder.appendingPathComponent("full/groupsync.sqlite").path)
+        let fullRunner = SyncRunner(config: harness.config, store: fullStore, logger: quietLogger)
+
+        func syncBoth(_ step: String, expectSkipping: Bool) async throws {
+            let skipping = try await harness.sync()
+            let full = try #require(try await fullRunner.run(SyncRequest(full: true)).first)
+            #expect(skipping.run.outcome == full.run.outcome, "\(step)")
+            #expect(try harness.snapshot() == fullStore.snapshot(directory: "corp"), "\(step)")
+            let skippingChanges = try harness.recordedChanges(skipping)
+            let fullChanges = try fullStore.changes(runID: try #require(full.run.id)).map(\.summary)
+            #expect(Set(skippingChanges) == Set(fullChanges), "\(step)")
+            #expect(skipping.run.totals == full.run.totals, "\(step)")
+            let unloaded = skipping.compared?.wanted.unloadedGroups ?? []
+            #expect(unloaded.isEmpty != expectSkipping, "\(step): skipped \(unloaded.count) groups")
+            #expect(full.compared?.wanted.unloadedGroups.isEmpty == true)
+        }
+
+        try await syncBoth("initial", expectSkipping: false)
+        try await syncBoth("unchanged", expectSkipping: true)
+
+        // Nest finance in staff: staff's marker moves, finance and sales stay unloaded.
+        try harness.directory.modify("""
+            dn: cn=staff,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: cn=finance,ou=groups,dc=example,dc=com
+
+            """)
+        try await syncBoth("nest finance in staff", expectSkipping: true)
+
+        // Remove alice from finance: staff is unchanged but above finance, so the report
+        // still says alice left staff.
+        try harness.directory.modify("""
+            dn: cn=finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            delete: member
+            member: uid=alice,ou=people,dc=example,dc=com
+
+            """)
+        try await syncBoth("remove alice from finance", expectSkipping: true)
+        #expect(try harness.store.runs(limit: 1).first.map { try harness.store.changes(runID: $0.id!).map(\.summary) }?
+            .contains("alice is no longer a member of staff") == true)
+
+        // Only a description changes: the marker moves, the members do not.
+        try harness.directory.modify("""
+            dn: cn=sales,ou=groups,dc=example,dc=com
+            changetype: modify
+            replace: description
+            description: the sales team
+
+            """)
+        try await syncBoth("description only", expectSkipping: true)
+        try await syncBoth("unchanged after the description", expectSkipping: true)
+
+        // A new user (and a dangling value that now resolves to them): everything is read.
+        try harness.directory.modify("""
+            dn: cn=sales,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=gina,ou=people,dc=example,dc=com
+
+            """)
+        try await syncBoth("dangling member", expectSkipping: true)
+        try harness.directory.add([DirectoryFixture.person("gina", name: "Gina Gray")])
+        try await syncBoth("the dangling member's user appears", expectSkipping: false)
+
+        // A renamed group: everything is read.
+        try harness.directory.modify("""
+            dn: cn=staff,ou=groups,dc=example,dc=com
+            changetype: modrdn
+            newrdn: cn=employees
+            deleteoldrdn: 1
+
+            """)
+        try await syncBoth("rename a group", expectSkipping: false)
+        try await syncBoth("unchanged at the end", expectSkipping: true)
+    }
+}
