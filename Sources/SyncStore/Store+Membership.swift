@@ -26,24 +26,37 @@ extension Store {
     public struct PriorState: Sendable {
         public var users: [String: (dn: String, username: String?)] = [:]
         public var groups: [String: (dn: String, marker: String?, digest: MemberDigest?)] = [:]
+
+        public init(_ header: Snapshot) {
+            users.reserveCapacity(header.users.count)
+            for (id, user) in header.users { users[id] = (user.dn, user.username) }
+            for (id, group) in header.groups {
+                groups[id] = (group.dn, header.groupMarkers[id], header.memberDigests[id])
+            }
+        }
     }
 
-    public func priorState(directory: String) throws(StoreError) -> PriorState {
-        try read("read the last snapshot's state of \(directory)") { db in
-            var state = PriorState()
-            let users = try Row.fetchCursor(db, sql: "SELECT id, dn, username FROM \"user\" WHERE directory = ?", arguments: [directory])
-            while let row = try users.next() { state.users[row[0]] = (row[1], row[2]) }
-            let groups = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, change_marker, members_sum, members_xor, members_count FROM "group" WHERE directory = ?
+    /// Every stored membership of a directory, by group id (a first sync's worth of rows).
+    func allMembers(directory: String) throws(StoreError) -> [String: Set<MemberRef>] {
+        try read("read the members of \(directory)") { db in
+            var userIDs: [Int64: String] = [:]
+            var groupIDs: [Int64: String] = [:]
+            let users = try Row.fetchCursor(db, sql: "SELECT ref, id FROM \"user\" WHERE directory = ?", arguments: [directory])
+            while let row = try users.next() { userIDs[row[0]] = row[1] }
+            let groups = try Row.fetchCursor(db, sql: "SELECT ref, id FROM \"group\" WHERE directory = ?", arguments: [directory])
+            while let row = try groups.next() { groupIDs[row[0]] = row[1] }
+            var result: [String: Set<MemberRef>] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT m.group_ref, m.member_kind, m.member_ref FROM membership m JOIN "group" g ON g.ref = m.group_ref
+                WHERE g.directory = ?
                 """, arguments: [directory])
-            while let row = try groups.next() {
-                var digest: MemberDigest?
-                if let sum: Int64 = row[3], let xor: Int64 = row[4], let count: Int = row[5] {
-                    digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
-                }
-                state.groups[row[0]] = (row[1], row[2], digest)
+            while let row = try rows.next() {
+                guard let group = groupIDs[row[0]] else { continue }
+                let kind: Int = row[1]
+                guard let id = kind == 0 ? userIDs[row[2]] : groupIDs[row[2]] else { continue }
+                result[group, default: []].insert(MemberRef(kind == 0 ? .user : .group, id))
             }
-            return state
+            return result
         }
     }
 

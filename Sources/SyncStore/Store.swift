@@ -46,6 +46,14 @@ public final class Store: Sendable {
     /// are taken from `wanted` (shared, not copied) instead of being read: an unchanged
     /// directory costs one read of the users and groups, not of a million memberships.
     public func snapshot(directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) -> Snapshot {
+        var snapshot = try header(directory: directory)
+        try completeMembers(&snapshot, directory: directory, reusingMembersOf: wanted)
+        return snapshot
+    }
+
+    /// Users, groups (with member digests and change markers) and unresolved member values,
+    /// but no members: every group is in `unloadedGroups`. ``completeMembers`` adds them.
+    public func header(directory: String) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
             let totals = try Self.objectCounts(db, directory: directory)
@@ -53,78 +61,59 @@ public final class Store: Sendable {
             snapshot.groups.reserveCapacity(totals.groups)
             // Raw rows rather than Codable records: this reads every object of a directory.
             let decoder = JSONDecoder()
-            var userIDs: [Int64: String] = [:]
-            userIDs.reserveCapacity(totals.users)
             let users = try Row.fetchCursor(db, sql: """
-                SELECT ref, id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
+                SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try users.next() {
-                let aliasesJSON: String = row[5]
+                let aliasesJSON: String = row[4]
                 let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
                 let user = DirectoryUser(
-                    id: row[1], dn: row[2], username: row[3], mail: row[4], aliases: aliases, displayName: row[6], disabled: row[7])
+                    id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6])
                 snapshot.users[user.id] = user
-                userIDs[row[0]] = user.id
             }
-            var groupIDs: [Int64: String] = [:]
-            var unread: [Int64] = []
             let groups = try Row.fetchCursor(db, sql: """
-                SELECT ref, id, dn, name, mail, members_sum, members_xor, members_count, change_marker FROM "group" WHERE directory = ?
+                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker FROM "group" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try groups.next() {
-                let group = DirectoryGroup(id: row[1], dn: row[2], name: row[3], mail: row[4])
-                let ref: Int64 = row[0]
+                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3])
                 snapshot.groups[group.id] = group
-                groupIDs[ref] = group.id
-                if let marker: String = row[8] { snapshot.groupMarkers[group.id] = marker }
-                var reused = false
-                if let sum: Int64 = row[5], let xor: Int64 = row[6], let count: Int = row[7] {
-                    let digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
-                    snapshot.memberDigests[group.id] = digest
-                    if let wanted, wanted.memberDigests[group.id] == digest {
-                        reused = true
-                        if wanted.unloadedGroups.contains(group.id) {
-                            snapshot.unloadedGroups.insert(group.id)
-                        } else if let members = wanted.members[group.id] {
-                            snapshot.members[group.id] = members
-                        }
-                    }
-                }
-                if !reused { unread.append(ref) }
-            }
-            func member(_ kind: Int, _ ref: Int64) -> MemberRef? {
-                if kind == 0 { return userIDs[ref].map { MemberRef(.user, $0) } }
-                return groupIDs[ref].map { MemberRef(.group, $0) }
-            }
-            if unread.count > 1000 {
-                let unreadSet = Set(unread)
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT m.group_ref, m.member_kind, m.member_ref FROM membership m JOIN "group" g ON g.ref = m.group_ref
-                    WHERE g.directory = ?
-                    """, arguments: [directory])
-                while let row = try rows.next() {
-                    let groupRef: Int64 = row[0]
-                    guard unreadSet.contains(groupRef), let group = groupIDs[groupRef], let ref = member(row[1], row[2]) else { continue }
-                    snapshot.members[group, default: []].insert(ref)
-                }
-            } else {
-                let statement = try db.cachedStatement(sql: "SELECT member_kind, member_ref FROM membership WHERE group_ref = ?")
-                for groupRef in unread {
-                    guard let group = groupIDs[groupRef] else { continue }
-                    let rows = try Row.fetchCursor(statement, arguments: [groupRef])
-                    while let row = try rows.next() {
-                        if let ref = member(row[0], row[1]) { snapshot.members[group, default: []].insert(ref) }
-                    }
+                snapshot.unloadedGroups.insert(group.id)
+                if let marker: String = row[7] { snapshot.groupMarkers[group.id] = marker }
+                if let sum: Int64 = row[4], let xor: Int64 = row[5], let count: Int = row[6] {
+                    snapshot.memberDigests[group.id] = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
                 }
             }
             let unresolved = try Row.fetchCursor(db, sql: """
-                SELECT u.group_ref, u.value FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = ?
+                SELECT g.id, u.value FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = ?
                 """, arguments: [directory])
             while let row = try unresolved.next() {
-                guard let group = groupIDs[row[0]] else { continue }
-                snapshot.unresolved[group, default: []].insert(row[1])
+                snapshot.unresolved[row[0] as String, default: []].insert(row[1])
             }
             return snapshot
+        }
+    }
+
+    /// Fills in the members of a ``header(directory:)``: taken from `wanted` where the digests
+    /// agree (left unloaded where `wanted` left them unloaded), read from the store elsewhere.
+    public func completeMembers(_ snapshot: inout Snapshot, directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) {
+        var unread = Set<String>()
+        for group in snapshot.unloadedGroups {
+            if let wanted, let digest = snapshot.memberDigests[group], wanted.memberDigests[group] == digest {
+                if !wanted.unloadedGroups.contains(group) {
+                    snapshot.members[group] = wanted.members[group]
+                    snapshot.unloadedGroups.remove(group)
+                }
+            } else {
+                unread.insert(group)
+            }
+        }
+        guard !unread.isEmpty else { return }
+        let loaded = unread.count > 1000
+            ? try allMembers(directory: directory).filter { unread.contains($0.key) }
+            : try members(directory: directory, groupIDs: unread)
+        for group in unread {
+            snapshot.members[group] = loaded[group].flatMap { $0.isEmpty ? nil : $0 }
+            snapshot.unloadedGroups.remove(group)
         }
     }
 

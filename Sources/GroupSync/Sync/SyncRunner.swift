@@ -89,14 +89,19 @@ public struct SyncRunner: Sendable {
             logger.info("\(phase) took \(clock.now - phaseStart)", metadata: ["directory": "\(directory.name)"])
             phaseStart = clock.now
         }
+        // What the store holds, without members: sizes the tables, says which groups may be
+        // skipped, and becomes the current snapshot once the members it needs are added.
+        var current: Snapshot
+        do {
+            current = try store.header(directory: directory.name)
+        } catch {
+            throw SyncError.store(error.description)
+        }
+        let prior = request.full || current.isEmpty ? nil : Store.PriorState(current)
         var wanted: Snapshot
-        // Both only hints (sizes; groups that may be skipped): a store that cannot be read
-        // fails the run just below, with its own error.
-        let last = try? store.objectCounts(directory: directory.name)
-        let prior = request.full ? nil : try? store.priorState(directory: directory.name)
         do {
             let reader = DirectoryReader(
-                directory: directory, logger: logger, expectedUsers: last?.users ?? 0, expectedGroups: last?.groups ?? 0)
+                directory: directory, logger: logger, expectedUsers: current.users.count, expectedGroups: current.groups.count)
             wanted = try await reader.read(prior: prior, progress: progress).snapshot
             phaseDone("inquire")
         } catch {
@@ -111,9 +116,8 @@ public struct SyncRunner: Sendable {
                 throw SyncError.store(error.description)
             }
         }
-        let current: Snapshot
         do {
-            current = try store.snapshot(directory: directory.name, reusingMembersOf: wanted)
+            try store.completeMembers(&current, directory: directory.name, reusingMembersOf: wanted)
             phaseDone("reading the stored snapshot")
             // Unchanged groups keep their unresolved member values too.
             for group in wanted.unloadedGroups { wanted.unresolved[group] = current.unresolved[group] }
