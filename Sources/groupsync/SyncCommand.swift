@@ -25,7 +25,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Apply even when the plan exceeds the safety limits.")
     var force = false
 
-    @Flag(help: "Read the whole directory (every run is a full run in this version).")
+    @Flag(help: "Fetch the members of every group, even of groups whose change marker (entryCSN) did not move.")
     var full = false
 
     @Flag(help: "Print one JSON document on standard output.")

@@ -23,5 +23,8 @@ struct ExampleConfigTests {
         #expect(corp.limits == .default)
         #expect(corp.attributes.member == ["member", "uniqueMember"])
         #expect(corp.schedule?.every == .seconds(1800))
+        #expect(corp.attributes.applied(to: .openLDAP).changeMarker == "entryCSN")
+        let off = try ConfigLoader.parse(text.replacingOccurrences(of: "change_marker: entryCSN", with: "change_marker: \"\""), file: folder.appendingPathComponent("groupsync.yaml").path)
+        #expect(off.directories[0].attributes.applied(to: .openLDAP).changeMarker == nil)
     }
 }

@@ -164,13 +164,22 @@ private struct Reader {
 
     func attributes(_ node: ConfigNode?) throws(ConfigError) -> AttributeOverrides {
         guard let node else { return AttributeOverrides() }
-        let fields = try node.fields(["id", "username", "mail", "aliases", "display_name", "group_name", "member", "member_uid", "disabled"])
+        let fields = try node.fields([
+            "id", "username", "mail", "aliases", "display_name", "group_name", "member", "member_uid", "disabled", "change_marker",
+        ])
         return AttributeOverrides(
             id: try fields["id"]?.nonEmptyString(), username: try fields["username"]?.nonEmptyString(),
             mail: try fields["mail"]?.nonEmptyString(), aliases: try fields["aliases"]?.strings(),
             displayName: try fields["display_name"]?.nonEmptyString(), groupName: try fields["group_name"]?.nonEmptyString(),
             member: try fields["member"]?.strings(), memberUID: try fields["member_uid"]?.strings(),
-            disabled: try fields["disabled"]?.nonEmptyString())
+            disabled: try fields["disabled"]?.nonEmptyString(),
+            changeMarker: try changeMarker(fields["change_marker"]))
+    }
+
+    /// `""` is allowed here: it turns skipping unchanged groups off.
+    func changeMarker(_ node: ConfigNode?) throws(ConfigError) -> String? {
+        guard let node else { return nil }
+        return try node.string().trimmingCharacters(in: .whitespaces)
     }
 
     func limits(_ node: ConfigNode?) throws(ConfigError) -> SafetyLimits {

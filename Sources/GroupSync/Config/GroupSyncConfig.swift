@@ -90,6 +90,8 @@ public struct AttributeOverrides: Sendable, Equatable {
     public var member: [String]?
     public var memberUID: [String]?
     public var disabled: String?
+    /// `""` turns skipping unchanged groups off.
+    public var changeMarker: String?
 
     public func applied(to defaults: AttributeMapping) -> AttributeMapping {
         var mapping = defaults
@@ -102,6 +104,7 @@ public struct AttributeOverrides: Sendable, Equatable {
         if let member { mapping.member = member }
         if let memberUID { mapping.memberUID = memberUID }
         if let disabled { mapping.disabled = disabled }
+        if let changeMarker { mapping.changeMarker = changeMarker.isEmpty ? nil : changeMarker }
         return mapping
     }
 }
