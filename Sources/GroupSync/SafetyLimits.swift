@@ -45,7 +45,7 @@ public struct SafetyLimits: Sendable, Equatable {
                 result.append("would remove \(removed) of \(total) \(kind), over \(key) = \(limit) (at most \(allowed))")
             }
         }
-        check("users", "max_user_deletions", removed: plan.usersRemoved.count, total: current.users.count, limit: maxUserDeletions)
+        check("users", "max_user_deletions", removed: plan.usersRemoved.count, total: current.userCount, limit: maxUserDeletions)
         check("groups", "max_group_deletions", removed: plan.groupsRemoved.count, total: current.groups.count, limit: maxGroupDeletions)
         check("memberships", "max_membership_deletions", removed: plan.membershipsRemoved.count, total: current.membershipCount, limit: maxMembershipDeletions)
         return result

@@ -98,3 +98,28 @@ public struct UnresolvedMember: Sendable, Hashable, Codable, Comparable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.groupID, lhs.value) < (rhs.groupID, rhs.value) }
 }
+
+extension DirectoryUser {
+    /// A fingerprint of every field, stable across processes: a stored user whose
+    /// fingerprint equals the directory's need not be read back or compared. Never 0, which
+    /// stands for "unknown".
+    public var stableDigest: UInt64 {
+        Self.digest([id, dn, username, mail, aliases.joined(separator: "\u{0}"), displayName, disabled ? "1" : "0"])
+    }
+
+    /// A fingerprint of what member values resolve through: the DN and the username (for
+    /// posixGroup `memberUid`). Never 0.
+    public var resolutionDigest: UInt64 { Self.digest([id, dn, username]) }
+
+    private static func digest(_ fields: [String?]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for field in fields {
+            for byte in (field ?? "\u{1}").utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            hash = (hash ^ 0x1F) &* 0x0000_0100_0000_01B3
+        }
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        hash ^= hash >> 31
+        return hash == 0 ? 1 : hash
+    }
+}

@@ -30,6 +30,8 @@ public enum Planner {
     private static func diffUsers(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
         for (id, user) in wanted.users {
             guard let before = current.users[id] else {
+                // Not loaded but known: its digest matched, so it is unchanged.
+                if current.partialUsers && current.userDigests[id] != nil { continue }
                 plan.usersAdded.append(user)
                 continue
             }

@@ -17,6 +17,13 @@ public struct Snapshot: Sendable, Equatable {
     /// Group id → the directory's change marker (OpenLDAP `entryCSN`) for that group, where
     /// known: a group whose marker did not move has the same members. Not part of equality.
     public var groupMarkers: [String: String] = [:]
+    /// Set when only some users are loaded: `userDigests` then lists every user (id →
+    /// ``DirectoryUser/stableDigest``), and `users` holds at least every user whose digest
+    /// differs from the other snapshot's or who is missing from it. Not part of equality.
+    public var partialUsers = false
+    public var userDigests: [String: UInt64] = [:]
+    /// With `partialUsers`: user id → ``DirectoryUser/resolutionDigest`` (0 when unknown).
+    public var userResolutionDigests: [String: UInt64] = [:]
 
     public init(
         users: [String: DirectoryUser] = [:], groups: [String: DirectoryGroup] = [:],
@@ -36,7 +43,10 @@ public struct Snapshot: Sendable, Equatable {
         for value in unresolved { self.unresolved[value.groupID, default: []].insert(value.value) }
     }
 
-    public var isEmpty: Bool { users.isEmpty && groups.isEmpty }
+    public var isEmpty: Bool { userCount == 0 && groups.isEmpty }
+
+    /// How many users the snapshot has, loaded or not.
+    public var userCount: Int { partialUsers ? userDigests.count : users.count }
 
     public static func == (lhs: Snapshot, rhs: Snapshot) -> Bool {
         lhs.users == rhs.users && lhs.groups == rhs.groups && lhs.members == rhs.members && lhs.unresolved == rhs.unresolved

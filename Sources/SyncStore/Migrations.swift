@@ -18,6 +18,9 @@ enum Migrations {
                     aliases TEXT NOT NULL DEFAULT '[]',
                     display_name TEXT,
                     disabled INTEGER NOT NULL DEFAULT 0,
+                    -- DirectoryUser.stableDigest and .resolutionDigest (bit patterns of UInt64), NULL when unknown.
+                    digest INTEGER,
+                    resolution_digest INTEGER,
                     UNIQUE (directory, id)
                 );
                 CREATE INDEX user_username ON "user"(directory, username COLLATE NOCASE);

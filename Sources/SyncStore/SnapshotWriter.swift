@@ -47,21 +47,25 @@ struct SnapshotWriter {
             user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
         }
         let insertUser = try db.makeStatement(sql: """
-            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for user in plan.usersAdded {
             try insertUser.execute(arguments: [
                 directory, user.id, user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest),
             ])
             userRefs[user.id] = db.lastInsertedRowID
         }
         let updateUser = try db.makeStatement(sql: """
-            UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ? WHERE ref = ?
+            UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
+                resolution_digest = ? WHERE ref = ?
             """)
         for change in plan.usersChanged {
             let user = change.after
             try updateUser.execute(arguments: [
-                user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled, try ref(.user(user.id)),
+                user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), try ref(.user(user.id)),
             ])
         }
         let insertGroup = try db.makeStatement(sql: "INSERT INTO \"group\" (directory, id, dn, name, mail) VALUES (?, ?, ?, ?, ?)")

@@ -21,15 +21,21 @@ extension Store {
 }
 
 extension Store {
-    /// What the reader needs to decide which groups it may skip: per stored user its DN and
-    /// username, per stored group its DN, change marker and member digest.
+    /// What the reader needs to decide which groups it may skip: per stored user what its
+    /// member values resolve through (DN and username, as a digest),
+    /// per stored group its DN, change marker and member digest.
     public struct PriorState: Sendable {
-        public var users: [String: (dn: String, username: String?)] = [:]
+        /// User id → ``DirectoryUser/resolutionDigest`` (0 when unknown).
+        public var users: [String: UInt64] = [:]
         public var groups: [String: (dn: String, marker: String?, digest: MemberDigest?)] = [:]
 
         public init(_ header: Snapshot) {
-            users.reserveCapacity(header.users.count)
-            for (id, user) in header.users { users[id] = (user.dn, user.username) }
+            if header.partialUsers {
+                users = header.userResolutionDigests
+            } else {
+                users.reserveCapacity(header.users.count)
+                for (id, user) in header.users { users[id] = user.resolutionDigest }
+            }
             for (id, group) in header.groups {
                 groups[id] = (group.dn, header.groupMarkers[id], header.memberDigests[id])
             }

@@ -53,23 +53,29 @@ public final class Store: Sendable {
 
     /// Users, groups (with member digests and change markers) and unresolved member values,
     /// but no members: every group is in `unloadedGroups`. ``completeMembers`` adds them.
-    public func header(directory: String) throws(StoreError) -> Snapshot {
+    /// With `usersByDigest`, users are read as digests only (`partialUsers`);
+    /// ``loadUsers(_:directory:differingFrom:)`` then reads the ones a run needs.
+    public func header(directory: String, usersByDigest: Bool = false) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
             let totals = try Self.objectCounts(db, directory: directory)
-            snapshot.users.reserveCapacity(totals.users)
             snapshot.groups.reserveCapacity(totals.groups)
-            // Raw rows rather than Codable records: this reads every object of a directory.
-            let decoder = JSONDecoder()
-            let users = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ?
-                """, arguments: [directory])
-            while let row = try users.next() {
-                let aliasesJSON: String = row[4]
-                let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
-                let user = DirectoryUser(
-                    id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6])
-                snapshot.users[user.id] = user
+            if usersByDigest {
+                snapshot.partialUsers = true
+                snapshot.userDigests.reserveCapacity(totals.users)
+                snapshot.userResolutionDigests.reserveCapacity(totals.users)
+                let users = try Row.fetchCursor(db, sql: "SELECT id, digest, resolution_digest FROM \"user\" WHERE directory = ?", arguments: [directory])
+                while let row = try users.next() {
+                    // 0: unknown, never equal to a computed digest, so the user is read.
+                    let id: String = row[0]
+                    snapshot.userDigests[id] = (row[1] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
+                    snapshot.userResolutionDigests[id] = (row[2] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
+                }
+            } else {
+                snapshot.users.reserveCapacity(totals.users)
+                for user in try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled FROM \"user\" WHERE directory = ?", arguments: [directory]) {
+                    snapshot.users[user.id] = user
+                }
             }
             let groups = try Row.fetchCursor(db, sql: """
                 SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker FROM "group" WHERE directory = ?
@@ -91,6 +97,48 @@ public final class Store: Sendable {
             }
             return snapshot
         }
+    }
+
+    /// Reads the users of a digest-only header that a run needs: those whose digest differs
+    /// from `wanted`'s, and those `wanted` lacks.
+    public func loadUsers(_ snapshot: inout Snapshot, directory: String, differingFrom wanted: Snapshot) throws(StoreError) {
+        guard snapshot.partialUsers else { return }
+        var needed: [String] = []
+        for (id, digest) in snapshot.userDigests {
+            if let user = wanted.users[id], user.stableDigest == digest { continue }
+            needed.append(id)
+        }
+        guard !needed.isEmpty else { return }
+        let users: [DirectoryUser] = try read("read \(needed.count) users of \(directory)") { db in
+            if needed.count > 1000 {
+                let wantedIDs = Set(needed)
+                return try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled FROM \"user\" WHERE directory = ?", arguments: [directory])
+                    .filter { wantedIDs.contains($0.id) }
+            }
+            var result: [DirectoryUser] = []
+            for id in needed {
+                result += try Self.users(db, sql: """
+                    SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ? AND id = ?
+                    """, arguments: [directory, id])
+            }
+            return result
+        }
+        for user in users { snapshot.users[user.id] = user }
+    }
+
+    /// Users from rows of (id, dn, username, mail, aliases, display_name, disabled). Raw rows
+    /// rather than Codable records: this can read every user of a directory.
+    static func users(_ db: Database, sql: String, arguments: StatementArguments) throws -> [DirectoryUser] {
+        let decoder = JSONDecoder()
+        var result: [DirectoryUser] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
+            let aliasesJSON: String = row[4]
+            let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
+            result.append(DirectoryUser(
+                id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6]))
+        }
+        return result
     }
 
     /// Fills in the members of a ``header(directory:)``: taken from `wanted` where the digests

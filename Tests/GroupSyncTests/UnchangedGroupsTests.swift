@@ -64,6 +64,28 @@ struct UnchangedGroupsTests {
         try await syncBoth("description only", expectSkipping: true)
         try await syncBoth("unchanged after the description", expectSkipping: true)
 
+        // A mail address changes: the user is updated, the groups are still skipped.
+        try harness.directory.modify("""
+            dn: uid=carol,ou=people,dc=example,dc=com
+            changetype: modify
+            replace: mail
+            mail: carol.clark@example.com
+
+            """)
+        try await syncBoth("a mail address changes", expectSkipping: true)
+
+        // A user moves to another OU: member values might resolve differently, so every
+        // group is read.
+        try harness.directory.modify("""
+            dn: uid=dave,ou=people,dc=example,dc=com
+            changetype: modrdn
+            newrdn: uid=dave
+            deleteoldrdn: 1
+            newsuperior: ou=sales,ou=people,dc=example,dc=com
+
+            """)
+        try await syncBoth("a user moves", expectSkipping: false)
+
         // A new user (and a dangling value that now resolves to them): everything is read.
         try harness.directory.modify("""
             dn: cn=sales,ou=groups,dc=example,dc=com

@@ -248,3 +248,25 @@ struct DNIndexTests {
         #expect(snapshot.unresolved["g"] == ["uid=user5000,ou=people,dc=x", "not a dn"])
     }
 }
+
+@Suite("Planning against partially loaded users")
+struct PartialUsersTests {
+    @Test("a user known only by a matching digest is unchanged; loaded users are compared; missing ones are removed")
+    func partial() {
+        var current = PlannerTests.base
+        current.partialUsers = true
+        current.userDigests = Dictionary(uniqueKeysWithValues: current.users.map { ($0.key, $0.value.stableDigest) })
+        current.users = [:]
+        var wanted = PlannerTests.base
+        #expect(Planner.plan(wanted: wanted, current: current).isEmpty)
+        #expect(current.userCount == 2 && !current.isEmpty)
+        // Bob's mail changes: the loader would have loaded his stored row.
+        wanted.users["u-bob"]?.mail = "robert@x"
+        current.users["u-bob"] = PlannerTests.bob
+        let plan = Planner.plan(wanted: wanted, current: current)
+        #expect(plan.usersChanged.map(\.after.id) == ["u-bob"])
+        #expect(plan.usersAdded.isEmpty && plan.usersRemoved.isEmpty)
+        #expect(DirectoryUser(id: "a", dn: "uid=a").stableDigest != DirectoryUser(id: "a", dn: "uid=a", mail: "m").stableDigest)
+        #expect(DirectoryUser(id: "a", dn: "uid=a").resolutionDigest == DirectoryUser(id: "a", dn: "uid=a", mail: "m").resolutionDigest)
+    }
+}

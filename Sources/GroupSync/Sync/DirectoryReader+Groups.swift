@@ -9,10 +9,12 @@ import SyncStore
 /// values resolve to the same members. Such a group keeps its stored member digest and its
 /// members stay unloaded. Any doubt, and the caller reads every group in full.
 extension DirectoryReader {
+    /// True when the same users exist with the same DN and username: member values then
+    /// resolve as they did at the last run.
     static func usersUnchanged(_ users: [String: DirectoryUser], since prior: Store.PriorState) -> Bool {
         guard users.count == prior.users.count else { return false }
         for (id, user) in users {
-            guard let before = prior.users[id], before.dn == user.dn, before.username == user.username else { return false }
+            guard let before = prior.users[id], before == user.resolutionDigest else { return false }
         }
         return true
     }

@@ -93,7 +93,7 @@ public struct SyncRunner: Sendable {
         // skipped, and becomes the current snapshot once the members it needs are added.
         var current: Snapshot
         do {
-            current = try store.header(directory: directory.name)
+            current = try store.header(directory: directory.name, usersByDigest: true)
         } catch {
             throw SyncError.store(error.description)
         }
@@ -101,7 +101,7 @@ public struct SyncRunner: Sendable {
         var wanted: Snapshot
         do {
             let reader = DirectoryReader(
-                directory: directory, logger: logger, expectedUsers: current.users.count, expectedGroups: current.groups.count)
+                directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
             wanted = try await reader.read(prior: prior, progress: progress).snapshot
             phaseDone("inquire")
         } catch {
@@ -117,6 +117,7 @@ public struct SyncRunner: Sendable {
             }
         }
         do {
+            try store.loadUsers(&current, directory: directory.name, differingFrom: wanted)
             try store.completeMembers(&current, directory: directory.name, reusingMembersOf: wanted)
             phaseDone("reading the stored snapshot")
             // Unchanged groups keep their unresolved member values too.
@@ -142,9 +143,9 @@ public struct SyncRunner: Sendable {
         // Why a real run would stop; a dry run reports it and stops anyway by writing nothing.
         var stopReason: String?
         let violations = directory.limits.violations(of: plan, current: current)
-        if wanted.users.isEmpty && !current.users.isEmpty {
+        if wanted.users.isEmpty && current.userCount > 0 {
             stopReason = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
-                + "but the store holds \(current.users.count); nothing was applied. Check users.base and users.filter, "
+                + "but the store holds \(current.userCount); nothing was applied. Check users.base and users.filter, "
                 + "and that the bind account can still read the users. (This stop cannot be forced.)"
         } else if !violations.isEmpty && !request.force {
             stopReason = "stopped by safety limits: " + violations.joined(separator: "; ")
