@@ -55,14 +55,23 @@ extension DirectoryReader {
             }
             guard fetched == changed.count else { throw changedDuringRun() }
         } else {
-            for (id, header) in changed {
-                let found = try await session.searchAll(LDAPSearchRequest(
-                    base: header.dn, scope: .base, filter: "(objectClass=*)", attributes: builder.mapping.groupAttributes, pageSize: nil))
-                guard found.entries.count == 1, let entry = found.entries.first, try builder.id(of: entry) == id else {
-                    throw changedDuringRun()
+            // Fetch the moved groups by id, a few hundred per search: one round trip per
+            // group costs more than the transfer when a thousand moved.
+            let ids = Array(changed.keys)
+            var fetched = 0
+            for start in stride(from: 0, to: ids.count, by: 200) {
+                let chunk = ids[start..<min(start + 200, ids.count)]
+                let filter = LDAPFilter.and([
+                    .raw(directory.groups.filter), .or(chunk.map { .equal(builder.mapping.id, $0) }),
+                ]).render()
+                let search = SearchConfig(base: directory.groups.base, scope: directory.groups.scope, filter: filter)
+                try await each(search, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
+                    guard changed[try builder.id(of: $0)] != nil else { return }
+                    try builder.addGroup($0)
+                    fetched += 1
                 }
-                try builder.addGroup(entry)
             }
+            guard fetched == changed.count else { throw changedDuringRun() }
         }
         logger.debug("groups read", metadata: ["unchanged": "\(unchanged.count)", "fetched": "\(changed.count)"])
         return true
