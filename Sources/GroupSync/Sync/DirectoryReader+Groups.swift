@@ -45,7 +45,7 @@ extension DirectoryReader {
 
         for (entry, digest) in unchanged { try builder.addUnchangedGroup(entry, digest: digest) }
         if changed.count > max(200, headers.count / 5) {
-            // Many moved: one full search is cheaper than a search per group.
+            // Many moved: one full search is cheaper than searching for each by id.
             var fetched = 0
             try await each(directory.groups, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
                 if changed[try builder.id(of: $0)] != nil {
