@@ -1,7 +1,7 @@
 import LDAPClient
 
 /// Normalised DN → index, for resolving member values without creating a String per value:
-/// the normalised bytes go into a reused buffer and are looked up by a 64-bit FNV-1a hash,
+/// the normalised bytes go into a reused buffer and are looked up by a ``StableHash``,
 /// then compared byte for byte, so a hash collision can never resolve to the wrong object.
 struct DNIndex {
     /// Open addressing: a power-of-two table of positions into `keys` (−1 = empty), probed
@@ -63,10 +63,8 @@ struct DNIndex {
     }
 
     static func hash(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        // FNV's low bits mix poorly; the table indexes by them.
-        hash ^= hash >> 32
-        return hash &* 0x9E37_79B9_7F4A_7C15
+        var hash = StableHash()
+        hash.add(bytes)
+        return hash.value
     }
 }

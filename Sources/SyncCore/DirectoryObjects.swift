@@ -112,14 +112,12 @@ extension DirectoryUser {
     public var resolutionDigest: UInt64 { Self.digest([id, dn, username]) }
 
     private static func digest(_ fields: [String?]) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = StableHash()
         for field in fields {
-            for byte in (field ?? "\u{1}").utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            hash = (hash ^ 0x1F) &* 0x0000_0100_0000_01B3
+            hash.add(field ?? "\u{1}")
+            hash.add(0x1F)
         }
-        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
-        hash ^= hash >> 31
-        return hash == 0 ? 1 : hash
+        let value = hash.value
+        return value == 0 ? 1 : value
     }
 }

@@ -24,14 +24,11 @@ public struct MemberDigest: Sendable, Hashable, Codable {
         count += 1
     }
 
-    /// FNV-1a over the kind and the id, then a SplitMix64 finaliser: stable across
-    /// processes and versions (unlike `Hasher`, which is seeded per process).
+    /// A stable hash of the kind and the id (``StableHash``).
     static func hash(kind: MemberRef.Kind, id: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        hash = (hash ^ (kind == .user ? 0x75 : 0x67)) &* 0x0000_0100_0000_01B3
-        for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
-        return hash ^ (hash >> 31)
+        var hash = StableHash()
+        hash.add(kind == .user ? 0x75 : 0x67)
+        hash.add(id)
+        return hash.value
     }
 }

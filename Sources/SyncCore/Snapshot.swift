@@ -67,12 +67,5 @@ public struct Snapshot: Sendable, Equatable {
         members.flatMap { group, refs in refs.map { Membership(groupID: group, member: $0) } }
     }
 
-    public var allUnresolved: [UnresolvedMember] {
-        unresolved.flatMap { group, values in values.map { UnresolvedMember(groupID: group, value: $0) } }
-    }
 
-    /// Groups that directly contain `member`.
-    public func parents(of member: MemberRef) -> [String] {
-        members.compactMap { $0.value.contains(member) ? $0.key : nil }
-    }
 }

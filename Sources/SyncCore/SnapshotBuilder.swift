@@ -126,12 +126,15 @@ public struct SnapshotBuilder: Sendable {
 
     private mutating func normalizedBytes(_ dn: String) throws(MappingError) -> [UInt8] {
         if DistinguishedName.normalize(Array(dn.utf8)[...], into: &buffer) { return buffer }
+        // It does not parse; the full parser says why.
+        let reason: String
         do {
             _ = try DistinguishedName(dn)
-            return []
+            reason = "it could not be normalised"
         } catch {
-            throw MappingError(dn: dn, reason: "the server returned a DN that does not parse: \(error.reason)")
+            reason = error.reason
         }
+        throw MappingError(dn: dn, reason: "the server returned a DN that does not parse: \(reason)")
     }
 
     private func isDisabled(_ entry: LDAPEntry) -> Bool {

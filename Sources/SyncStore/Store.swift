@@ -171,10 +171,6 @@ public final class Store: Sendable {
     }
 
     /// How many users and groups the stored snapshot of a directory has; cheap (no join).
-    public func objectCounts(directory: String) throws(StoreError) -> (users: Int, groups: Int) {
-        try read("count the snapshot of \(directory)") { db in try Self.objectCounts(db, directory: directory) }
-    }
-
     static func objectCounts(_ db: Database, directory: String) throws -> (users: Int, groups: Int) {
         (
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"user\" WHERE directory = ?", arguments: [directory]) ?? 0,
@@ -260,12 +256,6 @@ public final class Store: Sendable {
             var request = RunChangeRecord.filter(RunChangeRecord.Columns.runID == runID).order(RunChangeRecord.Columns.seq)
             if let limit { request = request.limit(limit) }
             return try request.fetchAll(db).map(\.change)
-        }
-    }
-
-    public func changeCount(runID: Int64) throws(StoreError) -> Int {
-        try read("count the changes of run \(runID)") { db in
-            try RunChangeRecord.filter(RunChangeRecord.Columns.runID == runID).fetchCount(db)
         }
     }
 

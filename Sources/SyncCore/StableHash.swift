@@ -1,0 +1,28 @@
+/// FNV-1a over bytes with a SplitMix64 finaliser: stable across processes and versions
+/// (unlike `Hasher`, which is seeded per process), so its values can be stored. The member
+/// and user digests and the member DN index are built on it.
+struct StableHash {
+    private var state: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    @inline(__always)
+    mutating func add(_ byte: UInt8) {
+        state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+    }
+
+    @inline(__always)
+    mutating func add(_ string: String) {
+        for byte in string.utf8 { add(byte) }
+    }
+
+    @inline(__always)
+    mutating func add(_ bytes: [UInt8]) {
+        for byte in bytes { add(byte) }
+    }
+
+    var value: UInt64 {
+        var hash = state
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        return hash ^ (hash >> 31)
+    }
+}
