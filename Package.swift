@@ -40,11 +40,18 @@ let package = Package(
             dependencies: ["LDAPClient"],
             swiftSettings: swiftSettings
         ),
+        // Policies, profile groups, relay profiles and intents, and whether users land in
+        // them: pure evaluation over what a Catalog (the store) answers.
+        .target(
+            name: "Verification",
+            dependencies: ["SyncCore"],
+            swiftSettings: swiftSettings
+        ),
         // The SQLite store: migrations, snapshot, runs, apply in one transaction.
         .target(
             name: "SyncStore",
             dependencies: [
-                "SyncCore",
+                "SyncCore", "LDAPClient", "Verification",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -53,7 +60,7 @@ let package = Package(
         .target(
             name: "GroupSync",
             dependencies: [
-                "LDAPClient", "SyncCore", "SyncStore",
+                "LDAPClient", "SyncCore", "SyncStore", "Verification",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -63,6 +63,51 @@ let config = """
           max_user_deletions: 10%
           max_membership_deletions: 10%
 
+    # Local groups and the mail policies that target them (checked after every sync).
+    profile_groups:
+      - name: Permitted Senders - Finance
+        members:
+          - group: cn=permitted-senders-finance,ou=groups,dc=example,dc=com
+          - address: cfo-assistant@partner.example
+
+    relay_profiles:
+      - name: Allowed Relay
+        domains: [partner.example]
+        senders:
+          - group: relay-senders
+
+    policies:
+      - name: Permitted Senders - Finance
+        type: permitted-senders
+        applies_to: recipients
+        targets:
+          - profile_group: Permitted Senders - Finance
+      - name: Content Examination
+        type: content-examination
+        applies_to: both
+      - name: Legal Bypass
+        type: content-examination-bypass
+        applies_to: both
+        targets:
+          - group: legal
+      - name: Blocked - Contractors
+        type: blocked-senders
+        applies_to: recipients
+        targets:
+          - group: contractors
+
+    # Where people should land: evaluated after every sync (groupsync report).
+    intents:
+      - name: Finance onboarding
+        users: [new.hire]
+        expect:
+          - policy: Permitted Senders - Finance
+          - group: cn=all-staff,ou=groups,dc=example,dc=com
+      - name: Finance department
+        group: finance
+        expect:
+          - policy: Permitted Senders - Finance
+
     """
 try config.write(to: demoFolder.appendingPathComponent("groupsync.yaml"), atomically: true, encoding: .utf8)
 say("wrote \(demoFolder.appendingPathComponent("groupsync.yaml").path)")
@@ -99,11 +144,24 @@ try directory.modify("""
     """)
 say("ldapmodify: added uid=new.hire to cn=finance, removed \(salesPerson.uid) from cn=sales, changed \(mover.uid)'s mail")
 
+banner("Did the new hire land? Not yet: the directory has it, the store does not")
+try groupsyncCommand(["verify", "new.hire", "--policy", "Permitted Senders - Finance", "--live"])
+
 banner("Dry run: the exact plan, nothing written")
 try groupsyncCommand(["sync", "--dry-run"])
 
 banner("Sync: what changed, including who now lands in which nested group")
 try groupsyncCommand(["sync"])
+
+banner("Now the new hire has landed, with the path")
+try groupsyncCommand(["verify", "new.hire", "--policy", "Permitted Senders - Finance", "--group", "all-staff"])
+
+banner("Everything that applies to one person, and conflicts")
+// A contractor in Finance: permitted through Finance, blocked as a contractor.
+try groupsyncCommand(["explain", people.suffix(4).first { $0.department == "Finance" }!.uid])
+
+banner("The landing report: every intent, and the policy lint")
+try groupsyncCommand(["report"])
 
 banner("Run history")
 try groupsyncCommand(["runs"])

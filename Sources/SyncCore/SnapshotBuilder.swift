@@ -42,7 +42,7 @@ public struct SnapshotBuilder: Sendable {
         let normalized = try normalizedBytes(entry.dn)
         let user = DirectoryUser(
             id: id, dn: entry.dn, username: entry.string(mapping.username), mail: entry.string(mapping.mail),
-            aliases: mapping.aliases.flatMap { entry.strings($0) }.sorted(), displayName: entry.string(mapping.displayName),
+            aliases: MailAddress.aliases(mapping.aliases.flatMap { entry.strings($0) }), displayName: entry.string(mapping.displayName),
             disabled: isDisabled(entry))
         snapshot.users[id] = user
         let index = Int32(userRefs.count)

@@ -1,7 +1,7 @@
 /// FNV-1a over bytes with a SplitMix64 finaliser: stable across processes and versions
 /// (unlike `Hasher`, which is seeded per process), so its values can be stored. The member
 /// and user digests and the member DN index are built on it.
-struct StableHash {
+public struct StableHash {
     private var state: UInt64 = 0xCBF2_9CE4_8422_2325
 
     @inline(__always)
@@ -24,5 +24,15 @@ struct StableHash {
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
         return hash ^ (hash >> 31)
+    }
+}
+
+extension StableHash {
+    /// The stable hash of a text, as 16 hex digits (a configuration's digest).
+    public static func hex(_ text: String) -> String {
+        var hash = StableHash()
+        hash.add(text)
+        let hex = String(hash.value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import LDAPClient
 
 /// The store's schema. Migrations are append-only: never edit one that has shipped.
 enum Migrations {
@@ -90,6 +92,73 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: lookup keys, configuration versions, landing results") { db in
+            try db.execute(sql: """
+                -- Verification looks users up by username, mail, alias or DN, case-insensitively,
+                -- in every directory: indexes that do not start with the directory.
+                ALTER TABLE "user" ADD COLUMN dn_key TEXT;
+                ALTER TABLE "group" ADD COLUMN dn_key TEXT;
+                CREATE INDEX user_username_any ON "user"(username COLLATE NOCASE);
+                CREATE INDEX user_dn_key ON "user"(dn_key);
+                CREATE INDEX group_dn_key ON "group"(dn_key);
+                CREATE INDEX group_name_any ON "group"(name COLLATE NOCASE);
+
+                -- Every address a user receives mail at: mail and aliases (mailAlternateAddress,
+                -- proxyAddresses smtp: values, userPrincipalName). Kept by SnapshotWriter, like
+                -- membership, without a foreign key.
+                CREATE TABLE user_address (
+                    address TEXT NOT NULL COLLATE NOCASE,
+                    user_ref INTEGER NOT NULL,
+                    PRIMARY KEY (address, user_ref)
+                ) WITHOUT ROWID;
+                CREATE INDEX user_address_user ON user_address(user_ref);
+
+                -- The configuration file each run used (it never holds a password), by digest.
+                CREATE TABLE config_version (
+                    digest TEXT PRIMARY KEY,
+                    file TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    first_used_at TEXT NOT NULL
+                );
+                ALTER TABLE run ADD COLUMN config_digest TEXT REFERENCES config_version(digest);
+
+                -- The landing report: per run, each intent's users and expected targets.
+                CREATE TABLE landing (
+                    run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+                    intent TEXT NOT NULL,
+                    user_key TEXT NOT NULL,
+                    user_label TEXT NOT NULL,
+                    target_kind TEXT NOT NULL,
+                    target_name TEXT NOT NULL,
+                    landed INTEGER NOT NULL,
+                    reason TEXT,
+                    path TEXT,
+                    PRIMARY KEY (run_id, intent, user_key, target_kind, target_name)
+                ) WITHOUT ROWID;
+                """)
+            // Fill the new keys of a store written by v1.
+            let users = try Row.fetchAll(db, sql: "SELECT ref, dn, mail, aliases FROM \"user\"")
+            let decoder = JSONDecoder()
+            for row in users {
+                let ref: Int64 = row[0]
+                try db.execute(sql: "UPDATE \"user\" SET dn_key = ? WHERE ref = ?", arguments: [DNKey.of(row[1]), ref])
+                let aliases = (try? decoder.decode([String].self, from: Data((row[3] as String).utf8))) ?? []
+                for address in Set(([row[2] as String?] + aliases.map(Optional.some)).compactMap { $0?.lowercased() }) {
+                    try db.execute(sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)", arguments: [address, ref])
+                }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT ref, dn FROM \"group\"") {
+                try db.execute(sql: "UPDATE \"group\" SET dn_key = ? WHERE ref = ?", arguments: [DNKey.of(row[1]), row[0] as Int64])
+            }
+        }
         return migrator
+    }
+}
+
+/// The key a DN is looked up by: normalised (case, spacing, escapes), or the lower-cased text
+/// when it does not parse.
+enum DNKey {
+    static func of(_ dn: String) -> String {
+        DistinguishedName.normalizedKey(dn) ?? dn.lowercased()
     }
 }

@@ -43,6 +43,8 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
     /// How many changes the run applied or planned; `run_change` keeps the first ones.
     public var changesTotal: Int
     public var message: String?
+    /// The configuration the run used (``Store/saveConfig(file:text:)``).
+    public var configDigest: String?
 
     public enum Columns {
         static let id = Column(CodingKeys.id)
@@ -54,13 +56,15 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case changesTotal = "changes_total"
+        case configDigest = "config_digest"
     }
 
     public init(
         id: Int64? = nil, directory: String, trigger: Trigger, mode: Mode, outcome: Outcome, startedAt: Date,
         finishedAt: Date, counts: ChangeCounts = ChangeCounts(), totals: Totals = Totals(), changesTotal: Int = 0,
-        message: String? = nil
+        message: String? = nil, configDigest: String? = nil
     ) {
+        self.configDigest = configDigest
         self.changesTotal = changesTotal
         self.id = id
         self.directory = directory

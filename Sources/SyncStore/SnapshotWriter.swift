@@ -32,8 +32,11 @@ struct SnapshotWriter {
             try deleteUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
         }
         let deleteUser = try db.makeStatement(sql: "DELETE FROM \"user\" WHERE ref = ?")
+        let deleteAddresses = try db.makeStatement(sql: "DELETE FROM user_address WHERE user_ref = ?")
         for user in plan.usersRemoved {
-            try deleteUser.execute(arguments: [try ref(.user(user.id))])
+            let userRef = try ref(.user(user.id))
+            try deleteAddresses.execute(arguments: [userRef])
+            try deleteUser.execute(arguments: [userRef])
             userRefs[user.id] = nil
         }
         let deleteGroup = try db.makeStatement(sql: "DELETE FROM \"group\" WHERE ref = ?")
@@ -47,35 +50,46 @@ struct SnapshotWriter {
             user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
         }
         let insertUser = try db.makeStatement(sql: """
-            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let insertAddress = try db.makeStatement(sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
+        func insertAddresses(_ user: DirectoryUser, ref: Int64) throws {
+            if let mail = user.mail { try insertAddress.execute(arguments: [mail.lowercased(), ref]) }
+            for alias in user.aliases { try insertAddress.execute(arguments: [alias.lowercased(), ref]) }
+        }
         for user in plan.usersAdded {
             try insertUser.execute(arguments: [
                 directory, user.id, user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest),
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn),
             ])
             userRefs[user.id] = db.lastInsertedRowID
+            try insertAddresses(user, ref: db.lastInsertedRowID)
         }
         let updateUser = try db.makeStatement(sql: """
             UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
-                resolution_digest = ? WHERE ref = ?
+                resolution_digest = ?, dn_key = ? WHERE ref = ?
             """)
         for change in plan.usersChanged {
             let user = change.after
+            let userRef = try ref(.user(user.id))
             try updateUser.execute(arguments: [
                 user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), try ref(.user(user.id)),
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), userRef,
             ])
+            try deleteAddresses.execute(arguments: [userRef])
+            try insertAddresses(user, ref: userRef)
         }
-        let insertGroup = try db.makeStatement(sql: "INSERT INTO \"group\" (directory, id, dn, name, mail) VALUES (?, ?, ?, ?, ?)")
+        let insertGroup = try db.makeStatement(sql: "INSERT INTO \"group\" (directory, id, dn, name, mail, dn_key) VALUES (?, ?, ?, ?, ?, ?)")
         for group in plan.groupsAdded {
-            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail])
+            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn)])
             groupRefs[group.id] = db.lastInsertedRowID
         }
-        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ? WHERE ref = ?")
+        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ? WHERE ref = ?")
         for change in plan.groupsChanged {
-            try updateGroup.execute(arguments: [change.after.dn, change.after.name, change.after.mail, try groupRef(change.after.id)])
+            try updateGroup.execute(arguments: [
+                change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), try groupRef(change.after.id),
+            ])
         }
 
         var edges: [Edge] = []

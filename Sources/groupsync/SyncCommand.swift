@@ -55,21 +55,29 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         progress.clear()
-        try output(reports, store: store)
+        let landing = await runner.evaluateLandings(after: reports)
+        try output(reports, landing: landing)
         // Exit here, with the snapshots still held: tearing down a million members object by
         // object only to exit costs about a tenth of a large run, and the kernel frees it all.
         Foundation.exit(Self.exitStatus(for: reports).rawValue)
     }
 
-    private func output(_ reports: [RunReport], store: Store) throws {
+    private func output(_ reports: [RunReport], landing: Result<ReportAnswer, VerifyError>?) throws {
         if json {
             let runs = reports.map { SyncJSON.Run($0.run, changes: $0.plan?.changes) }
-            print(try SyncJSON.encode(SyncJSON.SyncOutput(runs: runs)))
+            var output = SyncJSON.SyncOutput(runs: runs)
+            if case .success(let report) = landing { output.landing = report }
+            print(try SyncJSON.encode(output))
             return
         }
         for report in reports {
             let changes = report.plan?.changes ?? []
             print(SyncReportText.run(report.run, changes: changes, limit: show))
+        }
+        switch landing {
+        case .success(let report): print(report.summary)
+        case .failure(let error): print("landing: not evaluated: \(error)")
+        case nil: break
         }
     }
 

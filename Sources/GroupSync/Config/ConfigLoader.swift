@@ -37,7 +37,7 @@ public enum ConfigLoader {
         }
         guard let root else { throw ConfigError(file: file, line: nil, keyPath: "", message: "the file is empty") }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
-        let reader = Reader(file: file, folder: folder)
+        let reader = Reader(file: file, folder: folder, text: text)
         return try reader.config(ConfigNode(node: root, path: "", file: file))
     }
 
@@ -52,12 +52,13 @@ public enum ConfigLoader {
 }
 
 /// The walk over the YAML tree, one method per section.
-private struct Reader {
+struct Reader {
     let file: String
     let folder: URL
+    let text: String
 
     func config(_ node: ConfigNode) throws(ConfigError) -> GroupSyncConfig {
-        let fields = try node.fields(["store", "directories"])
+        let fields = try node.fields(["store", "directories", "profile_groups", "relay_profiles", "policies", "intents", "server"])
         let store = try storeConfig(try fields.require("store"))
         let list = try fields.require("directories").items()
         guard !list.isEmpty else { throw try fields.require("directories").error("list at least one directory") }
@@ -69,7 +70,9 @@ private struct Reader {
             }
             directories.append(directory)
         }
-        return GroupSyncConfig(file: file, store: store, directories: directories)
+        return GroupSyncConfig(
+            file: file, text: text, store: store, directories: directories, policies: try policySet(fields),
+            server: try server(fields["server"]))
     }
 
     func storeConfig(_ node: ConfigNode) throws(ConfigError) -> StoreConfig {

@@ -1,13 +1,21 @@
 import Foundation
 import LDAPClient
+import Logging
 import SyncCore
+import Verification
 
 /// The configuration file (INTERFACE.md): where the store is and which directories to sync.
 public struct GroupSyncConfig: Sendable {
     /// The file it was read from; relative paths in it are relative to its folder.
     public var file: String
+    /// The file's text as read: stored with each run, so an answer can say which
+    /// configuration it used (the file never holds a password).
+    public var text: String
     public var store: StoreConfig
     public var directories: [DirectoryConfig]
+    /// Profile groups, relay profiles, policies and intents.
+    public var policies: PolicySet
+    public var server: ServerConfig
 
     public func directory(named name: String) -> DirectoryConfig? {
         directories.first { $0.name == name }
@@ -39,6 +47,20 @@ public struct DirectoryConfig: Sendable {
     public var attributes: AttributeOverrides
     public var limits: SafetyLimits
     public var schedule: ScheduleConfig?
+
+    /// Connects and binds as configured (reading the password now).
+    public func openSession(logger: Logger) async throws -> LDAPSession {
+        let credentials: LDAPCredentials
+        if let bind {
+            credentials = .simple(dn: bind.dn, password: try bind.readPassword())
+        } else {
+            credentials = .anonymous
+        }
+        return try await LDAPSession.connect(connectionOptions, credentials: credentials, logger: logger)
+    }
+
+    /// The attribute mapping in effect: the flavour's defaults with the configured overrides.
+    public var mapping: AttributeMapping { attributes.applied(to: .openLDAP) }
 
     public var connectionOptions: LDAPConnectionOptions {
         LDAPConnectionOptions(url: url, startTLS: startTLS, tls: tls, connectTimeout: timeout, operationTimeout: timeout)
@@ -113,4 +135,19 @@ public struct ScheduleConfig: Sendable, Equatable {
     public var every: Duration?
     public var jitter: Duration?
     public var at: [String]
+}
+
+/// The daemon's control API (`server:`).
+public struct ServerConfig: Sendable, Equatable {
+    /// The Unix socket, absolute; nil for none.
+    public var socket: String?
+    /// `host:port` for the TCP listener; nil for none.
+    public var listen: String?
+    public var tokenFile: String?
+
+    public init(socket: String? = nil, listen: String? = nil, tokenFile: String? = nil) {
+        self.socket = socket
+        self.listen = listen
+        self.tokenFile = tokenFile
+    }
 }

@@ -6,6 +6,8 @@ import SyncStore
 public enum SyncJSON {
     public struct SyncOutput: Encodable {
         public var runs: [Run]
+        /// The landing report evaluated after the runs, when policies are configured.
+        public var landing: ReportAnswer?
 
         public init(runs: [Run]) { self.runs = runs }
     }

@@ -36,13 +36,7 @@ public struct DirectoryReader: Sendable {
     /// marker did not move are not fetched with their members — see
     /// ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
     public func read(prior: Store.PriorState? = nil, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
-        let credentials: LDAPCredentials
-        if let bind = directory.bind {
-            credentials = .simple(dn: bind.dn, password: try bind.readPassword())
-        } else {
-            credentials = .anonymous
-        }
-        let session = try await LDAPSession.connect(directory.connectionOptions, credentials: credentials, logger: logger)
+        let session = try await directory.openSession(logger: logger)
         do {
             let result = try await read(session, prior: prior, progress: progress)
             await session.close()

@@ -65,6 +65,12 @@ public struct SyncRunner: Sendable {
             }
             selected = config.directories.filter { request.directories.contains($0.name) }
         }
+        let configDigest: String
+        do {
+            configDigest = try store.saveConfig(file: config.file, text: config.text)
+        } catch {
+            throw SyncError.store(error.description)
+        }
         var reports: [RunReport] = []
         for directory in selected {
             let name = directory.name
@@ -72,17 +78,19 @@ public struct SyncRunner: Sendable {
             if let progress {
                 directoryProgress = { progress(name, $0) }
             }
-            reports.append(try await run(directory, request: request, progress: directoryProgress))
+            reports.append(try await run(directory, request: request, configDigest: configDigest, progress: directoryProgress))
         }
         return reports
     }
 
     private func run(
-        _ directory: DirectoryConfig, request: SyncRequest, progress: (@Sendable (DirectoryReader.Progress) -> Void)?
+        _ directory: DirectoryConfig, request: SyncRequest, configDigest: String,
+        progress: (@Sendable (DirectoryReader.Progress) -> Void)?
     ) async throws(SyncError) -> RunReport {
         let started = Date()
         var run = RunRecord(
-            directory: directory.name, trigger: request.trigger, mode: .full, outcome: .failed, startedAt: started, finishedAt: started)
+            directory: directory.name, trigger: request.trigger, mode: .full, outcome: .failed, startedAt: started, finishedAt: started,
+            configDigest: configDigest)
         let clock = ContinuousClock()
         var phaseStart = clock.now
         func phaseDone(_ phase: String) {

@@ -1,0 +1,182 @@
+import Foundation
+import LDAPClient
+import Logging
+import SyncCore
+import SyncStore
+import Verification
+
+/// Answers verification questions from the store: `verify`, `explain`, `report`, and the
+/// landing evaluation that ends every sync run. Resolves the configuration's policies
+/// against the snapshot once, at creation; make a new one after a sync.
+public struct VerificationService: Sendable {
+    public let config: GroupSyncConfig
+    public let store: Store
+    public let resolved: ResolvedPolicies
+    let configDigest: String
+    let logger: Logger
+
+    public init(config: GroupSyncConfig, store: Store, logger: Logger = Logger(label: "groupsync")) throws(VerifyError) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        configDigest = StableHash.hex(config.text)
+        do {
+            resolved = try store.withCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
+        } catch {
+            throw .store(error.description)
+        }
+    }
+
+    // MARK: verify
+
+    /// Did `name` land in each target? Targets naming an unknown policy or profile group are
+    /// a usage error; a name matching several users too (give the DN).
+    public func verify(_ name: String, targets: [Target], live: Bool = false) async throws(VerifyError) -> VerifyAnswer {
+        try checkTargets(targets)
+        let snapshots = try self.snapshots()
+        guard snapshots.contains(where: { $0.runID != nil }) else {
+            throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")
+        }
+        var answer: VerifyAnswer
+        do {
+            answer = try store.withCatalog { catalog throws -> VerifyAnswer in
+                let users = try catalog.users(matching: name)
+                if users.count > 1 {
+                    throw VerifyError.ambiguous(
+                        "\"\(name)\" matches \(users.count) users: " + users.map { "\($0.user.dn) (\($0.directory))" }.joined(separator: "; ")
+                            + "; name one by DN")
+                }
+                guard let user = users.first else {
+                    let stale = snapshots.compactMap(\.staleReason).first
+                    let results = Verifier.unknownUser(name, targets: targets, closeMatches: try catalog.closeMatches(to: name), stale: stale)
+                    return VerifyAnswer(query: name, user: nil, snapshot: snapshots.first, results: results.map(VerifyAnswer.Result.init))
+                }
+                let snapshot = snapshots.first { $0.directory == user.directory }
+                let graph = try catalog.graph(of: user)
+                let results = try Verifier(resolved).verify(graph, targets: targets, catalog: catalog, stale: snapshot?.staleReason)
+                return VerifyAnswer(query: name, user: UserJSON(user), snapshot: snapshot, results: results.map(VerifyAnswer.Result.init))
+            }
+        } catch let error as VerifyError {
+            throw error
+        } catch let error as StoreError {
+            throw .store(error.description)
+        } catch {
+            throw .store("\(error)")
+        }
+        if live { try await addLive(to: &answer, name: name, targets: targets) }
+        return answer
+    }
+
+    private func addLive(to answer: inout VerifyAnswer, name: String, targets: [Target]) async throws(VerifyError) {
+        let directories = answer.user.map { user in config.directories.filter { $0.name == user.directory } } ?? config.directories
+        var views: [LiveCheck.View] = []
+        for directory in directories {
+            do {
+                views.append(try await LiveCheck(directory: directory, logger: logger).look(for: name))
+            } catch {
+                throw .directory("cannot ask directory \(directory.name) (--live): \(error)")
+            }
+        }
+        let found = views.filter { $0.userDN != nil }
+        for index in answer.results.indices {
+            let target = targets[index]
+            let specs = resolved.groupSpecs(of: target)
+            let matches = found.flatMap { $0.contains(anyOf: specs) }
+            let liveLanded: Bool
+            if case .policy(let policyName) = target, resolved.policySet.policy(named: policyName)?.everyone == true {
+                liveLanded = !found.isEmpty
+            } else {
+                liveLanded = !matches.isEmpty
+            }
+            var result = answer.results[index]
+            let message: String
+            switch (result.landed, liveLanded, found.isEmpty) {
+            case (_, _, true):
+                message = "the directory has no such user now either"
+            case (false, true, _):
+                message = "in the directory since the last sync (through \(matches.joined(separator: ", "))): run `groupsync sync`"
+                if result.reasonCode != Reason.Code.userDisabled.rawValue {
+                    result.reasonCode = Reason.Code.notSynced.rawValue
+                    result.reason = "the directory has it now, the snapshot does not yet: " + message
+                }
+            case (false, false, _):
+                message = "the directory does not have it either: add the user to one of the target's groups in the directory, then sync"
+            case (true, true, _):
+                message = "the directory agrees"
+            case (true, false, _):
+                message = "removed in the directory since the last sync: the next sync removes it"
+            }
+            result.live = VerifyAnswer.Live(landed: liveLanded, message: message)
+            answer.results[index] = result
+        }
+    }
+
+    private func checkTargets(_ targets: [Target]) throws(VerifyError) {
+        guard !targets.isEmpty else { throw .usage("name at least one target: --group, --policy or --profile-group") }
+        for target in targets {
+            switch target {
+            case .policy(let name) where resolved.policySet.policy(named: name) == nil:
+                throw .usage("no policy named \"\(name)\" in the configuration; policies: \(Self.list(resolved.policySet.policies.map(\.name)))")
+            case .profileGroup(let name) where resolved.policySet.profileGroup(named: name) == nil:
+                throw .usage("no profile group named \"\(name)\" in the configuration; profile groups: \(Self.list(resolved.policySet.profileGroups.map(\.name)))")
+            default: break
+            }
+        }
+    }
+
+    static func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: ", ") }
+
+    // MARK: explain
+
+    /// Everything that applies to `name`; nil when no user matches (with close matches).
+    public func explain(_ name: String) throws(VerifyError) -> (answer: ExplainAnswer?, closeMatches: [String]) {
+        let snapshots = try self.snapshots()
+        guard snapshots.contains(where: { $0.runID != nil }) else {
+            throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")
+        }
+        do {
+            return try store.withCatalog { catalog throws -> (ExplainAnswer?, [String]) in
+                let users = try catalog.users(matching: name)
+                if users.count > 1 {
+                    throw VerifyError.ambiguous(
+                        "\"\(name)\" matches \(users.count) users: " + users.map(\.user.dn).joined(separator: "; ") + "; name one by DN")
+                }
+                guard let user = users.first else { return (nil, try catalog.closeMatches(to: name)) }
+                let coverage = Coverage(try catalog.graph(of: user), policies: resolved)
+                let snapshot = snapshots.first { $0.directory == user.directory } ?? snapshots[0]
+                return (ExplainAnswer(coverage, snapshot: snapshot), [])
+            }
+        } catch let error as VerifyError {
+            throw error
+        } catch {
+            throw .store("\(error)")
+        }
+    }
+
+    // MARK: Snapshots
+
+    func snapshots() throws(VerifyError) -> [SnapshotInfo] {
+        do {
+            return try config.directories.map { directory throws(StoreError) in
+                SnapshotInfo(directory: directory, run: try store.lastSuccessfulRun(directory: directory.name), currentConfigDigest: configDigest)
+            }
+        } catch {
+            throw .store(error.description)
+        }
+    }
+}
+
+/// Why a verification question could not be answered (as opposed to "did not land").
+public enum VerifyError: Error, Sendable, CustomStringConvertible {
+    case usage(String)
+    case ambiguous(String)
+    case noSnapshot(String)
+    case store(String)
+    case directory(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let message), .ambiguous(let message), .noSnapshot(let message), .store(let message), .directory(let message): message
+        }
+    }
+}

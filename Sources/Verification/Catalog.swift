@@ -1,0 +1,96 @@
+import SyncCore
+
+/// A user of one directory.
+public struct UserKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var directory: String
+    public var id: String
+
+    public init(directory: String, id: String) {
+        self.directory = directory
+        self.id = id
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
+    public var description: String { "\(directory)/\(id)" }
+}
+
+/// A group of one directory.
+public struct GroupKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var directory: String
+    public var id: String
+
+    public init(directory: String, id: String) {
+        self.directory = directory
+        self.id = id
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
+    public var description: String { "\(directory)/\(id)" }
+}
+
+public struct UserInfo: Sendable, Hashable {
+    public var directory: String
+    public var user: DirectoryUser
+
+    public init(directory: String, user: DirectoryUser) {
+        self.directory = directory
+        self.user = user
+    }
+
+    public var key: UserKey { UserKey(directory: directory, id: user.id) }
+
+    /// Mail and aliases, lower-cased.
+    public var addresses: Set<String> {
+        Set(([user.mail].compactMap { $0 } + user.aliases).map { $0.lowercased() })
+    }
+}
+
+public struct GroupInfo: Sendable, Hashable {
+    public var directory: String
+    public var group: DirectoryGroup
+
+    public init(directory: String, group: DirectoryGroup) {
+        self.directory = directory
+        self.group = group
+    }
+
+    public var key: GroupKey { GroupKey(directory: directory, id: group.id) }
+    public var name: String { group.name }
+    public var dn: String { group.dn }
+}
+
+/// A user and every group above them in the stored snapshot: the groups they are a direct
+/// member of, and the nesting edges among the groups reachable from there.
+public struct UserGraph: Sendable {
+    public var user: UserInfo
+    public var groups: [GroupKey: GroupInfo]
+    public var direct: [GroupKey]
+    /// Group → the groups it is a direct member of (only groups in ``groups``).
+    public var parents: [GroupKey: [GroupKey]]
+
+    public init(user: UserInfo, groups: [GroupKey: GroupInfo], direct: [GroupKey], parents: [GroupKey: [GroupKey]]) {
+        self.user = user
+        self.groups = groups
+        self.direct = direct
+        self.parents = parents
+    }
+}
+
+/// The stored snapshot, as verification asks it: lookups by name and the effective members
+/// of groups. The store implements it; tests may use a value.
+public protocol Catalog {
+    /// Users by key, skipping keys the snapshot lacks.
+    func users(keys: [UserKey]) throws -> [UserInfo]
+    /// Groups by DN (any spelling of it) or by name, case-insensitively, in every directory.
+    func groups(matching name: String) throws -> [GroupInfo]
+    /// Users by username, mail, alias or DN, case-insensitively, in every directory.
+    func users(matching name: String) throws -> [UserInfo]
+    /// The groups nested in these, at any depth (not these themselves).
+    func nestedGroups(of groups: [GroupKey]) throws -> [GroupInfo]
+    /// Whether any user is a direct member of any of these groups.
+    func hasUserMembers(_ groups: [GroupKey]) throws -> Bool
+    /// The users in these groups directly or through nesting.
+    func effectiveUsers(of groups: [GroupKey]) throws -> [UserInfo]
+    /// The users with an address at one of these domains, or one of these addresses.
+    func users(withAddresses addresses: [String], domains: [String]) throws -> [UserInfo]
+}

@@ -1,0 +1,154 @@
+/// A directory group as named in the configuration or on the command line, resolved
+/// against the snapshot.
+public struct ResolvedGroup: Sendable {
+    /// The DN or name as written.
+    public var spec: String
+    /// The groups it names (usually one; a name may match a group in several directories).
+    public var groups: [GroupInfo]
+    /// The groups nested in them, at any depth.
+    public var nested: [GroupInfo]
+    /// Whether any user is in them, directly or through nesting.
+    public var hasUsers: Bool
+
+    public var isGone: Bool { groups.isEmpty }
+    public var keys: [GroupKey] { groups.map(\.key) }
+}
+
+/// The configuration's policies with every directory group and user they name looked up in
+/// the snapshot, once: a verification query then costs only the user's own groups.
+public struct ResolvedPolicies: Sendable {
+    public let policySet: PolicySet
+    private(set) var groupSpecs: [String: ResolvedGroup] = [:]
+    private(set) var userSpecs: [String: [UserKey]] = [:]
+
+    public init(_ policySet: PolicySet, catalog: some Catalog) throws {
+        self.policySet = policySet
+        var specs: [MemberSpec] = []
+        for group in policySet.profileGroups { specs += group.members }
+        for relay in policySet.relayProfiles { specs += relay.senders }
+        for policy in policySet.policies { specs += policy.targets }
+        for intent in policySet.intents {
+            for case .group(let name) in intent.expect { specs.append(.group(name)) }
+            if case .group(let name) = intent.selector { specs.append(.group(name)) }
+        }
+        for spec in specs {
+            switch spec {
+            case .group(let name) where groupSpecs[name.lowercased()] == nil:
+                groupSpecs[name.lowercased()] = try Self.resolveGroup(name, catalog: catalog)
+            case .user(let name) where userSpecs[name.lowercased()] == nil:
+                userSpecs[name.lowercased()] = try catalog.users(matching: name).map(\.key)
+            default:
+                break
+            }
+        }
+    }
+
+    /// A group spec from the configuration (resolved up front), or any other (looked up now).
+    public func group(_ spec: String, catalog: some Catalog) throws -> ResolvedGroup {
+        if let resolved = groupSpecs[spec.lowercased()] { return resolved }
+        return try Self.resolveGroup(spec, catalog: catalog)
+    }
+
+    func resolvedGroup(_ spec: String) -> ResolvedGroup {
+        groupSpecs[spec.lowercased()] ?? ResolvedGroup(spec: spec, groups: [], nested: [], hasUsers: false)
+    }
+
+    func users(_ spec: String) -> [UserKey] { userSpecs[spec.lowercased()] ?? [] }
+
+    static func resolveGroup(_ spec: String, catalog: some Catalog) throws -> ResolvedGroup {
+        let groups = try catalog.groups(matching: spec)
+        guard !groups.isEmpty else { return ResolvedGroup(spec: spec, groups: [], nested: [], hasUsers: false) }
+        let nested = try catalog.nestedGroups(of: groups.map(\.key))
+        let hasUsers = try catalog.hasUserMembers(groups.map(\.key) + nested.map(\.key))
+        return ResolvedGroup(spec: spec, groups: groups, nested: nested, hasUsers: hasUsers)
+    }
+
+    /// What a member spec reaches, through profile groups: directory groups (found, gone,
+    /// empty) and other members (users, addresses, domains).
+    func reach(_ specs: [MemberSpec], visiting: Set<String> = []) -> Reach {
+        var reach = Reach()
+        for spec in specs {
+            switch spec {
+            case .group(let name):
+                let resolved = resolvedGroup(name)
+                if resolved.isGone {
+                    reach.gone.append(name)
+                } else {
+                    reach.groups += resolved.groups + resolved.nested
+                    if resolved.hasUsers { reach.hasUsers = true } else { reach.empty.append(name) }
+                }
+            case .user(let name):
+                if users(name).isEmpty { reach.unknownUsers.append(name) } else { reach.others += 1 }
+            case .address, .domain:
+                reach.others += 1
+            case .profileGroup(let name):
+                guard !visiting.contains(name.lowercased()), let group = policySet.profileGroup(named: name) else { continue }
+                let inner = self.reach(group.members, visiting: visiting.union([name.lowercased()]))
+                reach.groups += inner.groups
+                reach.gone += inner.gone
+                reach.empty += inner.empty
+                reach.unknownUsers += inner.unknownUsers
+                reach.others += inner.others
+                reach.hasUsers = reach.hasUsers || inner.hasUsers
+            }
+        }
+        return reach
+    }
+
+    /// The directory group specs (DNs or names) through which one lands in a target.
+    public func groupSpecs(of target: Target) -> [String] {
+        func specs(_ members: [MemberSpec], _ visiting: Set<String>) -> [String] {
+            members.flatMap { spec -> [String] in
+                switch spec {
+                case .group(let name): return [name]
+                case .profileGroup(let name):
+                    guard !visiting.contains(name.lowercased()), let group = policySet.profileGroup(named: name) else { return [] }
+                    return specs(group.members, visiting.union([name.lowercased()]))
+                default: return []
+                }
+            }
+        }
+        switch target {
+        case .group(let name): return [name]
+        case .profileGroup(let name): return specs([.profileGroup(name)], [])
+        case .policy(let name): return specs(policySet.policy(named: name)?.targets ?? [], [])
+        }
+    }
+
+    /// What a target reaches (see ``reach(_:visiting:)``).
+    func reach(_ target: Target, catalog: some Catalog) throws -> Reach {
+        switch target {
+        case .group(let name):
+            let group = try self.group(name, catalog: catalog)
+            var reach = Reach()
+            if group.isGone {
+                reach.gone = [name]
+            } else {
+                reach.groups = group.groups + group.nested
+                reach.hasUsers = group.hasUsers
+                if !group.hasUsers { reach.empty = [name] }
+            }
+            return reach
+        case .profileGroup(let name):
+            return reach([.profileGroup(name)])
+        case .policy(let name):
+            guard let policy = policySet.policy(named: name) else { return Reach() }
+            return policy.everyone ? Reach(others: 1, hasUsers: true) : reach(policy.targets)
+        }
+    }
+
+    struct Reach {
+        var groups: [GroupInfo] = []
+        var gone: [String] = []
+        var empty: [String] = []
+        var unknownUsers: [String] = []
+        /// Users, addresses and domains that resolve.
+        var others = 0
+        var hasUsers = false
+
+        /// Nothing resolves at all.
+        var resolvesToNothing: Bool { groups.isEmpty && others == 0 }
+        /// Something resolves, but no user can be in it.
+        var isEmpty: Bool { !hasUsers && others == 0 }
+    }
+}

@@ -1,0 +1,125 @@
+/// Did a user land where intended? One answer per target, with the paths when yes and the
+/// reason (and what to do) when not.
+public struct TargetResult: Sendable {
+    public var target: Target
+    public var landed: Bool
+    public var paths: [MembershipPath]
+    public var reason: Reason?
+
+    public init(target: Target, landed: Bool, paths: [MembershipPath] = [], reason: Reason? = nil) {
+        self.target = target
+        self.landed = landed
+        self.paths = paths
+        self.reason = reason
+    }
+}
+
+/// Why a user did not land, as a code scripts can match and a sentence that says what to do.
+public struct Reason: Sendable, Equatable {
+    public enum Code: String, Sendable, CaseIterable {
+        case userUnknown = "user-unknown"
+        case userDisabled = "user-disabled"
+        case notAMember = "not-a-member"
+        case targetGone = "target-gone"
+        case targetEmpty = "target-empty"
+        case noTargets = "no-targets"
+        case snapshotStale = "snapshot-stale"
+        case notSynced = "not-synced"
+    }
+
+    public var code: Code
+    public var message: String
+    /// The directory groups through which one would land (the target's groups), for
+    /// `not-a-member`; close matches of the name, for `user-unknown`.
+    public var suggestions: [String]
+
+    public init(_ code: Code, _ message: String, suggestions: [String] = []) {
+        self.code = code
+        self.message = message
+        self.suggestions = suggestions
+    }
+}
+
+/// Answers verification questions for one user from a ``Coverage``-style match.
+public struct Verifier {
+    public let resolved: ResolvedPolicies
+    /// How many of a target's groups a `not-a-member` reason lists.
+    public static let listedGroups = 20
+
+    public init(_ resolved: ResolvedPolicies) {
+        self.resolved = resolved
+    }
+
+    /// The answer for a user found in the snapshot. `stale` describes a snapshot older than
+    /// the schedule implies; it becomes the reason of every target not landed.
+    public func verify(_ graph: UserGraph, targets: [Target], catalog: some Catalog, stale: String? = nil) throws -> [TargetResult] {
+        var matcher = Matcher(graph: graph, resolved: resolved)
+        let label = graph.user.user.label
+        return try targets.map { target in
+            var paths: [MembershipPath]
+            switch target {
+            case .group(let name): paths = matcher.groupMatch(try resolved.group(name, catalog: catalog))
+            case .profileGroup(let name): paths = matcher.profileGroupPaths(name)
+            case .policy(let name):
+                guard let policy = resolved.policySet.policy(named: name) else {
+                    return TargetResult(target: target, landed: false, reason: Reason(.noTargets, "no policy named \"\(name)\" in the configuration"))
+                }
+                paths = matcher.policyPaths(policy)
+            }
+            paths = Array(paths.prefix(Coverage.pathLimit))
+            if graph.user.user.disabled {
+                let membership = paths.isEmpty ? "" : " (the membership exists: \(paths[0].map(\.name).joined(separator: " → ")))"
+                return TargetResult(
+                    target: target, landed: false, paths: paths,
+                    reason: Reason(.userDisabled, "\(label) is disabled in the directory\(membership); enable the account, then run groupsync sync"))
+            }
+            if !paths.isEmpty { return TargetResult(target: target, landed: true, paths: paths) }
+            var reason = Self.reason(label: label, target: target, reach: try resolved.reach(target, catalog: catalog))
+            if let stale {
+                reason = Reason(.snapshotStale, "\(stale); as of that snapshot: \(reason.message)", suggestions: reason.suggestions)
+            }
+            return TargetResult(target: target, landed: false, reason: reason)
+        }
+    }
+
+    /// The answer for a name that matches no user.
+    public static func unknownUser(_ name: String, targets: [Target], closeMatches: [String], stale: String? = nil) -> [TargetResult] {
+        var message = "no user \"\(name)\" in the snapshot (looked up by username, mail, alias and DN)"
+        message += closeMatches.isEmpty ? "" : "; close matches: \(closeMatches.joined(separator: ", "))"
+        message += ". If the account is new, run groupsync sync; otherwise check users.base and users.filter."
+        var reason = Reason(.userUnknown, message, suggestions: closeMatches)
+        if let stale { reason = Reason(.snapshotStale, "\(stale); as of that snapshot: \(message)", suggestions: closeMatches) }
+        return targets.map { TargetResult(target: $0, landed: false, reason: reason) }
+    }
+
+    static func reason(label: String, target: Target, reach: ResolvedPolicies.Reach) -> Reason {
+        let what = target.description
+        if reach.resolvesToNothing {
+            var parts: [String] = []
+            if !reach.gone.isEmpty { parts.append("gone from the directory: " + reach.gone.joined(separator: "; ")) }
+            if !reach.unknownUsers.isEmpty { parts.append("unknown users: " + reach.unknownUsers.joined(separator: "; ")) }
+            let detail = parts.isEmpty ? "it names no members" : parts.joined(separator: "; ")
+            if case .group = target {
+                return Reason(.targetGone, "the group is not in the snapshot: it was deleted or renamed in the directory, or is outside groups.base. Fix the name or restore the group, then run groupsync sync")
+            }
+            if case .policy = target {
+                return Reason(.noTargets, "\(what) has no targets that resolve (\(detail)); fix its targets in the configuration")
+            }
+            return Reason(.targetGone, "\(what) has no members that resolve (\(detail)); fix its members in the configuration")
+        }
+        if reach.isEmpty {
+            return Reason(
+                .targetEmpty,
+                "\(what) reaches only empty groups (\(reach.empty.joined(separator: "; "))): nobody can land there. Add \(label) to one of them in the directory, then run groupsync sync")
+        }
+        var names: [String] = []
+        var seen = Set<GroupKey>()
+        for group in reach.groups where seen.insert(group.key).inserted { names.append(group.name) }
+        let listed = names.prefix(listedGroups).joined(separator: ", ") + (names.count > listedGroups ? ", … (\(names.count) in all)" : "")
+        var message = "\(label) is in none of the groups \(what) reaches"
+        message += names.isEmpty ? "" : " (\(listed))"
+        if reach.others > 0 { message += " and is not among its \(reach.others) listed users, addresses or domains" }
+        message += ". Add \(label) to one of them in the directory, then run groupsync sync"
+        return Reason(.notAMember, message, suggestions: names)
+    }
+}
