@@ -115,8 +115,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VerificationTests",
+            dependencies: ["Verification", "SyncCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GroupSyncTests",
-            dependencies: ["GroupSync", "SyncCore", "SyncStore", "LDAPClient", "LDAPTestSupport"],
+            dependencies: ["GroupSync", "SyncCore", "SyncStore", "Verification", "LDAPClient", "LDAPTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

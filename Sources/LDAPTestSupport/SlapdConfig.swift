@@ -49,6 +49,7 @@ struct SlapdConfig {
             }
             out += text.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n"
         }
+        out += Self.mailSchema
         out += """
             dn: olcDatabase={-1}frontend,cn=config
             objectClass: olcDatabaseConfig
@@ -95,4 +96,18 @@ struct SlapdConfig {
             """
         return out
     }
+
+    /// Mail aliases as real directories hold them: `mailAlternateAddress` (the Netscape/Sun
+    /// messaging schema's OID) and AD-style `proxyAddresses`, on an auxiliary class
+    /// `mailAliases`, so tests and the demo can give users aliases.
+    static let mailSchema = """
+        dn: cn=mailaliases,cn=schema,cn=config
+        objectClass: olcSchemaConfig
+        cn: mailaliases
+        olcAttributeTypes: ( 2.16.840.1.113730.3.1.13 NAME 'mailAlternateAddress' EQUALITY caseIgnoreIA5Match SUBSTR caseIgnoreIA5SubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.26{256} )
+        olcAttributeTypes: ( 1.2.840.113556.1.2.210 NAME 'proxyAddresses' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+        olcObjectClasses: ( 1.3.6.1.4.1.99999.2.1 NAME 'mailAliases' AUXILIARY MAY ( mailAlternateAddress $ proxyAddresses ) )
+
+
+        """
 }

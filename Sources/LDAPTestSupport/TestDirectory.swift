@@ -144,6 +144,11 @@ public final class TestDirectory: Sendable {
         try runCommand("ldapmodify", ["-x", "-H", ldapURL, "-D", DirectoryFixture.adminDN, "-w", DirectoryFixture.adminPassword], input: ldif)
     }
 
+    /// Deletes an entry with `ldapdelete` as the root DN (refint removes it from groups).
+    public func delete(_ dn: String) throws {
+        try runCommand("ldapdelete", ["-x", "-H", ldapURL, "-D", DirectoryFixture.adminDN, "-w", DirectoryFixture.adminPassword, dn])
+    }
+
     /// Adds entries with `ldapadd` as the root DN (overlays such as memberof see them).
     public func add(_ entries: [LDIFEntry]) throws {
         try runCommand(

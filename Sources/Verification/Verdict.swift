@@ -102,6 +102,9 @@ public struct Verifier {
             if case .group = target {
                 return Reason(.targetGone, "the group is not in the snapshot: it was deleted or renamed in the directory, or is outside groups.base. Fix the name or restore the group, then run groupsync sync")
             }
+            if !reach.gone.isEmpty {
+                return Reason(.targetGone, "\(what) reaches only groups that are gone from the directory (\(reach.gone.joined(separator: "; "))): restore them or fix the configuration")
+            }
             if case .policy = target {
                 return Reason(.noTargets, "\(what) has no targets that resolve (\(detail)); fix its targets in the configuration")
             }

@@ -22,13 +22,17 @@ final class SyncHarness: Sendable {
     static let people = "ou=people,dc=example,dc=com"
     static let groups = "ou=groups,dc=example,dc=com"
 
-    init(fixture: DirectoryFixture, limits: [String: String] = [:], usersBase: String = people, pageSize: Int = 1000) async throws {
+    /// `directoryExtra` is added to the directory's keys (indented by the caller), `extra` after the directories.
+    init(
+        fixture: DirectoryFixture, limits: [String: String] = [:], usersBase: String = people, pageSize: Int = 1000,
+        directoryExtra: String = "", extra: String = ""
+    ) async throws {
         directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: folder.appendingPathComponent("ldap-password"))
         configPath = folder.appendingPathComponent("groupsync.yaml").path
-        try Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits)
+        try (Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits) + directoryExtra + extra)
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: configPath)
         store = try Store(path: config.store.path)

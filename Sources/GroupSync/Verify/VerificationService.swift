@@ -14,8 +14,13 @@ public struct VerificationService: Sendable {
     public let resolved: ResolvedPolicies
     let configDigest: String
     let logger: Logger
+    /// The time snapshot ages are measured against (injected by tests).
+    let now: @Sendable () -> Date
 
-    public init(config: GroupSyncConfig, store: Store, logger: Logger = Logger(label: "groupsync")) throws(VerifyError) {
+    public init(
+        config: GroupSyncConfig, store: Store, logger: Logger = Logger(label: "groupsync"), now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(VerifyError) {
+        self.now = now
         self.config = config
         self.store = store
         self.logger = logger
@@ -158,7 +163,9 @@ public struct VerificationService: Sendable {
     func snapshots() throws(VerifyError) -> [SnapshotInfo] {
         do {
             return try config.directories.map { directory throws(StoreError) in
-                SnapshotInfo(directory: directory, run: try store.lastSuccessfulRun(directory: directory.name), currentConfigDigest: configDigest)
+                SnapshotInfo(
+                    directory: directory, run: try store.lastSuccessfulRun(directory: directory.name), currentConfigDigest: configDigest,
+                    now: now())
             }
         } catch {
             throw .store(error.description)

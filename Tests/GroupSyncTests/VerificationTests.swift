@@ -1,0 +1,189 @@
+import Foundation
+import GroupSync
+import LDAPTestSupport
+import SyncStore
+import Testing
+import Verification
+
+@Suite("verify, explain and report against a real slapd", .tags(.slapd))
+struct VerificationTests {
+    @Test("landed with a three-level nested path; users found by mail, alias, proxyAddresses smtp:, DN with escapes")
+    func landedAndLookups() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+        let answer = try await harness.verify("alice", [.policy("Permitted Finance"), .group("permitted-senders-finance")])
+        #expect(answer.allLanded)
+        #expect(answer.results[0].paths == [["alice", "finance", "all-finance", "permitted-senders-finance", "PS Finance", "Permitted Finance"]])
+        #expect(answer.results[1].paths == [["alice", "finance", "all-finance", "permitted-senders-finance"]])
+        #expect(answer.snapshot?.runID != nil && answer.snapshot?.stale == false)
+
+        for name in ["ALICE@example.com", "a.archer@EXAMPLE.com", "alice.alias@example.com", "UID=Alice, OU=People,DC=example,DC=com"] {
+            #expect(try await harness.verify(name, [.group("finance")]).user?.username == "alice", "\(name)")
+        }
+        // The X500 proxy address is not a mail address.
+        #expect(try await harness.verify("/o=Example/cn=alice", [.group("finance")]).user == nil)
+        // A DN written with other escapes and case, and filter syntax that must match nobody.
+        let js = try await harness.verify(#"uid=js+cn=SMITH\2c JOHN,ou=people,dc=example,dc=com"#, [.group("sales")])
+        #expect(js.user?.username == "js")
+        let injected = try await harness.verify("*)(uid=*", [.group("finance")], live: true)
+        #expect(injected.user == nil)
+        #expect(injected.results[0].reasonCode == "user-unknown")
+        #expect(injected.results[0].live?.message == "the directory has no such user now either")
+    }
+
+    @Test("each reason from a real directory state: unknown, disabled, not a member, gone, empty, no targets, stale")
+    func reasons() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+
+        let unknown = try await harness.verify("alcie", [.group("finance")])
+        #expect(unknown.results[0].reasonCode == "user-unknown")
+        #expect(unknown.results[0].suggestions?.contains("alice") == true)
+
+        let disabled = try await harness.verify("dave", [.group("sales")])
+        #expect(disabled.results[0].reasonCode == "user-disabled")
+        #expect(disabled.results[0].reason?.contains("the membership exists") == true)
+
+        let carol = try await harness.verify("carol", [.policy("Permitted Finance")])
+        #expect(carol.results[0].reasonCode == "not-a-member")
+        #expect(carol.results[0].suggestions == ["permitted-senders-finance", "all-finance", "finance"])
+
+        let gone = try await harness.verify("alice", [.group("cn=no-such-group,ou=groups,dc=example,dc=com")])
+        #expect(gone.results[0].reasonCode == "target-gone")
+
+        let empty = try await harness.verify("alice", [.group("empty"), .policy("Empty Policy")])
+        #expect(empty.results.map(\.reasonCode) == ["target-empty", "target-empty"])
+
+        let ghost = try await harness.verify("alice", [.policy("Ghost Policy")])
+        #expect(ghost.results[0].reasonCode == "no-targets")
+        #expect(ghost.results[0].reason?.contains("ghost.user") == true)
+
+        // Three hours after the last sync, with a 30-minute schedule: stale.
+        let later = try await harness.service(now: Date().addingTimeInterval(3 * 3600)).verify("carol", targets: [.group("finance")])
+        #expect(later.snapshot?.stale == true)
+        #expect(later.results[0].reasonCode == "snapshot-stale")
+        #expect(later.results[0].reason?.contains("carol is in none of the groups") == true)
+
+        // Unknown policy names are usage errors, not "did not land".
+        await #expect(throws: VerifyError.self) { try await harness.verify("alice", [.policy("No Such Policy")]) }
+    }
+
+    @Test("a user added in the directory: not landed, --live says not synced yet, landed after sync")
+    func liveThenSync() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+        try harness.directory.add([DirectoryFixture.person("frank", name: "Frank Fox")])
+        try harness.directory.modify("""
+            dn: cn=finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=frank,ou=people,dc=example,dc=com
+
+            """)
+        let before = try await harness.verify("frank", [.policy("Permitted Finance")])
+        #expect(before.results[0].reasonCode == "user-unknown")
+        let live = try await harness.verify("frank", [.policy("Permitted Finance")], live: true)
+        #expect(live.results[0].reasonCode == "not-synced")
+        #expect(live.results[0].live?.landed == true)
+        #expect(live.results[0].live?.message.contains("run `groupsync sync`") == true)
+
+        let carolLive = try await harness.verify("carol", [.policy("Permitted Finance")], live: true)
+        #expect(carolLive.results[0].reasonCode == "not-a-member")
+        #expect(carolLive.results[0].live?.landed == false)
+
+        try await harness.syncAndReport()
+        let after = try await harness.verify("frank", [.policy("Permitted Finance")], live: true)
+        #expect(after.allLanded)
+        #expect(after.results[0].live?.message == "the directory agrees")
+    }
+
+    @Test("explain: nested groups with paths, profile groups, relay profiles, policies, conflicts")
+    func explain() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+        let answer = try #require(try harness.service().explain("alice").answer)
+        #expect(Set(answer.groups.map(\.name)) == ["finance", "all-finance", "permitted-senders-finance", "contractors"])
+        #expect(answer.groups.first { $0.name == "all-finance" }?.direct == false)
+        #expect(answer.groups.first { $0.name == "all-finance" }?.path == ["alice", "finance", "all-finance"])
+        #expect(answer.profileGroups.map(\.name) == ["PS Finance"])
+        #expect(answer.relayProfiles.map(\.name) == ["Finance Relay"])
+        #expect(Set(answer.policies.map(\.name)) == ["Permitted Finance", "Blocked Contractors", "Examine All"])
+        #expect(answer.policies.first { $0.name == "Blocked Contractors" }?.via == ["contractors"])
+        #expect(answer.conflicts.map(\.kind) == ["permitted-and-blocked"])
+
+        let unknown = try harness.service().explain("nobody-here")
+        #expect(unknown.answer == nil)
+    }
+
+    @Test("report: intents with newly landed and lost users across runs; a removed group becomes lint and target-gone")
+    func report() async throws {
+        let harness = try await VerificationFixture.harness()
+        var report = try await harness.syncAndReport()
+        let onboarding = try #require(report.intents.first { $0.name == "Finance onboarding" })
+        #expect(Set(onboarding.landed.map(\.user)) == ["alice", "bob"])
+        #expect(onboarding.notLanded.map(\.user) == ["frank"])
+        #expect(onboarding.notLanded.first?.reasonCode == "user-unknown")
+        let byFilter = try #require(report.intents.first { $0.name == "Sales by filter" })
+        #expect(byFilter.landed.map(\.user) == ["carol"])
+        #expect(report.lint.contains { $0.code == "permitted-and-blocked" && $0.severity == "error" })
+        #expect(report.lint.contains { $0.code == "no-targets" && $0.subject == "policy Ghost Policy" })
+        #expect(report.lint.contains { $0.code == "target-empty" })
+        #expect(report.lint.contains { $0.code == "everyone-policy" })
+
+        try harness.directory.add([DirectoryFixture.person("frank", name: "Frank Fox")])
+        try harness.directory.modify("""
+            dn: cn=finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=frank,ou=people,dc=example,dc=com
+            -
+            delete: member
+            member: uid=bob,ou=people,dc=example,dc=com
+
+            """)
+        try harness.directory.delete("cn=legacy,ou=groups,dc=example,dc=com")
+        report = try await harness.syncAndReport()
+        let second = try #require(report.intents.first { $0.name == "Finance onboarding" })
+        #expect(second.newlyLanded.map(\.user) == ["frank"])
+        #expect(second.lost.map(\.user) == ["bob"])
+        #expect(second.lost.first?.reasonCode == "not-a-member")
+        #expect(report.lint.contains { $0.code == "target-gone" && $0.subject == "policy Legacy Policy" })
+        let legacy = try #require(report.intents.first { $0.name == "Sales on legacy" })
+        #expect(legacy.landed.isEmpty)
+        #expect(Set(legacy.notLanded.compactMap(\.reasonCode)) == ["target-gone", "user-disabled"])
+        #expect(legacy.lost.map(\.user) == ["carol"])
+        #expect(!report.isClean)
+
+        let gone = try await harness.verify("carol", [.policy("Legacy Policy")])
+        #expect(gone.results[0].reasonCode == "target-gone")
+    }
+
+    @Test("verify --file: a CSV batch with mixed results; bad CSV names the line")
+    func batch() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+        let csv = """
+            user,group,policy
+            alice,,Permitted Finance
+            carol,,Permitted Finance
+            "uid=js+cn=Smith\\, John,ou=people,dc=example,dc=com",sales,
+            bob,"cn=finance,ou=groups,dc=example,dc=com",
+
+            """
+        let batch = try VerifyBatch(csv: csv, file: "onboarding.csv")
+        #expect(batch.rows.map(\.line) == [2, 3, 4, 5])
+        let service = try harness.service()
+        var landed: [Bool] = []
+        for row in batch.rows { landed.append(try await service.verify(row.user, targets: row.targets).allLanded) }
+        #expect(landed == [true, false, true, true])
+
+        #expect(throws: VerifyError.self) { try VerifyBatch(csv: "user,group\nalice,finance,extra\n", file: "x.csv") }
+        #expect(throws: VerifyError.self) { try VerifyBatch(csv: "user,department\nalice,finance\n", file: "x.csv") }
+        do {
+            _ = try VerifyBatch(csv: "user,group\nalice,finance\nbob,\"cn=a,\n", file: "x.csv")
+            Issue.record("an unclosed quote must fail")
+        } catch {
+            #expect(error.description.contains("x.csv:3"))
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import SyncCore
+import Testing
+import Verification
+
+@Suite("Verification logic without a server")
+struct PathAndConflictTests {
+    static func key(_ id: String) -> GroupKey { GroupKey(directory: "corp", id: id) }
+
+    static func graph(direct: [String], parents: [String: [String]]) -> UserGraph {
+        var groups: [GroupKey: GroupInfo] = [:]
+        for id in Set(direct + parents.keys + parents.values.flatMap { $0 }) {
+            groups[key(id)] = GroupInfo(directory: "corp", group: DirectoryGroup(id: id, dn: "cn=\(id),ou=groups,dc=x", name: id))
+        }
+        return UserGraph(
+            user: UserInfo(directory: "corp", user: DirectoryUser(id: "u1", dn: "uid=alice,dc=x", username: "alice")),
+            groups: groups, direct: direct.map(key),
+            parents: Dictionary(uniqueKeysWithValues: parents.map { (key($0.key), $0.value.map(key)) }))
+    }
+
+    @Test("paths go outward shortest first, survive cycles, and stop at the limit per group")
+    func paths() {
+        // a → b → c → a (a cycle), and a → c directly.
+        let graph = Self.graph(direct: ["a"], parents: ["a": ["b", "c"], "b": ["c"], "c": ["a"]])
+        let paths = graph.paths(limit: 5)
+        #expect(paths[Self.key("c")] == [[Self.key("a"), Self.key("c")], [Self.key("a"), Self.key("b"), Self.key("c")]])
+        #expect(paths[Self.key("a")] == [[Self.key("a")]])
+        // A wide diamond lattice: the limit bounds the paths kept.
+        var parents: [String: [String]] = [:]
+        for level in 0..<10 { for i in 0..<4 { parents["l\(level)-\(i)"] = (0..<4).map { "l\(level + 1)-\($0)" } } }
+        let wide = Self.graph(direct: ["l0-0"], parents: parents)
+        #expect(wide.paths(limit: 3)[Self.key("l10-0")]?.count == 3)
+    }
+
+    @Test(
+        "conflicting policy pairs",
+        arguments: [
+            (Policy.Kind.permittedSenders, Policy.AppliesTo.recipients, Policy.Kind.blockedSenders, Policy.AppliesTo.both, false, "permitted-and-blocked"),
+            (.permittedSenders, .recipients, .blockedSenders, .senders, false, nil),
+            (.contentExamination, .both, .contentExaminationBypass, .both, true, "everyone-overridden"),
+            (.contentExamination, .senders, .contentExaminationBypass, .senders, false, "examination-and-bypass"),
+            (.spamScanning, .both, .permittedSenders, .both, false, nil),
+        ] as [(Policy.Kind, Policy.AppliesTo, Policy.Kind, Policy.AppliesTo, Bool, String?)])
+    func conflicts(first: Policy.Kind, firstDirection: Policy.AppliesTo, second: Policy.Kind, secondDirection: Policy.AppliesTo, everyone: Bool, kind: String?) {
+        let policies = [
+            Policy(name: "one", type: first, appliesTo: firstDirection, targets: everyone ? [] : [.group("g")], everyone: everyone),
+            Policy(name: "two", type: second, appliesTo: secondDirection, targets: [.group("g")], everyone: false),
+        ]
+        #expect(Coverage.conflicts(among: policies).first?.kind.rawValue == kind)
+    }
+
+    @Test("proxyAddresses: SMTP values are addresses, other types are not")
+    func aliases() {
+        #expect(MailAddress.aliases(["SMTP:Alice@Example.com", "smtp:a@example.com", "X500:/o=x/cn=a", "sip:a@x", "b@example.com"])
+            == ["Alice@Example.com", "a@example.com", "b@example.com"])
+        #expect(MailAddress.domain(of: "a@Example.COM") == "example.com")
+    }
+}
