@@ -57,6 +57,18 @@ public struct VerifyAnswer: Encodable, Sendable {
             case reasonCode = "reason_code"
         }
 
+        /// `reason` is always present: `null` when landed (INTERFACE.md).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(target, forKey: .target)
+            try container.encode(landed, forKey: .landed)
+            try container.encode(paths, forKey: .paths)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(reasonCode, forKey: .reasonCode)
+            try container.encodeIfPresent(suggestions, forKey: .suggestions)
+            try container.encodeIfPresent(live, forKey: .live)
+        }
+
         init(_ result: TargetResult) {
             target = TargetJSON(kind: result.target.kind, name: result.target.name)
             landed = result.landed
@@ -75,6 +87,17 @@ public struct VerifyAnswer: Encodable, Sendable {
     public var results: [Result]
 
     public var allLanded: Bool { results.allSatisfy(\.landed) }
+
+    enum CodingKeys: String, CodingKey { case query, user, snapshot, results }
+
+    /// `user` is always present: `null` when no user matched (INTERFACE.md).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(query, forKey: .query)
+        try container.encode(user, forKey: .user)
+        try container.encode(snapshot, forKey: .snapshot)
+        try container.encode(results, forKey: .results)
+    }
 }
 
 extension VerifyAnswer.Result {
