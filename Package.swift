@@ -89,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["LDAPTestSupport", "SyncStore"],
+            dependencies: ["LDAPTestSupport", "SyncStore", "GroupSync"],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: swiftSettings
         ),

@@ -3,6 +3,7 @@
 // empty store, an unchanged re-sync, and a re-sync after 1,000 membership changes — wall
 // time and peak memory of each — and prints the ratios to the raw dump.
 import Foundation
+import GroupSync
 import LDAPTestSupport
 import SyncStore
 
@@ -51,6 +52,29 @@ try """
           filter: (objectClass=groupOfNames)
         limits:
           max_membership_deletions: 100%
+
+    profile_groups:
+      - name: Permitted Senders
+        members:
+          - group: g0
+          - group: cn=g7,ou=groups,dc=example,dc=com
+          - domain: partner.example
+    policies:
+      - name: Permitted Senders
+        type: permitted-senders
+        targets:
+          - profile_group: Permitted Senders
+      - name: Blocked Senders
+        type: blocked-senders
+        targets:
+          - group: g1
+          - group: g42
+      - name: Content Examination
+        type: content-examination
+      - name: Examination Bypass
+        type: content-examination-bypass
+        targets:
+          - group: g2
 
     """.write(to: work.appendingPathComponent("groupsync.yaml"), atomically: true, encoding: .utf8)
 let config = ["--config", work.appendingPathComponent("groupsync.yaml").path]
@@ -112,17 +136,33 @@ try directory.modify(changes)
 (time, memory) = try measure(groupsync, ["sync"] + config)
 results.append(Measurement(name: "re-sync after 1,000 membership changes", seconds: time, peakMiB: memory))
 
-// Verification queries: the effective groups of 1,000 users, from the store just written.
-let store = try Store(path: work.appendingPathComponent("store/groupsync.sqlite").path)
-var latencies: [Double] = []
-var found = 0
-for index in stride(from: 0, to: data.users, by: max(1, data.users / 1000)) {
-    let userID = try await ldapUUID(BenchmarkData.userDN(index))
-    let started = ContinuousClock.now
-    found += try store.effectiveGroups(directory: "bench", userID: userID).count
-    latencies.append(seconds(ContinuousClock.now - started) * 1000)
+// Verification queries, in-process from the store just written (no process start): verify
+// (a policy through a profile group, and a group) and explain, for 1,000 users.
+let loaded = try ConfigLoader.load(path: config[1])
+let store = try Store(path: loaded.store.path)
+clock = ContinuousClock.now
+let service = try VerificationService(config: loaded, store: store)
+let resolveMs = seconds(ContinuousClock.now - clock) * 1000
+var verifyLatencies: [Double] = []
+var explainLatencies: [Double] = []
+var landed = 0
+var groupsSeen = 0
+// GROUPSYNC_BENCH_QUERY_ROUNDS repeats the queries (for profiling them).
+let rounds = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_QUERY_ROUNDS"].flatMap(Int.init) ?? 1
+for index in (0..<rounds).flatMap({ _ in stride(from: 0, to: data.users, by: max(1, data.users / 1000)) }) {
+    let user = "u\(index)"
+    var started = ContinuousClock.now
+    let answer = try await service.verify(user, targets: [.policy("Permitted Senders"), .group("g\(index % data.groups)")])
+    verifyLatencies.append(seconds(ContinuousClock.now - started) * 1000)
+    landed += answer.results.filter(\.landed).count
+    started = ContinuousClock.now
+    let explained = try service.explain(user)
+    explainLatencies.append(seconds(ContinuousClock.now - started) * 1000)
+    groupsSeen += explained.answer?.groups.count ?? 0
 }
-latencies.sort()
+verifyLatencies.sort()
+explainLatencies.sort()
+func percentile(_ values: [Double], _ share: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * share))] }
 
 let raw = results[0].seconds
 say("\n| step | wall time | × raw dump | peak memory |")
@@ -130,19 +170,16 @@ say("| --- | ---: | ---: | ---: |")
 for result in results {
     say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / raw, result.peakMiB))
 }
+say("\n| query (in-process, \(verifyLatencies.count) users) | median | p99 |")
+say("| --- | ---: | ---: |")
+say(String(format: "| verify USER --policy P --group G | %.2f ms | %.2f ms |", percentile(verifyLatencies, 0.5), percentile(verifyLatencies, 0.99)))
+say(String(format: "| explain USER | %.2f ms | %.2f ms |", percentile(explainLatencies, 0.5), percentile(explainLatencies, 0.99)))
 say(String(
-    format: "\nverification query (effective groups of one user, recursive over the index): p50 %.2f ms, p99 %.2f ms over %d users (%.1f groups each)",
-    latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], latencies.count, Double(found) / Double(latencies.count)))
+    format: "(%.1f groups per user on average; %d of %d targets landed; resolving the policies once: %.1f ms)",
+    Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
     say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")
     try await Task.sleep(for: .seconds(seconds))
 }
 await directory.stop()
-
-/// The entryUUID slapd gave an entry (the store keys users by it, lower-cased).
-func ldapUUID(_ dn: String) async throws -> String {
-    let output = try runCommand("ldapsearch", ["-x", "-H", directory.ldapURL, "-LLL", "-b", dn, "-s", "base", "entryUUID"])
-    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("entryUUID: ") }) else { return "" }
-    return line.dropFirst("entryUUID: ".count).lowercased()
-}

@@ -40,23 +40,23 @@ public struct StoreCatalog: Catalog {
     public func nestedGroups(of groups: [GroupKey]) throws -> [GroupInfo] {
         let refs = try groupRefs(groups)
         guard !refs.isEmpty else { return [] }
-        let nested = try Int64.fetchAll(db, sql: """
+        let nested = try Int64.fetchAll(try db.cachedStatement(sql: """
             WITH RECURSIVE down(ref) AS (
                 SELECT value FROM json_each(?)
                 UNION
                 SELECT m.member_ref FROM membership m JOIN down ON m.group_ref = down.ref AND m.member_kind = 1
             )
             SELECT ref FROM down
-            """, arguments: [Self.json(refs)])
+            """), arguments: [Self.json(refs)])
         let extra = Set(nested).subtracting(refs)
         return try self.groups(refs: Array(extra)).map(\.info).sorted { $0.name < $1.name }
     }
 
     public func hasUserMembers(_ groups: [GroupKey]) throws -> Bool {
         let refs = try groupRefs(groups)
-        return try Bool.fetchOne(db, sql: """
+        return try Bool.fetchOne(try db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM membership WHERE group_ref IN (SELECT value FROM json_each(?)) AND member_kind = 0)
-            """, arguments: [Self.json(refs)]) ?? false
+            """), arguments: [Self.json(refs)]) ?? false
     }
 
     public func effectiveUsers(of groups: [GroupKey]) throws -> [UserInfo] {
@@ -94,19 +94,17 @@ public struct StoreCatalog: Catalog {
     /// walks up the `membership_member` index, so it costs in proportion to the user's
     /// groups, not to the directory.
     public func graph(of user: UserInfo) throws -> UserGraph {
-        guard let userRef = try Int64.fetchOne(
-            db, sql: "SELECT ref FROM \"user\" WHERE directory = ? AND id = ?", arguments: [user.directory, user.user.id])
+        guard let userRef = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT ref FROM \"user\" WHERE directory = ? AND id = ?"), arguments: [user.directory, user.user.id])
         else { return UserGraph(user: user, groups: [:], direct: [], parents: [:]) }
-        let direct = try Int64.fetchAll(
-            db, sql: "SELECT group_ref FROM membership WHERE member_kind = 0 AND member_ref = ?", arguments: [userRef])
-        let reachable = try Int64.fetchAll(db, sql: """
+        let direct = try Int64.fetchAll(try db.cachedStatement(sql: "SELECT group_ref FROM membership WHERE member_kind = 0 AND member_ref = ?"), arguments: [userRef])
+        let reachable = try Int64.fetchAll(try db.cachedStatement(sql: """
             WITH RECURSIVE up(ref) AS (
                 SELECT value FROM json_each(?)
                 UNION
                 SELECT m.group_ref FROM membership m JOIN up ON m.member_kind = 1 AND m.member_ref = up.ref
             )
             SELECT ref FROM up
-            """, arguments: [Self.json(direct)])
+            """), arguments: [Self.json(direct)])
         let rows = try groups(refs: reachable)
         var byRef: [Int64: GroupKey] = [:]
         var groups: [GroupKey: GroupInfo] = [:]
@@ -115,10 +113,10 @@ public struct StoreCatalog: Catalog {
             groups[row.info.key] = row.info
         }
         var parents: [GroupKey: [GroupKey]] = [:]
-        let edges = try Row.fetchCursor(db, sql: """
+        let edges = try Row.fetchCursor(try db.cachedStatement(sql: """
             SELECT member_ref, group_ref FROM membership
             WHERE member_kind = 1 AND member_ref IN (SELECT value FROM json_each(?))
-            """, arguments: [Self.json(reachable)])
+            """), arguments: [Self.json(reachable)])
         while let edge = try edges.next() {
             guard let child = byRef[edge[0]], let parent = byRef[edge[1]] else { continue }
             parents[child, default: []].append(parent)
@@ -132,9 +130,9 @@ public struct StoreCatalog: Catalog {
         let wanted = name.lowercased()
         let local = wanted.split(separator: "@").first.map(String.init) ?? wanted
         var scored: [(Int, String)] = []
-        let rows = try String.fetchCursor(db, sql: """
+        let rows = try String.fetchCursor(try db.cachedStatement(sql: """
             SELECT username FROM "user" WHERE username IS NOT NULL UNION SELECT address FROM user_address
-            """)
+            """))
         while let candidate = try rows.next() {
             let lower = candidate.lowercased()
             let target = lower.contains("@") ? wanted : local
@@ -155,7 +153,7 @@ public struct StoreCatalog: Catalog {
     }
 
     func groups(sql: String, _ arguments: StatementArguments) throws -> [GroupRow] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
             GroupRow(ref: row[0], info: GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5])))
         }
     }

@@ -13,6 +13,8 @@ public struct VerificationService: Sendable {
     public let store: Store
     public let resolved: ResolvedPolicies
     let configDigest: String
+    /// Each directory's last successful run when the service was made (the snapshot it answers from).
+    let lastRuns: [String: RunRecord]
     let logger: Logger
     /// The time snapshot ages are measured against (injected by tests).
     let now: @Sendable () -> Date
@@ -27,6 +29,11 @@ public struct VerificationService: Sendable {
         configDigest = StableHash.hex(config.text)
         do {
             resolved = try store.withCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
+            var runs: [String: RunRecord] = [:]
+            for directory in config.directories {
+                runs[directory.name] = try store.lastSuccessfulRun(directory: directory.name)
+            }
+            lastRuns = runs
         } catch {
             throw .store(error.description)
         }
@@ -161,14 +168,9 @@ public struct VerificationService: Sendable {
     // MARK: Snapshots
 
     func snapshots() throws(VerifyError) -> [SnapshotInfo] {
-        do {
-            return try config.directories.map { directory throws(StoreError) in
-                SnapshotInfo(
-                    directory: directory, run: try store.lastSuccessfulRun(directory: directory.name), currentConfigDigest: configDigest,
-                    now: now())
-            }
-        } catch {
-            throw .store(error.description)
+        let now = now()
+        return config.directories.map { directory in
+            SnapshotInfo(directory: directory, run: lastRuns[directory.name], currentConfigDigest: configDigest, now: now)
         }
     }
 }
