@@ -4,8 +4,8 @@
 public struct PolicyAudit {
     public let resolved: ResolvedPolicies
     let catalog: any Catalog
-    private var groupUsers: [String: Set<UserKey>] = [:]
-    private var addressUsers: [String: Set<UserKey>] = [:]
+    private var groupUsers: [String: Set<Int64>] = [:]
+    private var addressUsers: [String: Set<Int64>] = [:]
 
     public init(_ resolved: ResolvedPolicies, catalog: any Catalog) {
         self.resolved = resolved
@@ -66,7 +66,7 @@ public struct PolicyAudit {
                     var row = Landing(intent: intent.name, userKey: user.key.description, userLabel: label, target: target, landed: false)
                     if user.user.disabled {
                         row.reason = Reason(.userDisabled, "\(label) is disabled in the directory")
-                    } else if covered == nil || covered!.contains(user.key) {
+                    } else if covered == nil || covered!.contains(user.ref) {
                         row.landed = true
                     } else {
                         if reach == nil { reach = try resolved.reach(target, catalog: catalog) }
@@ -79,8 +79,8 @@ public struct PolicyAudit {
         return rows
     }
 
-    /// The users a target covers; nil for everyone.
-    mutating func coveredUsers(_ target: Target) throws -> Set<UserKey>? {
+    /// The users a target covers, by ref; nil for everyone.
+    mutating func coveredUsers(_ target: Target) throws -> Set<Int64>? {
         switch target {
         case .group(let name): return try users(ofGroup: name)
         case .profileGroup(let name): return try coveredUsers([.profileGroup(name)])
@@ -90,12 +90,12 @@ public struct PolicyAudit {
         }
     }
 
-    mutating func coveredUsers(_ specs: [MemberSpec], visiting: Set<String> = []) throws -> Set<UserKey> {
-        var result = Set<UserKey>()
+    mutating func coveredUsers(_ specs: [MemberSpec], visiting: Set<String> = []) throws -> Set<Int64> {
+        var result = Set<Int64>()
         for spec in specs {
             switch spec {
             case .group(let name): result.formUnion(try users(ofGroup: name))
-            case .user(let name): result.formUnion(resolved.users(name))
+            case .user(let name): result.formUnion(try catalog.users(keys: resolved.users(name)).map(\.ref))
             case .address(let address): result.formUnion(try users(addresses: [address], domains: []))
             case .domain(let domain): result.formUnion(try users(addresses: [], domains: [domain]))
             case .profileGroup(let name):
@@ -106,18 +106,18 @@ public struct PolicyAudit {
         return result
     }
 
-    private mutating func users(ofGroup name: String) throws -> Set<UserKey> {
+    private mutating func users(ofGroup name: String) throws -> Set<Int64> {
         if let cached = groupUsers[name.lowercased()] { return cached }
         let group = try resolved.group(name, catalog: catalog)
-        let users = group.isGone ? [] : Set(try catalog.effectiveUsers(of: group.keys).map(\.key))
+        let users = group.isGone ? [] : Set(try catalog.effectiveUserRefs(of: group.keys))
         groupUsers[name.lowercased()] = users
         return users
     }
 
-    private mutating func users(addresses: [String], domains: [String]) throws -> Set<UserKey> {
+    private mutating func users(addresses: [String], domains: [String]) throws -> Set<Int64> {
         let key = (addresses.map { "a:" + $0 } + domains.map { "d:" + $0 }).joined(separator: ",").lowercased()
         if let cached = addressUsers[key] { return cached }
-        let users = Set(try catalog.users(withAddresses: addresses, domains: domains).map(\.key))
+        let users = Set(try catalog.userRefs(withAddresses: addresses, domains: domains))
         addressUsers[key] = users
         return users
     }

@@ -31,10 +31,14 @@ public struct GroupKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 public struct UserInfo: Sendable, Hashable {
     public var directory: String
     public var user: DirectoryUser
+    /// The user's number in the catalog that returned it (the store's row id): set
+    /// operations over tens of thousands of users compare these, not id strings.
+    public var ref: Int64
 
-    public init(directory: String, user: DirectoryUser) {
+    public init(directory: String, user: DirectoryUser, ref: Int64 = 0) {
         self.directory = directory
         self.user = user
+        self.ref = ref
     }
 
     public var key: UserKey { UserKey(directory: directory, id: user.id) }
@@ -91,6 +95,10 @@ public protocol Catalog {
     func hasUserMembers(_ groups: [GroupKey]) throws -> Bool
     /// The users in these groups directly or through nesting.
     func effectiveUsers(of groups: [GroupKey]) throws -> [UserInfo]
-    /// The users with an address at one of these domains, or one of these addresses.
-    func users(withAddresses addresses: [String], domains: [String]) throws -> [UserInfo]
+    /// The same users, as ``UserInfo/ref`` numbers only (cheap for large groups).
+    func effectiveUserRefs(of groups: [GroupKey]) throws -> [Int64]
+    /// The users with one of these addresses or an address at one of these domains, as refs.
+    func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64]
+    /// Users by ``UserInfo/ref``.
+    func users(refs: [Int64]) throws -> [UserInfo]
 }

@@ -63,14 +63,14 @@ extension PolicyAudit {
                 guard first.type.opposite == second.type, first.appliesTo.overlaps(second.appliesTo) else { continue }
                 let firstUsers = try coveredUsers(.policy(first.name))
                 let secondUsers = try coveredUsers(.policy(second.name))
-                let overlap: Set<UserKey>
+                let overlap: Set<Int64>
                 switch (firstUsers, secondUsers) {
                 case (nil, nil): overlap = []
                 case (nil, let some?), (let some?, nil): overlap = some
                 case (let a?, let b?): overlap = a.intersection(b)
                 }
                 guard !overlap.isEmpty else { continue }
-                let examples = try catalog.users(keys: Array(overlap.sorted().prefix(3))).map(\.user.label)
+                let examples = try catalog.users(refs: Array(overlap.sorted().prefix(3))).map(\.user.label)
                 let conflict = Coverage.conflict(first, second)
                 let everyone = conflict.kind == .everyoneOverridden
                 findings.append(LintFinding(

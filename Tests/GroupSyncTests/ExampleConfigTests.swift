@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import Testing
+import Verification
 
 @Suite("The documented example configurations")
 struct ExampleConfigTests {
@@ -24,6 +25,13 @@ struct ExampleConfigTests {
         #expect(corp.attributes.member == ["member", "uniqueMember"])
         #expect(corp.schedule?.every == .seconds(1800))
         #expect(corp.attributes.applied(to: .openLDAP).changeMarker == "entryCSN")
+        let policies = config.policies
+        #expect(policies.profileGroups.map(\.name) == ["Permitted Senders - Finance", "Board"])
+        #expect(policies.profileGroups[0].members.count == 5)
+        #expect(policies.relayProfiles.first?.domains == ["partner.example", "subsidiary.example"])
+        #expect(policies.policies.map(\.type) == [.permittedSenders, .blockedSenders, .spamScanning])
+        #expect(policies.policies[2].everyone)
+        #expect(policies.intents.first?.expect.count == 2)
         let off = try ConfigLoader.parse(text.replacingOccurrences(of: "change_marker: entryCSN", with: "change_marker: \"\""), file: folder.appendingPathComponent("groupsync.yaml").path)
         #expect(off.directories[0].attributes.applied(to: .openLDAP).changeMarker == nil)
     }
