@@ -109,7 +109,7 @@ public struct VerificationService: Sendable {
                 message = "in the directory since the last sync (through \(matches.joined(separator: ", "))): run `groupsync sync`"
                 if result.reasonCode != Reason.Code.userDisabled.rawValue {
                     result.reasonCode = Reason.Code.notSynced.rawValue
-                    result.reason = "the directory has it now, the snapshot does not yet: " + message
+                    result.reason = "not in the snapshot, but in the directory now: " + message
                 }
             case (false, false, _):
                 message = "the directory does not have it either: add the user to one of the target's groups in the directory, then sync"
