@@ -14,6 +14,8 @@ public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutableP
         case dryRun = "dry-run"
         case stoppedByLimit = "stopped-by-limit"
         case failed
+        /// In progress: the row is written when a run starts, so its id is known at once.
+        case running
     }
 
     /// Object counts of the snapshot after the run (or as the directory returned them).

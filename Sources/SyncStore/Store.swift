@@ -220,8 +220,32 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records a run as it starts (outcome `running`), so it has an id while it runs;
+    /// ``apply(_:run:)`` or ``record(_:changes:markers:)`` then completes the same row.
+    public func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord {
+        try write("record the start of a run of \(run.directory)") { db in
+            var run = run
+            run.outcome = .running
+            try run.insert(db)
+            return run
+        }
+    }
+
+    /// Marks runs left `running` by a process that ended mid-run as failed. Call only while
+    /// holding the store lock (no run can be in progress then).
+    @discardableResult
+    public func markInterruptedRuns() throws(StoreError) -> Int {
+        try write("mark interrupted runs") { db in
+            try db.execute(sql: """
+                UPDATE run SET outcome = 'failed', message = 'interrupted: the process ended during the run; nothing was applied'
+                WHERE outcome = 'running'
+                """)
+            return db.changesCount
+        }
+    }
+
     private static func insert(_ run: inout RunRecord, changes: [PlannedChange], db: Database) throws {
-        try run.insert(db)
+        if run.id == nil { try run.insert(db) } else { try run.update(db) }
         guard let runID = run.id else { return }
         let statement = try db.makeStatement(sql: """
             INSERT INTO run_change (run_id, seq, kind, action, object_id, dn, summary, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

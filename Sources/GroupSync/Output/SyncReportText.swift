@@ -47,6 +47,7 @@ public enum SyncReportText {
         case .dryRun: "dry run, nothing applied"
         case .stoppedByLimit: "STOPPED, nothing applied"
         case .failed: "FAILED, store unchanged"
+        case .running: "running"
         }
     }
 

@@ -85,6 +85,8 @@ public struct DirectoryReader: Sendable {
             case .entry(let entry):
                 try body(entry)
                 counter.count(phase)
+                // A daemon shutting down cancels the run: stop reading (nothing is applied).
+                if counter.entries % 1000 == 0 { try Task.checkCancellation() }
             case .reference(let urls):
                 throw InquireError(
                     directory: directory.name,

@@ -48,8 +48,11 @@ public struct SyncRunner: Sendable {
     }
 
     /// Syncs the requested directories (all when none are named).
+    /// `onStart` is called with each run's id as the run begins (the daemon hands it out
+    /// to callers that do not wait).
     public func run(
-        _ request: SyncRequest, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil
+        _ request: SyncRequest, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil,
+        onStart: (@Sendable (String, Int64) -> Void)? = nil
     ) async throws(SyncError) -> [RunReport] {
         let lock: StoreLock
         do {
@@ -67,6 +70,7 @@ public struct SyncRunner: Sendable {
         }
         let configDigest: String
         do {
+            try store.markInterruptedRuns()
             configDigest = try store.saveConfig(file: config.file, text: config.text)
         } catch {
             throw SyncError.store(error.description)
@@ -78,19 +82,27 @@ public struct SyncRunner: Sendable {
             if let progress {
                 directoryProgress = { progress(name, $0) }
             }
-            reports.append(try await run(directory, request: request, configDigest: configDigest, progress: directoryProgress))
+            reports.append(try await run(
+                directory, request: request, configDigest: configDigest, progress: directoryProgress, started: onStart))
         }
         return reports
     }
 
     private func run(
         _ directory: DirectoryConfig, request: SyncRequest, configDigest: String,
-        progress: (@Sendable (DirectoryReader.Progress) -> Void)?
+        progress: (@Sendable (DirectoryReader.Progress) -> Void)?, started onStart: (@Sendable (String, Int64) -> Void)?
     ) async throws(SyncError) -> RunReport {
         let started = Date()
         var run = RunRecord(
             directory: directory.name, trigger: request.trigger, mode: .full, outcome: .failed, startedAt: started, finishedAt: started,
             configDigest: configDigest)
+        do {
+            run = try store.beginRun(run)
+        } catch {
+            throw SyncError.store(error.description)
+        }
+        run.outcome = .failed
+        if let id = run.id { onStart?(directory.name, id) }
         let clock = ContinuousClock()
         var phaseStart = clock.now
         func phaseDone(_ phase: String) {
@@ -112,6 +124,10 @@ public struct SyncRunner: Sendable {
                 directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
             wanted = try await reader.read(prior: prior, progress: progress).snapshot
             phaseDone("inquire")
+        } catch is CancellationError {
+            run.finishedAt = Date()
+            run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
+            return try record(run, changes: [])
         } catch {
             run.finishedAt = Date()
             run.message = "\(error)"
@@ -175,6 +191,10 @@ public struct SyncRunner: Sendable {
             // The store equals the directory: remember markers that moved (an attribute
             // other than the members changed) so those groups are skipped next time.
             return done(try record(run, plan: plan, markers: plan.groupMarkers))
+        }
+        if Task.isCancelled {
+            run.message = "cancelled before apply (the daemon is shutting down); nothing was applied"
+            return done(try record(run, changes: []))
         }
         run.outcome = .applied
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
