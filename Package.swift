@@ -70,10 +70,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The daemon: scheduler, run coordinator, HTTP API, metrics, and the client the CLI
+        // uses to reach it.
+        .target(
+            name: "GroupSyncDaemon",
+            dependencies: [
+                "GroupSync", "SyncStore", "SyncCore", "Verification",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "groupsync",
             dependencies: [
-                "GroupSync", "LDAPClient", "SyncCore",
+                "GroupSync", "GroupSyncDaemon", "LDAPClient", "SyncCore", "SyncStore", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -121,6 +136,15 @@ let package = Package(
         .testTarget(
             name: "VerificationTests",
             dependencies: ["Verification", "SyncCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GroupSyncDaemonTests",
+            dependencies: [
+                "GroupSyncDaemon", "GroupSync", "SyncStore", "LDAPTestSupport",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -53,6 +53,15 @@ public final class SpawnedProcess: Sendable {
         }
     }
 
+    /// The exit code once the child has exited (128 + N for a signal N), else nil.
+    public var exitCode: Int32? {
+        guard !isRunning else { return nil }
+        return status.withLock { status in
+            guard let raw = status else { return nil }
+            return (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+        }
+    }
+
     public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }
     }

@@ -17,8 +17,16 @@ struct ExplainCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document on standard output.")
     var json = false
 
+    @OptionGroup var remote: ServerOptions
+
     func run() async throws {
         let config = try global.loadConfig()
+        if let client = try remote.client(config) {
+            let (answer, body) = try await daemonGet(client, "/v1/explain?" + query([("user", user)]), as: ExplainAnswer.self, allow: [200, 404])
+            guard let answer else { throw fail("no user \"\(user)\" in the snapshot", .checkedFalse) }
+            print(json ? String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : VerifyText.explain(answer))
+            return
+        }
         let store = try global.openStore(config)
         do {
             let service = try VerificationService(config: config, store: store, logger: global.makeLogger())

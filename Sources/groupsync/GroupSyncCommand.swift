@@ -10,7 +10,10 @@ struct GroupSyncCommand: AsyncParsableCommand {
             3 directory or store unreachable, or a run failed · 4 a run stopped at a safety limit.
             """,
         version: "0.1.0-dev",
-        subcommands: [SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self]
+        subcommands: [
+            SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self, StatusCommand.self,
+            ServeCommand.self,
+        ]
     )
 }
 

@@ -17,8 +17,17 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document on standard output.")
     var json = false
 
+    @OptionGroup var remote: ServerOptions
+
     func run() async throws {
         let config = try global.loadConfig()
+        if let client = try remote.client(config) {
+            let (report, body) = try await daemonGet(client, "/v1/report", as: ReportAnswer.self)
+            guard let report else { throw fail("the daemon's answer is not a report", .unavailable) }
+            print(json ? String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : VerifyText.report(report))
+            if !report.isClean { throw ExitStatus.checkedFalse.exitCode }
+            return
+        }
         let store = try global.openStore(config)
         do {
             let report = try VerificationService(config: config, store: store, logger: global.makeLogger()).report()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GroupSync
+import GroupSyncDaemon
 import SyncCore
 import SyncStore
 
@@ -37,6 +38,11 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try global.loadConfig()
         let store = try global.openStore(config)
+        // A daemon owns the runs while it runs: trigger there, never beside it.
+        if DaemonClient.answers(socket: config.controlSocket) {
+            try await runThroughDaemon(config: config, store: store)
+            return
+        }
         let runner = SyncRunner(config: config, store: store, logger: global.makeLogger())
         let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
         let reports: [RunReport]
@@ -79,6 +85,79 @@ struct SyncCommand: AsyncParsableCommand {
         case .failure(let error): print("landing: not evaluated: \(error)")
         case nil: break
         }
+    }
+
+    /// Starts (or joins) the runs in the daemon, shows progress from its status, then reads
+    /// the finished runs from the store and prints them exactly as an in-process sync would.
+    private func runThroughDaemon(config: GroupSyncConfig, store: Store) async throws {
+        let client = DaemonClient(endpoint: .unix(config.controlSocket))
+        struct Body: Encodable {
+            var directories: [String]
+            var dry_run: Bool
+            var force: Bool
+            var full: Bool
+            var wait = false
+        }
+        struct Started: Decodable {
+            struct Run: Decodable {
+                var directory: String
+                var id: Int64?
+            }
+            var runs: [Run]
+        }
+        let body = try JSONEncoder().encode(Body(directories: directories, dry_run: dryRun, force: force, full: full))
+        let response: DaemonClient.Response
+        do {
+            response = try await client.request("POST", "/v1/sync", body: body)
+        } catch {
+            throw fail("\(error)", .unavailable)
+        }
+        guard response.status == 202, let started = try? JSONDecoder().decode(Started.self, from: response.body) else {
+            let message = (try? JSONDecoder().decode([String: String].self, from: response.body))?["error"] ?? response.text
+            throw fail("the daemon refused the sync: \(message)", response.status == 400 ? .usage : .unavailable)
+        }
+        let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+        if !json { FileHandle.standardError.write(Data("groupsync: running in the daemon (\(config.controlSocket))\n".utf8)) }
+        var reports: [RunReport] = []
+        for run in started.runs {
+            guard let id = run.id else { throw fail("the daemon did not start a run of \(run.directory)", .unavailable) }
+            while true {
+                guard let record = try? store.run(id: id) else { throw fail("cannot read run \(id) from the store", .unavailable) }
+                if record.outcome != .running {
+                    reports.append(RunReport(run: record, plan: nil))
+                    break
+                }
+                if progress.isEnabled, let (status, _) = try? await daemonGet(client, "/v1/status", as: StatusAnswer.self),
+                   let entry = status?.directories.first(where: { $0.name == run.directory }), let step = entry.progress {
+                    progress.update(run.directory, DirectoryReader.Progress(phase: step.phase, entries: step.entries, elapsed: .seconds(Date().timeIntervalSince(record.startedAt))))
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        progress.clear()
+        var landing: Result<ReportAnswer, VerifyError>?
+        if !config.policies.isEmpty, reports.contains(where: { [.applied, .noChanges].contains($0.run.outcome) }) {
+            do {
+                landing = .success(try VerificationService(config: config, store: store).report())
+            } catch {
+                landing = .failure(error)
+            }
+        }
+        if json {
+            var output = SyncJSON.SyncOutput(runs: try reports.map { SyncJSON.Run($0.run, changes: try store.changes(runID: $0.run.id!)) })
+            if case .success(let report) = landing { output.landing = report }
+            print(try SyncJSON.encode(output))
+        } else {
+            for report in reports {
+                print(SyncReportText.run(report.run, changes: try store.changes(runID: report.run.id!, limit: show), limit: show))
+            }
+            switch landing {
+            case .success(let report): print(report.summary)
+            case .failure(let error): print("landing: not evaluated: \(error)")
+            case nil: break
+            }
+        }
+        throw Self.exitStatus(for: reports).exitCode
     }
 
     static func exitStatus(for reports: [RunReport]) -> ExitStatus {

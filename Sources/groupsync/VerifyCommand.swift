@@ -39,6 +39,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON document on standard output.")
     var json = false
 
+    @OptionGroup var remote: ServerOptions
+
     func validate() throws {
         if file != nil {
             guard user == nil, group.isEmpty, policy.isEmpty, profileGroup.isEmpty else {
@@ -56,6 +58,17 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
+        if let client = try remote.client(config) {
+            guard file == nil else { throw fail("--file reads the store; it does not go through --server", .usage) }
+            var pairs = [("user", user!)] + group.map { ("group", $0) } + policy.map { ("policy", $0) }
+            pairs += profileGroup.map { ("profile_group", $0) }
+            if live { pairs.append(("live", "true")) }
+            let (answer, body) = try await daemonGet(client, "/v1/verify?" + query(pairs), as: VerifyAnswer.self)
+            guard let answer else { throw fail("the daemon's answer is not a verify answer", .unavailable) }
+            print(json ? String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : VerifyText.verify(answer))
+            if !answer.allLanded { throw ExitStatus.checkedFalse.exitCode }
+            return
+        }
         let store = try global.openStore(config)
         do {
             let service = try VerificationService(config: config, store: store, logger: global.makeLogger())

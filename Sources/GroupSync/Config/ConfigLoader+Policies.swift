@@ -169,7 +169,7 @@ extension Reader {
 
     func server(_ node: ConfigNode?) throws(ConfigError) -> ServerConfig {
         guard let node else { return ServerConfig() }
-        let fields = try node.fields(["socket", "listen", "token_file"])
+        let fields = try node.fields(["socket", "listen", "token_file", "readiness_grace"])
         let listen = try fields["listen"]?.nonEmptyString()
         if let listen, let listenNode = fields["listen"] {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
@@ -179,6 +179,7 @@ extension Reader {
         }
         return ServerConfig(
             socket: try fields["socket"].map { node throws(ConfigError) in resolve(try node.nonEmptyString()) },
-            listen: listen, tokenFile: try readableFile(fields["token_file"]))
+            listen: listen, tokenFile: try readableFile(fields["token_file"]),
+            readinessGrace: try fields["readiness_grace"]?.duration() ?? .seconds(3600))
     }
 }

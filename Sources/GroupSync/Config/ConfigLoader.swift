@@ -206,7 +206,7 @@ struct Reader {
 
     func schedule(_ node: ConfigNode?) throws(ConfigError) -> ScheduleConfig? {
         guard let node else { return nil }
-        let fields = try node.fields(["every", "jitter", "at"])
+        let fields = try node.fields(["every", "jitter", "at", "on_start", "retries", "retry_after"])
         let every = try fields["every"]?.duration()
         let at = try fields["at"]?.strings() ?? []
         for time in at {
@@ -216,7 +216,11 @@ struct Reader {
             }
         }
         if every != nil && !at.isEmpty { throw node.error("give either every or at, not both") }
-        return ScheduleConfig(every: every, jitter: try fields["jitter"]?.duration(), at: at)
+        let onStart = try fields["on_start"]?.bool() ?? false
+        if every == nil && at.isEmpty && !onStart { throw node.error("give every (an interval), at (times of day) or on_start: true") }
+        return ScheduleConfig(
+            every: every, jitter: try fields["jitter"]?.duration(), at: at, onStart: onStart,
+            retries: try fields["retries"]?.int(in: 0...100) ?? 5, retryAfter: try fields["retry_after"]?.duration() ?? .seconds(30))
     }
 
     // MARK: Helpers

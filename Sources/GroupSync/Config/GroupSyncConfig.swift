@@ -17,6 +17,11 @@ public struct GroupSyncConfig: Sendable {
     public var policies: PolicySet
     public var server: ServerConfig
 
+    /// The daemon's Unix socket: `server.socket`, or `groupsync.sock` beside the store.
+    public var controlSocket: String {
+        server.socket ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("groupsync.sock").path
+    }
+
     public func directory(named name: String) -> DirectoryConfig? {
         directories.first { $0.name == name }
     }
@@ -134,7 +139,24 @@ public struct AttributeOverrides: Sendable, Equatable {
 public struct ScheduleConfig: Sendable, Equatable {
     public var every: Duration?
     public var jitter: Duration?
+    /// Fixed times of day, `HH:MM`, in the daemon's local time zone.
     public var at: [String]
+    /// Run once when the daemon starts.
+    public var onStart: Bool = false
+    /// How often a failed scheduled run is retried (with doubling back-off) before waiting
+    /// for the next scheduled time.
+    public var retries: Int = 5
+    /// The first retry's delay; each further retry doubles it (with jitter).
+    public var retryAfter: Duration = .seconds(30)
+
+    public init(every: Duration? = nil, jitter: Duration? = nil, at: [String] = [], onStart: Bool = false, retries: Int = 5, retryAfter: Duration = .seconds(30)) {
+        self.every = every
+        self.jitter = jitter
+        self.at = at
+        self.onStart = onStart
+        self.retries = retries
+        self.retryAfter = retryAfter
+    }
 }
 
 /// The daemon's control API (`server:`).
@@ -144,10 +166,13 @@ public struct ServerConfig: Sendable, Equatable {
     /// `host:port` for the TCP listener; nil for none.
     public var listen: String?
     public var tokenFile: String?
+    /// `/readyz` fails when a directory's last run has been failing for longer than this.
+    public var readinessGrace: Duration
 
-    public init(socket: String? = nil, listen: String? = nil, tokenFile: String? = nil) {
+    public init(socket: String? = nil, listen: String? = nil, tokenFile: String? = nil, readinessGrace: Duration = .seconds(3600)) {
         self.socket = socket
         self.listen = listen
         self.tokenFile = tokenFile
+        self.readinessGrace = readinessGrace
     }
 }

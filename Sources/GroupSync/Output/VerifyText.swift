@@ -14,7 +14,7 @@ public enum VerifyText {
             let target = "\(result.target.kind.replacingOccurrences(of: "_", with: " ")) \(result.target.name)"
             if result.landed {
                 lines.append("✔ landed     \(target)")
-                for path in result.labelledPaths { lines.append("    " + path) }
+                for path in result.displayPaths { lines.append("    " + path) }
             } else {
                 lines.append("✘ not landed \(target)  [\(result.reasonCode ?? "")]")
                 if let reason = result.reason { lines.append("    " + reason) }
@@ -93,7 +93,7 @@ public enum VerifyText {
             for result in answer.results {
                 table.add([
                     String(line), answer.query, "\(result.target.kind) \(result.target.name)", result.landed ? "yes" : "NO",
-                    result.landed ? (result.labelledPaths.first ?? "") : "[\(result.reasonCode ?? "")] \(result.reason ?? "")",
+                    result.landed ? (result.displayPaths.first ?? "") : "[\(result.reasonCode ?? "")] \(result.reason ?? "")",
                 ])
             }
         }

@@ -24,6 +24,12 @@ public struct DirectoryReader: Sendable {
         public var phase: String
         public var entries: Int
         public var elapsed: Duration
+
+        public init(phase: String, entries: Int, elapsed: Duration) {
+            self.phase = phase
+            self.entries = entries
+            self.elapsed = elapsed
+        }
     }
 
     public struct Result: Sendable {

@@ -26,6 +26,12 @@ public struct RunReport: Sendable {
     public var plan: Plan?
     /// What the directory returned and what the store held, when the run got that far.
     public var compared: ComparedSnapshots?
+
+    public init(run: RunRecord, plan: Plan? = nil, compared: ComparedSnapshots? = nil) {
+        self.run = run
+        self.plan = plan
+        self.compared = compared
+    }
 }
 
 /// The two snapshots a run compared.

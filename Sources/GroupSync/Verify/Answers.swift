@@ -4,7 +4,7 @@ import Verification
 
 /// The JSON answers of `verify`, `explain` and `report` (INTERFACE.md); the same shapes
 /// back the human output and, later, the HTTP API.
-public struct UserJSON: Encodable, Sendable {
+public struct UserJSON: Codable, Sendable {
     public var directory: String
     public var id: String
     public var dn: String
@@ -29,19 +29,19 @@ public struct UserJSON: Encodable, Sendable {
     }
 }
 
-public struct VerifyAnswer: Encodable, Sendable {
-    public struct TargetJSON: Encodable, Sendable {
+public struct VerifyAnswer: Codable, Sendable {
+    public struct TargetJSON: Codable, Sendable {
         public var kind: String
         public var name: String
     }
 
-    public struct Live: Encodable, Sendable {
+    public struct Live: Codable, Sendable {
         /// Whether the directory itself has the user in the target now.
         public var landed: Bool
         public var message: String
     }
 
-    public struct Result: Encodable, Sendable {
+    public struct Result: Codable, Sendable {
         public var target: TargetJSON
         public var landed: Bool
         public var paths: [[String]]
@@ -101,6 +101,11 @@ public struct VerifyAnswer: Encodable, Sendable {
 }
 
 extension VerifyAnswer.Result {
+    /// The paths for people; names only when the answer came as JSON (from the daemon).
+    var displayPaths: [String] {
+        labelledPaths.isEmpty ? paths.map { $0.joined(separator: " → ") } : labelledPaths
+    }
+
     /// A path for people: users and groups by name, the other hops with their kind.
     static func label(_ path: MembershipPath) -> String {
         path.map { step in
@@ -116,8 +121,8 @@ extension VerifyAnswer.Result {
     }
 }
 
-public struct ExplainAnswer: Encodable, Sendable {
-    public struct Group: Encodable, Sendable {
+public struct ExplainAnswer: Codable, Sendable {
+    public struct Group: Codable, Sendable {
         public var directory: String
         public var dn: String
         public var name: String
@@ -126,13 +131,13 @@ public struct ExplainAnswer: Encodable, Sendable {
         public var paths: [[String]]
     }
 
-    public struct Named: Encodable, Sendable {
+    public struct Named: Codable, Sendable {
         public var name: String
         public var path: [String]
         public var paths: [[String]]
     }
 
-    public struct PolicyJSON: Encodable, Sendable {
+    public struct PolicyJSON: Codable, Sendable {
         public var name: String
         public var type: String
         public var appliesTo: String
@@ -146,14 +151,14 @@ public struct ExplainAnswer: Encodable, Sendable {
         }
     }
 
-    public struct Relay: Encodable, Sendable {
+    public struct Relay: Codable, Sendable {
         public var name: String
         public var domains: [String]
         public var addresses: [String]
         public var path: [String]
     }
 
-    public struct ConflictJSON: Encodable, Sendable {
+    public struct ConflictJSON: Codable, Sendable {
         public var kind: String
         public var policies: [String]
         public var message: String
@@ -193,8 +198,8 @@ public struct ExplainAnswer: Encodable, Sendable {
     }
 }
 
-public struct ReportAnswer: Encodable, Sendable {
-    public struct Row: Encodable, Sendable {
+public struct ReportAnswer: Codable, Sendable {
+    public struct Row: Codable, Sendable {
         public var user: String
         public var target: VerifyAnswer.TargetJSON
         public var reason: String?
@@ -206,7 +211,7 @@ public struct ReportAnswer: Encodable, Sendable {
         }
     }
 
-    public struct IntentJSON: Encodable, Sendable {
+    public struct IntentJSON: Codable, Sendable {
         public var name: String
         public var landed: [Row]
         public var notLanded: [Row]
@@ -220,7 +225,7 @@ public struct ReportAnswer: Encodable, Sendable {
         }
     }
 
-    public struct Finding: Encodable, Sendable {
+    public struct Finding: Codable, Sendable {
         public var severity: String
         public var code: String
         public var subject: String

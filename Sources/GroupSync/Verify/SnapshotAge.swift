@@ -3,7 +3,7 @@ import SyncStore
 
 /// The snapshot an answer comes from: the last run of a directory that applied (or found
 /// nothing to apply), its age, and whether it is older than the schedule implies.
-public struct SnapshotInfo: Sendable, Encodable {
+public struct SnapshotInfo: Sendable, Codable {
     public var directory: String
     public var runID: Int64?
     public var finishedAt: String?

@@ -51,27 +51,27 @@ public struct VerificationService: Sendable {
         }
         var answer: VerifyAnswer
         do {
-            answer = try store.withCatalog { catalog throws -> VerifyAnswer in
+            // Errors thrown inside come out as StoreError: a usage error is returned instead.
+            let result = try store.withCatalog { catalog throws -> Result<VerifyAnswer, VerifyError> in
                 let users = try catalog.users(matching: name)
                 if users.count > 1 {
-                    throw VerifyError.ambiguous(
+                    return .failure(.ambiguous(
                         "\"\(name)\" matches \(users.count) users: " + users.map { "\($0.user.dn) (\($0.directory))" }.joined(separator: "; ")
-                            + "; name one by DN")
+                            + "; name one by DN"))
                 }
                 guard let user = users.first else {
                     let stale = snapshots.compactMap(\.staleReason).first
                     let results = Verifier.unknownUser(name, targets: targets, closeMatches: try catalog.closeMatches(to: name), stale: stale)
-                    return VerifyAnswer(query: name, user: nil, snapshot: snapshots.first, results: results.map(VerifyAnswer.Result.init))
+                    return .success(VerifyAnswer(query: name, user: nil, snapshot: snapshots.first, results: results.map(VerifyAnswer.Result.init)))
                 }
                 let snapshot = snapshots.first { $0.directory == user.directory }
                 let graph = try catalog.graph(of: user)
                 let results = try Verifier(resolved).verify(graph, targets: targets, catalog: catalog, stale: snapshot?.staleReason)
-                return VerifyAnswer(query: name, user: UserJSON(user), snapshot: snapshot, results: results.map(VerifyAnswer.Result.init))
+                return .success(VerifyAnswer(query: name, user: UserJSON(user), snapshot: snapshot, results: results.map(VerifyAnswer.Result.init)))
             }
+            answer = try result.get()
         } catch let error as VerifyError {
             throw error
-        } catch let error as StoreError {
-            throw .store(error.description)
         } catch {
             throw .store("\(error)")
         }
@@ -147,17 +147,18 @@ public struct VerificationService: Sendable {
             throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")
         }
         do {
-            return try store.withCatalog { catalog throws -> (ExplainAnswer?, [String]) in
+            let result = try store.withCatalog { catalog throws -> Result<(ExplainAnswer?, [String]), VerifyError> in
                 let users = try catalog.users(matching: name)
                 if users.count > 1 {
-                    throw VerifyError.ambiguous(
-                        "\"\(name)\" matches \(users.count) users: " + users.map(\.user.dn).joined(separator: "; ") + "; name one by DN")
+                    return .failure(.ambiguous(
+                        "\"\(name)\" matches \(users.count) users: " + users.map(\.user.dn).joined(separator: "; ") + "; name one by DN"))
                 }
-                guard let user = users.first else { return (nil, try catalog.closeMatches(to: name)) }
+                guard let user = users.first else { return .success((nil, try catalog.closeMatches(to: name))) }
                 let coverage = Coverage(try catalog.graph(of: user), policies: resolved)
                 let snapshot = snapshots.first { $0.directory == user.directory } ?? snapshots[0]
-                return (ExplainAnswer(coverage, snapshot: snapshot), [])
+                return .success((ExplainAnswer(coverage, snapshot: snapshot), []))
             }
+            return try result.get()
         } catch let error as VerifyError {
             throw error
         } catch {

@@ -1,0 +1,93 @@
+import Foundation
+import SyncStore
+
+/// `groupsync status` and `GET /v1/status`: per directory the last run, its outcome and
+/// age, the last successful sync, whether a run is in progress, and the next scheduled run
+/// (what Mimecast's get-connection reports, and more).
+public struct StatusAnswer: Codable, Sendable {
+    public struct Progress: Codable, Sendable {
+        public var phase: String
+        public var entries: Int
+
+        public init(phase: String, entries: Int) {
+            self.phase = phase
+            self.entries = entries
+        }
+    }
+
+    public struct Directory: Codable, Sendable {
+        public var name: String
+        public var lastRunID: Int64?
+        public var lastOutcome: String?
+        public var lastFinishedAt: String?
+        public var lastMessage: String?
+        public var lastSuccessRunID: Int64?
+        public var lastSuccessAt: String?
+        public var lastSuccessAgeSeconds: Int?
+        public var running: Bool
+        public var runningRunID: Int64?
+        public var progress: Progress?
+        public var nextRun: String?
+        public var consecutiveFailures: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, running, progress
+            case lastRunID = "last_run_id"
+            case lastOutcome = "last_outcome"
+            case lastFinishedAt = "last_finished_at"
+            case lastMessage = "last_message"
+            case lastSuccessRunID = "last_success_run_id"
+            case lastSuccessAt = "last_success_at"
+            case lastSuccessAgeSeconds = "last_success_age_seconds"
+            case runningRunID = "running_run_id"
+            case nextRun = "next_run"
+            case consecutiveFailures = "consecutive_failures"
+        }
+    }
+
+    /// Whether the answer comes from a running daemon (which knows the next run and the progress).
+    public var daemon: Bool
+    public var directories: [Directory]
+
+    /// The status as the store alone tells it: a run in progress is one recorded as
+    /// `running`; the next run is left out (only the daemon knows it).
+    public static func fromStore(_ store: Store, config: GroupSyncConfig, now: Date = Date()) throws(StoreError) -> StatusAnswer {
+        var directories: [Directory] = []
+        for directory in config.directories {
+            let runs = try store.runs(directory: directory.name, limit: 20)
+            let running = runs.first { $0.outcome == .running }
+            let last = runs.first { $0.outcome != .running }
+            let success = try store.lastSuccessfulRun(directory: directory.name)
+            directories.append(Directory(
+                name: directory.name, lastRunID: last?.id, lastOutcome: last?.outcome.rawValue,
+                lastFinishedAt: last.map { rfc3339($0.finishedAt) }, lastMessage: last?.message,
+                lastSuccessRunID: success?.id, lastSuccessAt: success.map { rfc3339($0.finishedAt) },
+                lastSuccessAgeSeconds: success.map { Int(now.timeIntervalSince($0.finishedAt)) },
+                running: running != nil, runningRunID: running?.id, progress: nil, nextRun: nil,
+                consecutiveFailures: runs.prefix { $0.outcome == .failed || $0.outcome == .running }.filter { $0.outcome == .failed }.count))
+        }
+        return StatusAnswer(daemon: false, directories: directories)
+    }
+
+    public var text: String {
+        var table = TextTable(header: ["directory", "last run", "outcome", "finished (UTC)", "last success", "running", "next run"])
+        for directory in directories {
+            let age = directory.lastSuccessAgeSeconds.map { " (\(Self.age($0)) ago)" } ?? ""
+            table.add([
+                directory.name, directory.lastRunID.map(String.init) ?? "–", directory.lastOutcome ?? "never run",
+                directory.lastFinishedAt ?? "–", (directory.lastSuccessAt ?? "never") + age,
+                directory.running ? "yes" + (directory.progress.map { " (\($0.phase), \($0.entries) entries)" } ?? "") : "no",
+                directory.nextRun ?? (daemon ? "not scheduled" : "(daemon not running)"),
+            ])
+        }
+        var lines = [table.render()]
+        for directory in directories where directory.lastOutcome == "failed" || directory.lastOutcome == "stopped-by-limit" {
+            lines.append("\(directory.name): \(directory.lastMessage ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func age(_ seconds: Int) -> String {
+        seconds < 120 ? "\(seconds)s" : seconds < 7200 ? "\(seconds / 60)m" : seconds < 172_800 ? "\(seconds / 3600)h" : "\(seconds / 86400)d"
+    }
+}

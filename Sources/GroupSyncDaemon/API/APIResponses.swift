@@ -1,0 +1,68 @@
+import Foundation
+import GroupSync
+import Hummingbird
+
+/// JSON responses in the shapes the commands print (SyncJSON's encoder), and errors as
+/// `{"error": "…"}` with a status that says whose fault it is.
+enum APIResponse {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let text = try SyncJSON.encode(value) + "\n"
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ message: String, status: HTTPResponse.Status) -> Response {
+        (try? json(ErrorBody(error: message), status: status))
+            ?? Response(status: status, body: ResponseBody(byteBuffer: ByteBuffer(string: message)))
+    }
+
+    static func text(_ text: String, contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ error: VerifyError) -> Response {
+        switch error {
+        case .usage, .ambiguous: self.error(error.description, status: .badRequest)
+        case .noSnapshot, .store: self.error(error.description, status: .serviceUnavailable)
+        case .directory: self.error(error.description, status: .badGateway)
+        }
+    }
+
+    static func error(_ error: SyncError) -> Response {
+        switch error {
+        case .unknownDirectory: self.error(error.description, status: .badRequest)
+        case .locked: self.error(error.description, status: .conflict)
+        case .store: self.error(error.description, status: .serviceUnavailable)
+        }
+    }
+
+    struct ErrorBody: Encodable { var error: String }
+}
+
+/// `POST /v1/sync`'s body; every field optional.
+struct SyncBody: Decodable {
+    var directory: String?
+    var directories: [String]?
+    var dryRun: Bool?
+    var full: Bool?
+    var force: Bool?
+    /// false: answer 202 with the run ids at once instead of waiting.
+    var wait: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case directory, directories, full, force, wait
+        case dryRun = "dry_run"
+    }
+}
+
+/// `POST /v1/sync` with `wait: false`: the runs started (or joined), to poll.
+struct StartedRuns: Encodable {
+    struct Started: Encodable {
+        var directory: String
+        var id: Int64?
+        var url: String?
+    }
+
+    var runs: [Started]
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GroupSync
+import Logging
+import SyncStore
+
+/// What the daemon's services share: the configuration in force (replaced on SIGHUP), the
+/// store, and the verification service of the current snapshot (made again after a run
+/// or a reload).
+public actor DaemonState {
+    public private(set) var config: GroupSyncConfig
+    public let store: Store
+    public let logger: Logger
+    private var verification: VerificationService?
+    /// Bumped on every reload; the scheduler re-reads schedules when it moves.
+    public private(set) var generation = 0
+    private var reloadWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+
+    public init(config: GroupSyncConfig, store: Store, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+    }
+
+    /// The verification service for the snapshot as it is now.
+    public func verificationService() throws(VerifyError) -> VerificationService {
+        if let verification { return verification }
+        let service = try VerificationService(config: config, store: store, logger: logger)
+        verification = service
+        return service
+    }
+
+    /// A run changed the store: answers must be resolved again.
+    public func snapshotChanged() { verification = nil }
+
+    /// Reads the configuration file again. An invalid file is logged and the configuration
+    /// in force stays; the store path and the server addresses need a restart to change.
+    @discardableResult
+    public func reload() -> Bool {
+        do {
+            let fresh = try ConfigLoader.load(path: config.file)
+            if fresh.store.path != config.store.path || fresh.server != config.server {
+                logger.warning("store.path and server changes take effect at the next start of groupsync serve")
+            }
+            config = fresh
+            verification = nil
+            generation += 1
+            logger.info("configuration reloaded", metadata: ["file": "\(config.file)", "directories": "\(config.directories.count)"])
+            let waiters = reloadWaiters.values
+            reloadWaiters = [:]
+            for waiter in waiters { waiter.resume() }
+            return true
+        } catch {
+            logger.error("configuration reload failed; the previous configuration stays in force", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Returns after the next successful reload, or when the calling task is cancelled.
+    public func waitForReload() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { reloadWaiters[id] = continuation }
+            }
+        } onCancel: {
+            Task { await self.stopWaiting(id) }
+        }
+    }
+
+    private func stopWaiting(_ id: UUID) {
+        reloadWaiters.removeValue(forKey: id)?.resume()
+    }
+}

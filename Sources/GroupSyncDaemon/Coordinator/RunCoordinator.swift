@@ -1,0 +1,177 @@
+import Foundation
+import GroupSync
+import Logging
+import ServiceLifecycle
+import SyncStore
+
+/// Owns "a run is in progress". Runs go one at a time (they share the store lock); a
+/// trigger for a directory whose run is queued or running, with the same options, joins
+/// that run and gets its result instead of starting another.
+public actor RunCoordinator: Service {
+    struct FlightKey: Hashable {
+        var directory: String
+        var dryRun: Bool
+        var force: Bool
+        var full: Bool
+    }
+
+    final class Flight: @unchecked Sendable {
+        var task: Task<Result<RunReport, SyncError>, Never>?
+        var runID: Int64?
+        var idWaiters: [CheckedContinuation<Int64?, Never>] = []
+        let trigger: RunRecord.Trigger
+        init(trigger: RunRecord.Trigger) { self.trigger = trigger }
+    }
+
+    /// Per directory, what `status` shows.
+    public struct DirectoryStatus: Sendable {
+        public var running = false
+        public var runningRunID: Int64?
+        public var progress: DirectoryReader.Progress?
+        public var nextRun: Date?
+        public var consecutiveFailures = 0
+    }
+
+    let state: DaemonState
+    let metrics: DaemonMetrics?
+    private var flights: [FlightKey: Flight] = [:]
+    private var tail: Task<Void, Never>?
+    private var statuses: [String: DirectoryStatus] = [:]
+    private var lastLanding: ReportAnswer?
+    private var shuttingDown = false
+
+    public init(state: DaemonState, metrics: DaemonMetrics? = nil) {
+        self.state = state
+        self.metrics = metrics
+    }
+
+    /// Waits for the shutdown signal, then cancels queued and running runs and waits for
+    /// them: a run past its last check is let finish its apply transaction, none is half-applied.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shuttingDown = true
+        let running = flights.values.compactMap(\.task)
+        for task in running { task.cancel() }
+        for task in running { _ = await task.value }
+    }
+
+    /// Runs (or joins) a sync of each requested directory and waits for the results.
+    public func sync(_ request: SyncRequest) async throws(SyncError) -> [RunReport] {
+        var reports: [RunReport] = []
+        for (_, flight) in try await enqueue(request) {
+            switch await flight.task!.value {
+            case .success(let report): reports.append(report)
+            case .failure(let error): throw error
+            }
+        }
+        return reports
+    }
+
+    /// Starts (or joins) the runs and returns their ids as soon as they are known.
+    public func start(_ request: SyncRequest) async throws(SyncError) -> [(directory: String, runID: Int64?)] {
+        var ids: [(String, Int64?)] = []
+        for (directory, flight) in try await enqueue(request) {
+            if let id = flight.runID {
+                ids.append((directory, id))
+            } else {
+                ids.append((directory, await withCheckedContinuation { flight.idWaiters.append($0) }))
+            }
+        }
+        return ids
+    }
+
+    public func status() -> [String: DirectoryStatus] { statuses }
+    public func landing() -> ReportAnswer? { lastLanding }
+
+    public func setNextRun(_ date: Date?, directory: String) {
+        statuses[directory, default: DirectoryStatus()].nextRun = date
+    }
+
+    // MARK: Flights
+
+    private func enqueue(_ request: SyncRequest) async throws(SyncError) -> [(String, Flight)] {
+        if shuttingDown { throw SyncError.store("the daemon is shutting down; no new runs start") }
+        let known = await state.config.directories.map(\.name)
+        for name in request.directories where !known.contains(name) {
+            throw SyncError.unknownDirectory(name, known: known)
+        }
+        return (request.directories.isEmpty ? known : request.directories).map { directory in
+            let key = FlightKey(directory: directory, dryRun: request.dryRun, force: request.force, full: request.full)
+            if let flight = flights[key] { return (directory, flight) }
+            let flight = Flight(trigger: request.trigger)
+            flights[key] = flight
+            statuses[directory, default: DirectoryStatus()].running = true
+            let previous = tail
+            var single = request
+            single.directories = [directory]
+            let task = Task { [single] in
+                await previous?.value
+                return await self.execute(single, key: key, flight: flight)
+            }
+            flight.task = task
+            tail = Task { _ = await task.value }
+            return (directory, flight)
+        }
+    }
+
+    private func execute(_ request: SyncRequest, key: FlightKey, flight: Flight) async -> Result<RunReport, SyncError> {
+        defer {
+            flights[key] = nil
+            statuses[key.directory, default: DirectoryStatus()].running = flights.keys.contains { $0.directory == key.directory }
+            statuses[key.directory]?.progress = nil
+            statuses[key.directory]?.runningRunID = nil
+            for waiter in flight.idWaiters { waiter.resume(returning: flight.runID) }
+            flight.idWaiters = []
+        }
+        let config = await state.config
+        guard config.directory(named: key.directory) != nil else {
+            return .failure(.unknownDirectory(key.directory, known: config.directories.map(\.name)))
+        }
+        if Task.isCancelled { return .failure(.store("cancelled: the daemon is shutting down")) }
+        let runner = SyncRunner(config: config, store: state.store, logger: state.logger)
+        let directory = key.directory
+        do {
+            let reports = try await runner.run(
+                request,
+                progress: { _, progress in Task { await self.setProgress(progress, directory: directory) } },
+                onStart: { _, id in Task { await self.started(id, flight: flight, directory: directory) } })
+            guard let report = reports.first else { return .failure(.store("the run produced no report")) }
+            await finished(report, runner: runner)
+            return .success(report)
+        } catch {
+            state.logger.error("sync could not run", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            metrics?.directoryError(directory)
+            return .failure(error)
+        }
+    }
+
+    private func started(_ id: Int64, flight: Flight, directory: String) {
+        flight.runID = id
+        statuses[directory, default: DirectoryStatus()].runningRunID = id
+        for waiter in flight.idWaiters { waiter.resume(returning: id) }
+        flight.idWaiters = []
+    }
+
+    private func setProgress(_ progress: DirectoryReader.Progress, directory: String) {
+        guard statuses[directory]?.running == true else { return }
+        statuses[directory]?.progress = progress
+    }
+
+    private func finished(_ report: RunReport, runner: SyncRunner) async {
+        let run = report.run
+        metrics?.record(run)
+        if run.outcome == .failed {
+            statuses[run.directory, default: DirectoryStatus()].consecutiveFailures += 1
+        } else {
+            statuses[run.directory, default: DirectoryStatus()].consecutiveFailures = 0
+        }
+        if [.applied, .noChanges].contains(run.outcome) {
+            await state.snapshotChanged()
+            if case .success(let landing) = await runner.evaluateLandings(after: [report]) { lastLanding = landing }
+        }
+        state.logger.info("run finished", metadata: [
+            "directory": "\(run.directory)", "run": "\(run.id ?? 0)", "outcome": "\(run.outcome.rawValue)",
+            "trigger": "\(run.trigger.rawValue)",
+        ])
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import GroupSync
+import GroupSyncDaemon
+import LDAPTestSupport
+import SyncStore
+import Testing
+
+@Suite("groupsync serve: the API, single flight, signals, the CLI through the daemon", .tags(.slapd))
+struct DaemonTests {
+    @Test("50 concurrent POST /v1/sync make exactly one run, and all 50 get its id")
+    func singleFlight() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        // Hold the directory so every request arrives while the run waits on it.
+        await harness.directory.kill(SIGSTOP)
+        let ids = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    let response = try await harness.post("/v1/sync")
+                    let runs = try #require(try harness.json(response)["runs"] as? [[String: Any]], "\(response.text)")
+                    return try #require(runs.first?["id"] as? Int)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(800))
+            harness.directory.signalNow(SIGCONT)
+            var ids: [Int] = []
+            for try await id in group { ids.append(id) }
+            return ids
+        }
+        #expect(ids.count == 50)
+        let recorded = try harness.store().runs().map { "\($0.id ?? 0) \($0.outcome) \($0.message ?? "")" }
+        #expect(Set(ids).count == 1, "one run: \(Set(ids)) \(recorded)")
+        #expect(try harness.store().runs().count == 1)
+        #expect(await harness.stopDaemon() == 0)
+    }
+
+    @Test("groupsync sync while the daemon runs joins the daemon's run; status shows it")
+    func cliThroughDaemon() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        await harness.directory.kill(SIGSTOP)
+        let started = try harness.json(try await harness.post("/v1/sync", ["wait": false]))
+        let runID = try #require((started["runs"] as? [[String: Any]])?.first?["id"] as? Int)
+        let status = try harness.json(try await harness.get("/v1/status"))
+        let corp = try #require((status["directories"] as? [[String: Any]])?.first)
+        #expect(corp["running"] as? Bool == true)
+        #expect(corp["running_run_id"] as? Int == runID)
+        let cli = Task { try await harness.cli(["sync", "--json"]) }
+        try await Task.sleep(for: .milliseconds(500))
+        harness.directory.signalNow(SIGCONT)
+        let result = try await cli.value
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs = try #require((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(runs.first?["id"] as? Int == runID, "the CLI got the daemon's run, not a second one")
+        #expect(runs.first?["trigger"] as? String == "api")
+        #expect(try harness.store().runs().count == 1)
+
+        // Human output through the daemon is the same report, then status from the CLI.
+        let text = try await harness.cli(["sync"])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("corp: no changes"))
+        #expect(text.stderr.contains("running in the daemon"))
+        let statusText = try await harness.cli(["status", "--json"])
+        #expect(statusText.stdout.contains("\"daemon\" : true"))
+        #expect(await harness.stopDaemon() == 0)
+    }
+
+    @Test("SIGTERM during a run: the run is cancelled before apply, the store keeps its snapshot")
+    func sigtermDuringRun() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        _ = try await harness.post("/v1/sync")
+        let before = try harness.store().totals(directory: "corp")
+        try harness.directory.add([DirectoryFixture.person("erin")])
+        await harness.directory.kill(SIGSTOP)
+        let started = try harness.json(try await harness.post("/v1/sync", ["wait": false]))
+        let runID = try #require((started["runs"] as? [[String: Any]])?.first?["id"] as? Int)
+        harness.daemon?.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        harness.directory.signalNow(SIGCONT)
+        await harness.daemon?.waitForExit(timeout: .seconds(20))
+        #expect(harness.daemon?.exitCode == 0, "\(harness.log)")
+        let store = try harness.store()
+        let run = try #require(try store.run(id: Int64(runID)))
+        #expect(run.outcome == .failed)
+        #expect(run.message?.contains("cancelled") == true, "\(run.message ?? "") \(harness.log)")
+        #expect(try store.totals(directory: "corp") == before, "nothing half-applied")
+        #expect(!FileManager.default.fileExists(atPath: harness.socket), "the socket is removed on shutdown")
+    }
+
+    @Test("SIGHUP: a broken configuration keeps the old one; a good one takes effect")
+    func reload() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        _ = try await harness.post("/v1/sync")
+        try "directories: [oops".write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        harness.daemon?.signal(SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.daemon?.isRunning == true)
+        #expect(harness.log.contains("configuration reload failed"))
+        let verify = try await harness.get("/v1/verify?user=alice&policy=Permitted%20Finance")
+        #expect(verify.status == 200, "the old configuration still answers: \(verify.text)")
+
+        let renamed = DaemonHarness.policies.replacingOccurrences(of: "Permitted Finance", with: "Permitted Senders")
+        try harness.config(policies: renamed).write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        harness.daemon?.signal(SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await harness.get("/v1/verify?user=alice&policy=Permitted%20Senders").status == 200)
+        #expect(try await harness.get("/v1/verify?user=alice&policy=Permitted%20Finance").status == 400)
+        #expect(await harness.stopDaemon() == 0)
+    }
+
+    @Test("TCP needs the bearer token (401 without or wrong); the socket is mode 0660; a second daemon is refused")
+    func security() async throws {
+        let harness = try await DaemonHarness(tcp: true)
+        try await harness.startDaemon()
+        let tcp = DaemonClient(endpoint: .tcp(host: "127.0.0.1", port: harness.port), timeout: 10)
+        #expect(try await tcp.request("GET", "/v1/status").status == 401)
+        #expect(try await tcp.request("GET", "/healthz").status == 401)
+        let wrong = DaemonClient(endpoint: .tcp(host: "127.0.0.1", port: harness.port), token: "test-token-0123456789abcdeX", timeout: 10)
+        #expect(try await wrong.request("GET", "/v1/status").status == 401)
+        let right = DaemonClient(endpoint: .tcp(host: "127.0.0.1", port: harness.port), token: harness.token, timeout: 10)
+        #expect(try await right.request("GET", "/v1/status").status == 200)
+        #expect(try await harness.get("/v1/status").status == 200, "the socket needs no token")
+
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: harness.socket)[.posixPermissions] as? Int)
+        #expect(mode & 0o777 == 0o660)
+
+        let second = try await harness.cli(["serve"])
+        #expect(second.status == 3)
+        #expect(second.stderr.contains("another groupsync serve answers"))
+        #expect(DaemonClient.answers(socket: harness.socket), "the first daemon keeps its socket")
+        #expect(await harness.stopDaemon() == 0)
+    }
+
+    @Test("/metrics is Prometheus text and moves after a run; healthz and readyz")
+    func metrics() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        #expect(try await harness.get("/healthz").status == 200)
+        #expect(try await harness.get("/readyz").status == 200)
+        _ = try await harness.post("/v1/sync")
+        _ = try await harness.post("/v1/sync")
+        let text = try await harness.get("/metrics").text
+        let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+(Inf|NaN)?$"#)
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            #expect(line.wholeMatch(of: sample) != nil, "not a Prometheus sample: \(line)")
+        }
+        #expect(text.contains(#"groupsync_runs_total{directory="corp",outcome="applied"} 1"#))
+        #expect(text.contains(#"groupsync_runs_total{directory="corp",outcome="no-changes"} 1"#))
+        #expect(text.contains(#"groupsync_users{directory="corp"} 4"#))
+        #expect(text.contains("groupsync_run_duration_seconds_bucket"))
+        #expect(text.contains("# TYPE groupsync_runs_total counter"))
+        #expect(await harness.stopDaemon() == 0)
+    }
+
+    @Test("verify and explain through the API equal the command line")
+    func verifyParity() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        _ = try await harness.post("/v1/sync")
+        let api = try harness.json(try await harness.get("/v1/verify?user=alice&policy=Permitted%20Finance&group=sales"))
+        let cli = try await harness.cli(["verify", "alice", "--policy", "Permitted Finance", "--group", "sales", "--json"])
+        #expect(cli.status == 1)
+        let local = try #require(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [String: Any])
+        #expect(NSDictionary(dictionary: api["user"] as! [String: Any]) == NSDictionary(dictionary: local["user"] as! [String: Any]))
+        #expect(NSArray(array: api["results"] as! [Any]) == NSArray(array: local["results"] as! [Any]))
+        let remote = try await harness.cli(["verify", "alice", "--policy", "Permitted Finance", "--server", "http://127.0.0.1:1"])
+        #expect(remote.status == 3, "an unreachable --server is exit 3")
+
+        let explainAPI = try harness.json(try await harness.get("/v1/explain?user=alice"))
+        let explainCLI = try await harness.cli(["explain", "alice", "--json"])
+        let explainLocal = try #require(try JSONSerialization.jsonObject(with: Data(explainCLI.stdout.utf8)) as? [String: Any])
+        #expect(NSArray(array: explainAPI["groups"] as! [Any]) == NSArray(array: explainLocal["groups"] as! [Any]))
+        #expect(NSArray(array: explainAPI["policies"] as! [Any]) == NSArray(array: explainLocal["policies"] as! [Any]))
+        #expect(try await harness.get("/v1/explain?user=nobody").status == 404)
+        #expect(try await harness.get("/v1/verify?user=alice&policy=Nope").status == 400)
+        #expect(await harness.stopDaemon() == 0)
+    }
+}
