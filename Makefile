@@ -36,6 +36,7 @@ leakcheck: deps
 ## The sync benchmark (release build): 100,000 users, 10,000 groups, 1,000,000 member values.
 ## BENCH_SCALE=0.1 runs a tenth of it.
 benchmark: deps
+	Scripts/install-deps.sh --benchmark
 	$(SWIFT) build -c release --product groupsync
 	$(SWIFT) build -c release --product sync-benchmark
 	.build/release/sync-benchmark $(BENCH_SCALE)

@@ -108,7 +108,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["LDAPTestSupport", "SyncStore", "GroupSync"],
+            dependencies: ["LDAPTestSupport", "SyncStore", "GroupSync", "GroupSyncDaemon"],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: swiftSettings
         ),

@@ -12,6 +12,7 @@ packages=(
   openssl         # test certificates
 )
 [ "${1:-}" = "--with-valgrind" ] && packages+=(valgrind)
+[ "${1:-}" = "--benchmark" ] && packages+=(wrk)   # HTTP load for the API part of the benchmark
 
 missing=()
 for package in "${packages[@]}"; do

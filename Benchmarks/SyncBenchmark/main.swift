@@ -164,6 +164,10 @@ verifyLatencies.sort()
 explainLatencies.sort()
 func percentile(_ values: [Double], _ share: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * share))] }
 
+// The HTTP API under load (wrk, 64 connections), without and with a sync running.
+say("  API load (wrk, 64 connections, 10 s each) …")
+let api = try await APILoad(groupsync: groupsync, work: work, configPath: config[1], users: data.users).run()
+
 let raw = results[0].seconds
 say("\n| step | wall time | × raw dump | peak memory |")
 say("| --- | ---: | ---: | ---: |")
@@ -177,6 +181,11 @@ say(String(format: "| explain USER | %.2f ms | %.2f ms |", percentile(explainLat
 say(String(
     format: "(%.1f groups per user on average; %d of %d targets landed; resolving the policies once: %.1f ms)",
     Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
+say("\n| GET /v1/verify over TCP, 64 connections | requests/s | p50 | p99 | errors |")
+say("| --- | ---: | ---: | ---: | ---: |")
+for (name, figures) in [("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {
+    say(String(format: "| %@ | %.0f | %@ | %@ | %d of %d |", name, figures.requestsPerSecond, figures.p50, figures.p99, figures.errors, figures.requests))
+}
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
     say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")

@@ -144,23 +144,13 @@ public struct StoreCatalog: Catalog {
 
     /// Usernames and addresses close to a name that matched no user: the same start, or
     /// one or two edits away. Reads every username and address: for the unknown-user case only.
-    public func closeMatches(to name: String, limit: Int = 5) throws -> [String] {
-        let wanted = name.lowercased()
-        let local = wanted.split(separator: "@").first.map(String.init) ?? wanted
-        var scored: [(Int, String)] = []
+    public func closeMatches(to name: String, limit: Int) throws -> [String] {
+        var candidates = Set<String>()
         let rows = try String.fetchCursor(try db.cachedStatement(sql: """
             SELECT username FROM "user" WHERE username IS NOT NULL UNION SELECT address FROM user_address
             """))
-        while let candidate = try rows.next() {
-            let lower = candidate.lowercased()
-            let target = lower.contains("@") ? wanted : local
-            if let distance = EditDistance.within(target, lower, limit: 2) {
-                scored.append((distance, candidate))
-            } else if target.count >= 3, lower.hasPrefix(target) || (lower.contains(target) && target.count >= 4) {
-                scored.append((3, candidate))
-            }
-        }
-        return scored.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.1)
+        while let candidate = try rows.next() { candidates.insert(candidate) }
+        return CloseMatches.rank(name, candidates: candidates, limit: limit)
     }
 
     // MARK: Plumbing
@@ -213,6 +203,25 @@ extension Store {
     /// Runs `body` against the stored snapshot of every directory, in one read transaction.
     public func withCatalog<T>(_ body: (StoreCatalog) throws -> T) throws(StoreError) -> T {
         try read("read the snapshot") { db in try body(StoreCatalog(db: db)) }
+    }
+}
+
+/// Names close to a name that matched nothing, best first.
+enum CloseMatches {
+    static func rank(_ name: String, candidates: Set<String>, limit: Int) -> [String] {
+        let wanted = name.lowercased()
+        let local = wanted.split(separator: "@").first.map(String.init) ?? wanted
+        var scored: [(Int, String)] = []
+        for candidate in candidates {
+            let lower = candidate.lowercased()
+            let target = lower.contains("@") ? wanted : local
+            if let distance = EditDistance.within(target, lower, limit: 2) {
+                scored.append((distance, candidate))
+            } else if target.count >= 3, lower.hasPrefix(target) || (lower.contains(target) && target.count >= 4) {
+                scored.append((3, candidate))
+            }
+        }
+        return scored.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.1)
     }
 }
 

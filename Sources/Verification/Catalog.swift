@@ -101,4 +101,8 @@ public protocol Catalog {
     func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64]
     /// Users by ``UserInfo/ref``.
     func users(refs: [Int64]) throws -> [UserInfo]
+    /// The user and every group above them, with the nesting edges among those groups.
+    func graph(of user: UserInfo) throws -> UserGraph
+    /// Usernames and addresses close to a name that matched no user, best first.
+    func closeMatches(to name: String, limit: Int) throws -> [String]
 }

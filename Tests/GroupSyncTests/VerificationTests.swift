@@ -187,3 +187,55 @@ struct VerificationTests {
         }
     }
 }
+
+@Suite("The daemon's in-memory index answers exactly as the store", .tags(.slapd))
+struct SnapshotIndexTests {
+    @Test("verify, explain and report: same JSON from the index and from SQLite")
+    func sameAnswers() async throws {
+        let harness = try await VerificationFixture.harness()
+        try await harness.syncAndReport()
+        let index = try SnapshotIndex.load(from: harness.store)
+        let now = Date()
+        let fromStore = try VerificationService(config: harness.config, store: harness.store, logger: quietLogger, now: { now })
+        let fromIndex = try VerificationService(config: harness.config, store: harness.store, index: index, logger: quietLogger, now: { now })
+        let targets: [Target] = [
+            .policy("Permitted Finance"), .policy("Blocked Contractors"), .policy("Ghost Policy"), .policy("Legacy Policy"),
+            .policy("Empty Policy"), .policy("Examine All"), .profileGroup("PS Finance"), .profileGroup("Partners"), .group("finance"),
+            .group("cn=all-finance,ou=groups,dc=example,dc=com"), .group("empty"), .group("no-such-group"),
+        ]
+        let names = [
+            "alice", "bob", "carol", "dave", "js", "ALICE@example.com", "a.archer@example.com", "alice.alias@example.com",
+            "uid=bob,ou=people,dc=example,dc=com", #"uid=js+cn=SMITH\2c JOHN,ou=people,dc=example,dc=com"#, "alcie", "nobody",
+        ]
+        for name in names {
+            let a = try SyncJSON.encode(try await fromStore.verify(name, targets: targets))
+            let b = try SyncJSON.encode(try await fromIndex.verify(name, targets: targets))
+            #expect(a == b, "verify \(name)")
+            let explainA = try fromStore.explain(name)
+            let explainB = try fromIndex.explain(name)
+            #expect(try SyncJSON.encode(explainA.answer) == SyncJSON.encode(explainB.answer), "explain \(name)")
+            #expect(explainA.closeMatches == explainB.closeMatches)
+        }
+        #expect(try SyncJSON.encode(fromStore.report()) == SyncJSON.encode(fromIndex.report()))
+    }
+}
+
+@Suite("The API's JSON writer")
+struct JSONWriterTests {
+    @Test("writes the same document as the Codable encoding, escapes included")
+    func sameDocument() throws {
+        var result = VerifyAnswer.Result(TargetResult(
+            target: .group("cn=a\\, \"b\",dc=x"), landed: false,
+            reason: Reason(.notAMember, "line\nbreak\ttab \u{1} é", suggestions: ["g1", "g2"])))
+        result.live = VerifyAnswer.Live(landed: true, message: "in the directory")
+        let landed = VerifyAnswer.Result(TargetResult(
+            target: .policy("P"), landed: true, paths: [[PathStep(.user, "alice"), PathStep(.group, "finance")]]))
+        for answer in [
+            VerifyAnswer(query: "alice", user: nil, snapshot: nil, results: [result, landed]),
+        ] {
+            let codable = try JSONSerialization.jsonObject(with: Data(try SyncJSON.encode(answer).utf8)) as! NSDictionary
+            let written = try JSONSerialization.jsonObject(with: Data(answer.jsonBytes())) as! NSDictionary
+            #expect(codable == written)
+        }
+    }
+}

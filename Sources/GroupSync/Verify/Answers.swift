@@ -39,6 +39,11 @@ public struct VerifyAnswer: Codable, Sendable {
         /// Whether the directory itself has the user in the target now.
         public var landed: Bool
         public var message: String
+
+        public init(landed: Bool, message: String) {
+            self.landed = landed
+            self.message = message
+        }
     }
 
     public struct Result: Codable, Sendable {
@@ -69,7 +74,7 @@ public struct VerifyAnswer: Codable, Sendable {
             try container.encodeIfPresent(live, forKey: .live)
         }
 
-        init(_ result: TargetResult) {
+        public init(_ result: TargetResult) {
             target = TargetJSON(kind: result.target.kind, name: result.target.name)
             landed = result.landed
             paths = result.paths.map { $0.map(\.name) }
@@ -87,6 +92,13 @@ public struct VerifyAnswer: Codable, Sendable {
     public var results: [Result]
 
     public var allLanded: Bool { results.allSatisfy(\.landed) }
+
+    public init(query: String, user: UserJSON?, snapshot: SnapshotInfo?, results: [Result]) {
+        self.query = query
+        self.user = user
+        self.snapshot = snapshot
+        self.results = results
+    }
 
     enum CodingKeys: String, CodingKey { case query, user, snapshot, results }
 

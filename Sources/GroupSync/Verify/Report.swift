@@ -12,7 +12,7 @@ extension VerificationService {
     public func evaluateLandings(runID: Int64, filterMatches: [String: [UserKey]]) throws(VerifyError) -> [PolicyAudit.Landing] {
         guard !config.policies.intents.isEmpty else { return [] }
         do {
-            let rows = try store.withCatalog { catalog in
+            let rows = try withCatalog { catalog in
                 var audit = PolicyAudit(resolved, catalog: catalog)
                 return try audit.landings(filterMatches: filterMatches)
             }
@@ -63,7 +63,7 @@ extension VerificationService {
     public func report() throws(VerifyError) -> ReportAnswer {
         do {
             let evaluations = try store.latestLandings()
-            let lint = try store.withCatalog { catalog in
+            let lint = try withCatalog { catalog in
                 var audit = PolicyAudit(resolved, catalog: catalog)
                 return try audit.lint()
             }

@@ -31,13 +31,21 @@ public struct SnapshotInfo: Sendable, Codable {
         finishedAt = run.map { rfc3339($0.finishedAt) }
         configDigest = run?.configDigest
         configChanged = run?.configDigest.map { $0 != currentConfigDigest } ?? false
-        guard let run else {
+        ageSeconds = nil
+        stale = true
+        staleReason = nil
+        aged(directory: directory, finished: run?.finishedAt, now: now)
+    }
+
+    /// The age and staleness as of `now` (the rest does not change while a snapshot stands).
+    mutating func aged(directory: DirectoryConfig, finished: Date?, now: Date) {
+        guard let finished else {
             ageSeconds = nil
             stale = true
             staleReason = "directory \(directory.name) has never been synced"
             return
         }
-        let age = now.timeIntervalSince(run.finishedAt)
+        let age = now.timeIntervalSince(finished)
         ageSeconds = Int(age)
         if let limit = Self.staleAfter(directory.schedule), age > limit {
             stale = true

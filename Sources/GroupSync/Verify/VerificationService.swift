@@ -15,27 +15,45 @@ public struct VerificationService: Sendable {
     let configDigest: String
     /// Each directory's last successful run when the service was made (the snapshot it answers from).
     let lastRuns: [String: RunRecord]
+    /// What `snapshot` says of each directory, but its age (formatting times is not free).
+    let snapshotTemplates: [SnapshotInfo]
     let logger: Logger
     /// The time snapshot ages are measured against (injected by tests).
     let now: @Sendable () -> Date
 
+    /// The in-memory snapshot the daemon answers from; nil to query the store.
+    let index: SnapshotIndex?
+    public var usesIndex: Bool { index != nil }
+
+    /// With `index`, answers come from memory (the daemon); without, from the store (the CLI).
     public init(
-        config: GroupSyncConfig, store: Store, logger: Logger = Logger(label: "groupsync"), now: @escaping @Sendable () -> Date = { Date() }
+        config: GroupSyncConfig, store: Store, index: SnapshotIndex? = nil, logger: Logger = Logger(label: "groupsync"),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) throws(VerifyError) {
+        self.index = index
         self.now = now
         self.config = config
         self.store = store
         self.logger = logger
         configDigest = StableHash.hex(config.text)
         do {
-            resolved = try store.withCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
+            if let index {
+                resolved = try ResolvedPolicies(config.policies, catalog: index)
+            } else {
+                resolved = try store.withCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
+            }
             var runs: [String: RunRecord] = [:]
             for directory in config.directories {
                 runs[directory.name] = try store.lastSuccessfulRun(directory: directory.name)
             }
             lastRuns = runs
+            let digest = StableHash.hex(config.text)
+            let created = now()
+            snapshotTemplates = config.directories.map { directory in
+                SnapshotInfo(directory: directory, run: runs[directory.name], currentConfigDigest: digest, now: created)
+            }
         } catch {
-            throw .store(error.description)
+            throw .store("\(error)")
         }
     }
 
@@ -52,7 +70,7 @@ public struct VerificationService: Sendable {
         var answer: VerifyAnswer
         do {
             // Errors thrown inside come out as StoreError: a usage error is returned instead.
-            let result = try store.withCatalog { catalog throws -> Result<VerifyAnswer, VerifyError> in
+            let result = try withCatalog { catalog throws -> Result<VerifyAnswer, VerifyError> in
                 let users = try catalog.users(matching: name)
                 if users.count > 1 {
                     return .failure(.ambiguous(
@@ -61,7 +79,7 @@ public struct VerificationService: Sendable {
                 }
                 guard let user = users.first else {
                     let stale = snapshots.compactMap(\.staleReason).first
-                    let results = Verifier.unknownUser(name, targets: targets, closeMatches: try catalog.closeMatches(to: name), stale: stale)
+                    let results = Verifier.unknownUser(name, targets: targets, closeMatches: try catalog.closeMatches(to: name, limit: 5), stale: stale)
                     return .success(VerifyAnswer(query: name, user: nil, snapshot: snapshots.first, results: results.map(VerifyAnswer.Result.init)))
                 }
                 let snapshot = snapshots.first { $0.directory == user.directory }
@@ -147,13 +165,13 @@ public struct VerificationService: Sendable {
             throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")
         }
         do {
-            let result = try store.withCatalog { catalog throws -> Result<(ExplainAnswer?, [String]), VerifyError> in
+            let result = try withCatalog { catalog throws -> Result<(ExplainAnswer?, [String]), VerifyError> in
                 let users = try catalog.users(matching: name)
                 if users.count > 1 {
                     return .failure(.ambiguous(
                         "\"\(name)\" matches \(users.count) users: " + users.map(\.user.dn).joined(separator: "; ") + "; name one by DN"))
                 }
-                guard let user = users.first else { return .success((nil, try catalog.closeMatches(to: name))) }
+                guard let user = users.first else { return .success((nil, try catalog.closeMatches(to: name, limit: 5))) }
                 let coverage = Coverage(try catalog.graph(of: user), policies: resolved)
                 let snapshot = snapshots.first { $0.directory == user.directory } ?? snapshots[0]
                 return .success((ExplainAnswer(coverage, snapshot: snapshot), []))
@@ -166,12 +184,20 @@ public struct VerificationService: Sendable {
         }
     }
 
+    /// Runs `body` against the index, or the store inside one read transaction.
+    func withCatalog<T>(_ body: (any Catalog) throws -> T) throws -> T {
+        if let index { return try body(index) }
+        return try store.withCatalog { try body($0) }
+    }
+
     // MARK: Snapshots
 
     func snapshots() throws(VerifyError) -> [SnapshotInfo] {
         let now = now()
-        return config.directories.map { directory in
-            SnapshotInfo(directory: directory, run: lastRuns[directory.name], currentConfigDigest: configDigest, now: now)
+        return zip(config.directories, snapshotTemplates).map { directory, template in
+            var snapshot = template
+            snapshot.aged(directory: directory, finished: lastRuns[directory.name]?.finishedAt, now: now)
+            return snapshot
         }
     }
 }

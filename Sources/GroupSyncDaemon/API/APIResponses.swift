@@ -5,12 +5,30 @@ import Hummingbird
 /// JSON responses in the shapes the commands print (SyncJSON's encoder), and errors as
 /// `{"error": "…"}` with a status that says whose fault it is.
 enum APIResponse {
+    /// Compact JSON (the commands pretty-print; a machine reading the API does not need it,
+    /// and under load the encoding is a large share of an answer's cost).
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let text = try SyncJSON.encode(value) + "\n"
+        var data = try encoder.encode(value)
+        data.append(0x0A)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
+
+    /// `/v1/verify`'s answer through ``JSONWriter`` (the hot path).
+    static func verifyJSON(_ answer: VerifyAnswer) -> Response {
+        var bytes = answer.jsonBytes()
+        bytes.append(0x0A)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
 
     static func error(_ message: String, status: HTTPResponse.Status) -> Response {
         (try? json(ErrorBody(error: message), status: status))

@@ -130,8 +130,8 @@ public struct APIRoutes: Sendable {
             + query.getAll("profile_group").map(Target.profileGroup)
         do {
             let answer = try await state.verificationService().verify(user, targets: targets, live: query.get("live") == "true")
-            return try APIResponse.json(answer)
-        } catch let error as VerifyError {
+            return APIResponse.verifyJSON(answer)
+        } catch {
             return APIResponse.error(error)
         }
     }

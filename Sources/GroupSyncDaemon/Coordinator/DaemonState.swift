@@ -21,16 +21,44 @@ public actor DaemonState {
         self.logger = logger
     }
 
-    /// The verification service for the snapshot as it is now.
+    private var indexGeneration = 0
+
+    /// The verification service for the snapshot as it is now: from the in-memory index
+    /// once it is built, from the store until then (never stale, never blocking).
     public func verificationService() throws(VerifyError) -> VerificationService {
         if let verification { return verification }
-        let service = try VerificationService(config: config, store: store, logger: logger)
-        verification = service
-        return service
+        refresh()
+        if let verification { return verification }
+        return try VerificationService(config: config, store: store, logger: logger)
     }
 
-    /// A run changed the store: answers must be resolved again.
-    public func snapshotChanged() { verification = nil }
+    /// A run changed the store: answer from the store at once, and from a new index when
+    /// it is built (on a thread of its own: a large directory takes a second or two).
+    public func snapshotChanged() { refresh() }
+
+    private func refresh() {
+        indexGeneration += 1
+        let generation = indexGeneration
+        verification = try? VerificationService(config: config, store: store, logger: logger)
+        let (config, store, logger) = (self.config, self.store, self.logger)
+        Thread {
+            do {
+                let index = try SnapshotIndex.load(from: store)
+                let service = try VerificationService(config: config, store: store, index: index, logger: logger)
+                Task { await self.install(service, generation: generation) }
+            } catch {
+                logger.error("cannot build the verification index; answering from the store", metadata: ["error": "\(error)"])
+            }
+        }.start()
+    }
+
+    private func install(_ service: VerificationService, generation: Int) {
+        guard generation == indexGeneration else { return }
+        verification = service
+    }
+
+    /// Whether answers come from the in-memory index yet (for tests and the benchmark).
+    public var answersFromIndex: Bool { verification?.usesIndex ?? false }
 
     /// Reads the configuration file again. An invalid file is logged and the configuration
     /// in force stays; the store path and the server addresses need a restart to change.
@@ -42,8 +70,8 @@ public actor DaemonState {
                 logger.warning("store.path and server changes take effect at the next start of groupsync serve")
             }
             config = fresh
-            verification = nil
             generation += 1
+            refresh()
             logger.info("configuration reloaded", metadata: ["file": "\(config.file)", "directories": "\(config.directories.count)"])
             let waiters = reloadWaiters.values
             reloadWaiters = [:]

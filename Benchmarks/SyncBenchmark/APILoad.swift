@@ -1,0 +1,79 @@
+import Foundation
+import GroupSyncDaemon
+import LDAPTestSupport
+
+/// The API part of the benchmark: `groupsync serve` on the benchmark's store, and `wrk`
+/// with 64 connections asking `GET /v1/verify` for users spread over the directory, over
+/// TCP with the bearer token; once alone and once while a full sync runs in the daemon.
+struct APILoad {
+    let groupsync: String
+    let work: URL
+    let configPath: String
+    let users: Int
+
+    struct Figures {
+        var requestsPerSecond: Double
+        var p50: String
+        var p99: String
+        var errors: Int
+        var requests: Int
+    }
+
+    func run() async throws -> (idle: Figures, syncing: Figures) {
+        let token = "bench-token-" + UUID().uuidString
+        try Data((token + "\n").utf8).write(to: work.appendingPathComponent("api-token"))
+        let port = try freeLoopbackPort()
+        var config = try String(contentsOfFile: configPath, encoding: .utf8)
+        config += "\nserver:\n  socket: store/groupsync.sock\n  listen: 127.0.0.1:\(port)\n  token_file: api-token\n"
+        let apiConfig = work.appendingPathComponent("groupsync-api.yaml").path
+        try config.write(toFile: apiConfig, atomically: true, encoding: .utf8)
+        let socket = work.appendingPathComponent("store/groupsync.sock").path
+        let daemon = try SpawnedProcess(
+            executable: groupsync, arguments: ["serve", "--config", apiConfig], logPath: work.appendingPathComponent("daemon.log").path)
+        defer { daemon.killAndReap() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !DaemonClient.answers(socket: socket) {
+            guard ContinuousClock.now < deadline, daemon.isRunning else { throw DaemonError("the daemon did not start") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let script = work.appendingPathComponent("verify.lua").path
+        try """
+            counter = 0
+            request = function()
+              counter = counter + 1
+              local user = (counter * 7919) % \(users)
+              return wrk.format("GET", "/v1/verify?user=u" .. user .. "&policy=Permitted%20Senders&group=g" .. (user % 1000),
+                { ["Authorization"] = "Bearer \(token)" })
+            end
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let url = "http://127.0.0.1:\(port)"
+        // Warm up (the first answer resolves the policies), then measure.
+        _ = try wrk(url: url, script: script, seconds: 2)
+        let idle = try wrk(url: url, script: script, seconds: 10)
+        let client = DaemonClient(endpoint: .unix(socket), timeout: 600)
+        let sync = Task { try await client.request("POST", "/v1/sync", body: Data(#"{"full": true}"#.utf8)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let syncing = try wrk(url: url, script: script, seconds: 10)
+        _ = try await sync.value
+        daemon.signal(SIGTERM)
+        await daemon.waitForExit()
+        return (idle, syncing)
+    }
+
+    func wrk(url: String, script: String, seconds: Int) throws -> Figures {
+        let output = try runCommand("wrk", ["-t2", "-c64", "-d\(seconds)s", "--latency", "-s", script, url])
+        func value(after label: String) -> String? {
+            output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }
+                .map { $0.trimmingCharacters(in: .whitespaces).dropFirst(label.count).trimmingCharacters(in: .whitespaces) }
+        }
+        let requests = output.split(separator: "\n").first { $0.contains("requests in") }
+            .flatMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") } ?? 0
+        let non2xx = value(after: "Non-2xx or 3xx responses:").flatMap { Int($0) } ?? 0
+        let socketErrors = value(after: "Socket errors:").map { text in
+            text.split(separator: ",").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
+        } ?? 0
+        return Figures(
+            requestsPerSecond: value(after: "Requests/sec:").flatMap { Double($0) } ?? 0,
+            p50: value(after: "50%") ?? "?", p99: value(after: "99%") ?? "?", errors: non2xx + socketErrors, requests: requests)
+    }
+}
