@@ -19,7 +19,7 @@ struct APILoad {
         var requests: Int
     }
 
-    func run() async throws -> (idle: Figures, syncing: Figures) {
+    func run() async throws -> (floor: Figures, idle: Figures, syncing: Figures) {
         let token = "bench-token-" + UUID().uuidString
         try Data((token + "\n").utf8).write(to: work.appendingPathComponent("api-token"))
         let port = try freeLoopbackPort()
@@ -50,6 +50,8 @@ struct APILoad {
         // Warm up (the first answer resolves the policies), then measure.
         _ = try wrk(url: url, script: script, seconds: 2)
         let idle = try wrk(url: url, script: script, seconds: 10)
+        // The floor: the same load on /healthz, which does no work.
+        let floor = try wrk(url: url + "/healthz", script: nil, seconds: 10, token: token)
         let client = DaemonClient(endpoint: .unix(socket), timeout: 600)
         let sync = Task { try await client.request("POST", "/v1/sync", body: Data(#"{"full": true}"#.utf8)) }
         try await Task.sleep(for: .milliseconds(200))
@@ -57,11 +59,14 @@ struct APILoad {
         _ = try await sync.value
         daemon.signal(SIGTERM)
         await daemon.waitForExit()
-        return (idle, syncing)
+        return (floor, idle, syncing)
     }
 
-    func wrk(url: String, script: String, seconds: Int) throws -> Figures {
-        let output = try runCommand("wrk", ["-t2", "-c64", "-d\(seconds)s", "--latency", "-s", script, url])
+    func wrk(url: String, script: String?, seconds: Int, token: String? = nil) throws -> Figures {
+        var arguments = ["-t2", "-c64", "-d\(seconds)s", "--latency"]
+        if let script { arguments += ["-s", script] }
+        if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        let output = try runCommand("wrk", arguments + [url])
         func value(after label: String) -> String? {
             output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(label) }
                 .map { $0.trimmingCharacters(in: .whitespaces).dropFirst(label.count).trimmingCharacters(in: .whitespaces) }

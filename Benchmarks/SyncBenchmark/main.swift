@@ -183,7 +183,7 @@ say(String(
     Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
 say("\n| GET /v1/verify over TCP, 64 connections | requests/s | p50 | p99 | errors |")
 say("| --- | ---: | ---: | ---: | ---: |")
-for (name, figures) in [("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {
+for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {
     say(String(format: "| %@ | %.0f | %@ | %@ | %d of %d |", name, figures.requestsPerSecond, figures.p50, figures.p99, figures.errors, figures.requests))
 }
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")

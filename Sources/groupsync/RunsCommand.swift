@@ -26,12 +26,22 @@ struct RunsCommand: AsyncParsableCommand {
         @Flag(help: "Print one JSON document on standard output.")
         var json = false
 
+        @OptionGroup var remote: ServerOptions
+
         func validate() throws {
             guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
         }
 
         func run() async throws {
-            let store = try global.openStore(try global.loadConfig())
+            let config = try global.loadConfig()
+            if let client = try remote.client(config) {
+                var pairs = [("limit", String(limit))]
+                if let directory { pairs.append(("directory", directory)) }
+                let (list, body) = try await daemonGet(client, "/v1/runs?" + query(pairs), as: RemoteRuns.self)
+                print(json ? String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : (list?.table ?? ""))
+                return
+            }
+            let store = try global.openStore(config)
             let runs: [RunRecord]
             do {
                 runs = try store.runs(directory: directory, limit: limit)
@@ -57,8 +67,16 @@ struct RunsCommand: AsyncParsableCommand {
         @Flag(help: "Print one JSON document on standard output.")
         var json = false
 
+        @OptionGroup var remote: ServerOptions
+
         func run() async throws {
-            let store = try global.openStore(try global.loadConfig())
+            let config = try global.loadConfig()
+            if let client = try remote.client(config) {
+                let (run, body) = try await daemonGet(client, "/v1/runs/\(id)", as: RemoteRuns.Run.self)
+                print(json ? String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : (run.map { RemoteRuns(runs: [$0]).table + "\n" + ($0.changes ?? []).map { "  " + $0.summary }.joined(separator: "\n") } ?? ""))
+                return
+            }
+            let store = try global.openStore(config)
             let run: RunRecord
             let changes: [PlannedChange]
             do {
@@ -76,5 +94,30 @@ struct RunsCommand: AsyncParsableCommand {
                 print(SyncReportText.run(run, changes: changes, limit: Int.max))
             }
         }
+    }
+}
+
+/// Runs as the daemon's API returns them, for `runs --server` without `--json`.
+struct RemoteRuns: Decodable {
+    struct Run: Decodable {
+        struct Change: Decodable { var summary: String }
+        var id: Int64?
+        var directory: String
+        var trigger: String
+        var outcome: String
+        var started_at: String
+        var changes_total: Int
+        var message: String?
+        var changes: [Change]?
+    }
+
+    var runs: [Run]
+
+    var table: String {
+        var table = TextTable(header: ["run", "directory", "trigger", "outcome", "started (UTC)", "changes"], rightAligned: [0, 5])
+        for run in runs {
+            table.add([run.id.map(String.init) ?? "", run.directory, run.trigger, run.outcome, run.started_at, String(run.changes_total)])
+        }
+        return table.render()
     }
 }

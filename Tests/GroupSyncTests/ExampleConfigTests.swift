@@ -24,6 +24,9 @@ struct ExampleConfigTests {
         #expect(corp.limits == .default)
         #expect(corp.attributes.member == ["member", "uniqueMember"])
         #expect(corp.schedule?.every == .seconds(1800))
+        #expect(corp.schedule?.retries == 5 && corp.schedule?.retryAfter == .seconds(30))
+        #expect(config.server.socket?.hasSuffix("var/groupsync.sock") == true)
+        #expect(config.server.readinessGrace == .seconds(3600))
         #expect(corp.attributes.applied(to: .openLDAP).changeMarker == "entryCSN")
         let policies = config.policies
         #expect(policies.profileGroups.map(\.name) == ["Permitted Senders - Finance", "Board"])
