@@ -112,7 +112,11 @@ public struct SyncRunner: Sendable {
         let clock = ContinuousClock()
         var phaseStart = clock.now
         func phaseDone(_ phase: String) {
-            logger.info("\(phase) took \(clock.now - phaseStart)", metadata: ["directory": "\(directory.name)"])
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            logger.info("\(phase) took \(clock.now - phaseStart)", metadata: [
+                "directory": "\(directory.name)", "peak_mib": "\(usage.ru_maxrss / 1024)",
+            ])
             phaseStart = clock.now
         }
         // What the store holds, without members: sizes the tables, says which groups may be
