@@ -7,7 +7,11 @@ public struct Plan: Sendable, Equatable {
     public var groupsAdded: [DirectoryGroup] = []
     public var groupsRemoved: [DirectoryGroup] = []
     public var groupsChanged: [Changed<DirectoryGroup>] = []
+    /// Members added to groups the store already holds.
     public var membershipsAdded: [Membership] = []
+    /// The members of groups the store does not hold yet, shared with the wanted snapshot
+    /// (not copied): a first sync adds a million memberships this way without listing them.
+    public var newGroupMembers: [String: Set<MemberRef>] = [:]
     public var membershipsRemoved: [Membership] = []
     public var unresolvedAdded: [UnresolvedMember] = []
     public var unresolvedRemoved: [UnresolvedMember] = []
@@ -29,7 +33,7 @@ public struct Plan: Sendable, Equatable {
     /// True when applying the plan would write nothing to the snapshot.
     public var isEmpty: Bool {
         usersAdded.isEmpty && usersRemoved.isEmpty && usersChanged.isEmpty && groupsAdded.isEmpty
-            && groupsRemoved.isEmpty && groupsChanged.isEmpty && membershipsAdded.isEmpty
+            && groupsRemoved.isEmpty && groupsChanged.isEmpty && membershipsAdded.isEmpty && newGroupMembers.isEmpty
             && membershipsRemoved.isEmpty && unresolvedAdded.isEmpty && unresolvedRemoved.isEmpty
     }
 
@@ -37,8 +41,36 @@ public struct Plan: Sendable, Equatable {
         ChangeCounts(
             users: .init(added: usersAdded.count, removed: usersRemoved.count, changed: usersChanged.count),
             groups: .init(added: groupsAdded.count, removed: groupsRemoved.count, changed: groupsChanged.count),
-            memberships: .init(added: membershipsAdded.count, removed: membershipsRemoved.count, changed: 0))
+            memberships: .init(added: membershipsAddedCount, removed: membershipsRemoved.count, changed: 0))
     }
+
+    /// Every membership the plan adds, to existing and to new groups.
+    public var membershipsAddedCount: Int {
+        newGroupMembers.values.reduce(membershipsAdded.count) { $0 + $1.count }
+    }
+
+    /// Every added membership as a list, group by group in id order (members in the
+    /// planner's order). Builds the whole list: for tests and small plans.
+    public var allMembershipsAdded: [Membership] {
+        var result: [Membership] = []
+        for (group, refs) in addedByGroup() { result += refs.map { Membership(groupID: group, member: $0) } }
+        return result
+    }
+
+    /// The additions group by group, in group id order; members in a stable order (kind,
+    /// then stable hash). Lazy: a caller that stops early sorts only what it reads.
+    public func addedByGroup() -> some Sequence<(String, [MemberRef])> {
+        var existing: [String: [MemberRef]] = [:]
+        for membership in membershipsAdded { existing[membership.groupID, default: []].append(membership.member) }
+        let groups = Set(existing.keys).union(newGroupMembers.keys).sorted()
+        return groups.lazy.map { group in
+            if let refs = existing[group] { return (group, refs) }
+            return (group, (newGroupMembers[group] ?? []).sorted(by: Plan.memberOrder))
+        }
+    }
+
+    /// A stable order that is cheap to sort (integers, not id strings).
+    public static let memberOrder: @Sendable (MemberRef, MemberRef) -> Bool = { ($0.kind, $0.stableHash) < ($1.kind, $1.stableHash) }
 }
 
 /// An object before and after, with the fields that differ.

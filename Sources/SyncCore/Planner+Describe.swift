@@ -4,7 +4,7 @@ extension Planner {
     static func describe(_ plan: inout Plan, wanted: Snapshot, current: Snapshot, limit: Int) {
         plan.changeCount = plan.usersAdded.count + plan.usersRemoved.count + plan.usersChanged.count
             + plan.groupsAdded.count + plan.groupsRemoved.count + plan.groupsChanged.count
-            + plan.membershipsAdded.count + plan.membershipsRemoved.count + plan.unresolvedAdded.count
+            + plan.membershipsAddedCount + plan.membershipsRemoved.count + plan.unresolvedAdded.count
             + plan.unresolvedRemoved.count + plan.effectiveGained.count + plan.effectiveLost.count
         func userLabel(_ id: String) -> (String, String) {
             if let user = wanted.users[id] ?? current.users[id] { return (user.label, user.dn) }
@@ -50,11 +50,15 @@ extension Planner {
                 kind: .group, action: .changed, objectID: change.after.id, dn: change.after.dn,
                 summary: "change group \(change.after.name): \(fieldText(change.fields))", fields: change.fields))
         }
-        for membership in plan.membershipsAdded where changes.count < limit {
-            let (member, dn) = memberLabel(membership.member)
-            changes.append(.init(
-                kind: .membership, action: .added, objectID: membership.groupID, dn: dn,
-                summary: "add \(member) to group \(groupLabel(membership.groupID).0)"))
+        if changes.count < limit {
+            additions: for (group, refs) in plan.addedByGroup() {
+                for ref in refs {
+                    guard changes.count < limit else { break additions }
+                    let (member, dn) = memberLabel(ref)
+                    changes.append(.init(
+                        kind: .membership, action: .added, objectID: group, dn: dn, summary: "add \(member) to group \(groupLabel(group).0)"))
+                }
+            }
         }
         for membership in plan.membershipsRemoved where changes.count < limit {
             let (member, dn) = memberLabel(membership.member)

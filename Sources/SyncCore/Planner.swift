@@ -15,8 +15,9 @@ public enum Planner {
             diffEffective(wanted: wanted, current: current, into: &plan)
         }
         var touched = Set(plan.groupsAdded.map(\.id))
-        touched.formUnion(plan.membershipsAdded.map(\.groupID))
-        touched.formUnion(plan.membershipsRemoved.map(\.groupID))
+        for membership in plan.membershipsAdded { touched.insert(membership.groupID) }
+        for membership in plan.membershipsRemoved { touched.insert(membership.groupID) }
+        touched.formUnion(plan.newGroupMembers.keys)
         for group in touched {
             if let digest = wanted.memberDigests[group] { plan.memberDigests[group] = digest }
         }
@@ -76,6 +77,10 @@ public enum Planner {
         // without one big sort.
         let groups = Set(wanted.members.keys).union(current.members.keys).sorted()
         for group in groups where !unchanged(group) {
+            if current.groups[group] == nil, let members = wanted.members[group], !members.isEmpty {
+                plan.newGroupMembers[group] = members
+                continue
+            }
             let after = wanted.members[group] ?? empty
             let before = current.members[group] ?? empty
             var added: [MemberRef] = []
@@ -84,7 +89,7 @@ public enum Planner {
             for ref in before where !after.contains(ref) { removed.append(ref) }
             // A stable order that is cheap to sort (integers, not id strings): groups of
             // 60,000 members are sorted on every first sync.
-            let order: (MemberRef, MemberRef) -> Bool = { ($0.kind, $0.stableHash) < ($1.kind, $1.stableHash) }
+            let order = Plan.memberOrder
             for ref in added.sorted(by: order) { plan.membershipsAdded.append(Membership(groupID: group, member: ref)) }
             for ref in removed.sorted(by: order) { plan.membershipsRemoved.append(Membership(groupID: group, member: ref)) }
         }
@@ -108,8 +113,10 @@ public enum Planner {
     /// Effective membership can change only for groups whose direct members changed and
     /// for the groups above them, in either snapshot; only those are recomputed.
     private static func diffEffective(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
-        var touched = Set(plan.membershipsAdded.map(\.groupID))
-        touched.formUnion(plan.membershipsRemoved.map(\.groupID))
+        var touched = Set<String>()
+        for membership in plan.membershipsAdded { touched.insert(membership.groupID) }
+        for membership in plan.membershipsRemoved { touched.insert(membership.groupID) }
+        touched.formUnion(plan.newGroupMembers.keys)
         touched.formUnion(plan.groupsAdded.map(\.id))
         touched.formUnion(plan.groupsRemoved.map(\.id))
         guard !touched.isEmpty else { return }

@@ -92,12 +92,39 @@ struct SnapshotWriter {
             ])
         }
 
-        var edges: [Edge] = []
-        edges.reserveCapacity(plan.membershipsAdded.count)
-        for membership in plan.membershipsAdded {
-            edges.append(Edge(group: try groupRef(membership.groupID), kind: Int64(membership.member.kind.code), member: try ref(membership.member)))
+        // The planner lists additions group by group. Each group's rows are sorted on their
+        // own and the groups taken in ref order, so rows go in in key order (appending to the
+        // B-tree) without an array of every row (a first sync has a million) being built.
+        let added = plan.membershipsAdded
+        var runs: [(ref: Int64, range: Range<Int>)] = []
+        var start = 0
+        while start < added.count {
+            var end = start + 1
+            while end < added.count && added[end].groupID == added[start].groupID { end += 1 }
+            runs.append((try groupRef(added[start].groupID), start..<end))
+            start = end
         }
-        try insert(edges)
+        // Groups new to the store: all their members, from the set the plan shares.
+        var newGroups: [(ref: Int64, id: String)] = []
+        for group in plan.newGroupMembers.keys { newGroups.append((try groupRef(group), group)) }
+        var order: [(ref: Int64, run: Range<Int>?, group: String?)] = runs.map { ($0.ref, $0.range, nil) }
+        order += newGroups.map { ($0.ref, nil, $0.id) }
+        order.sort { $0.ref < $1.ref }
+        var inserter = EdgeInserter(db: db)
+        var groupEdges: [Edge] = []
+        for item in order {
+            groupEdges.removeAll(keepingCapacity: true)
+            if let range = item.run {
+                for membership in added[range] {
+                    groupEdges.append(Edge(group: item.ref, kind: Int64(membership.member.kind.code), member: try ref(membership.member)))
+                }
+            } else if let group = item.group, let members = plan.newGroupMembers[group] {
+                for member in members { groupEdges.append(Edge(group: item.ref, kind: Int64(member.kind.code), member: try ref(member))) }
+            }
+            groupEdges.sort()
+            try inserter.add(groupEdges)
+        }
+        try inserter.finish()
         let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (group_ref, value) VALUES (?, ?)")
         for value in plan.unresolvedAdded {
             try insertUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
@@ -131,41 +158,51 @@ struct SnapshotWriter {
         static func < (lhs: Edge, rhs: Edge) -> Bool { (lhs.group, lhs.kind, lhs.member) < (rhs.group, rhs.kind, rhs.member) }
     }
 
-    /// Inserts membership rows in primary-key order, many rows per statement: one statement
-    /// execution per row costs more than SQLite's own work for a million rows.
-    private func insert(_ edges: [Edge]) throws {
-        let batch = 300
-        let sorted = edges.sorted()
-        var statements: [Int: Statement] = [:]
-        var start = 0
-        while start < sorted.count {
-            let end = min(start + batch, sorted.count)
-            let count = end - start
-            let statement: Statement
-            if let cached = statements[count] {
-                statement = cached
-            } else {
-                let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
-                statement = try db.makeStatement(sql: "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES \(values)")
-                statements[count] = statement
-            }
-            var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(count * 3)
-            for edge in sorted[start..<end] {
-                values.append(edge.group)
-                values.append(edge.kind)
-                values.append(edge.member)
-            }
-            try statement.execute(arguments: StatementArguments(values))
-            start = end
-        }
-    }
-
     private func refs(_ table: String) throws -> [String: Int64] {
         var refs: [String: Int64] = [:]
         let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ?", arguments: [directory])
         while let row = try rows.next() { refs[row[0]] = row[1] }
         return refs
+    }
+}
+
+/// Inserts membership rows many per statement: one statement execution per row costs more
+/// than SQLite's own work for a million rows.
+struct EdgeInserter {
+    let db: Database
+    static let batch = 300
+    private var pending: [(any DatabaseValueConvertible)?] = []
+    private var statements: [Int: Statement] = [:]
+
+    init(db: Database) {
+        self.db = db
+        pending.reserveCapacity(Self.batch * 3)
+    }
+
+    mutating func add(_ edges: [SnapshotWriter.Edge]) throws {
+        for edge in edges {
+            pending.append(edge.group)
+            pending.append(edge.kind)
+            pending.append(edge.member)
+            if pending.count == Self.batch * 3 { try flush() }
+        }
+    }
+
+    mutating func finish() throws { try flush() }
+
+    private mutating func flush() throws {
+        let count = pending.count / 3
+        guard count > 0 else { return }
+        let statement: Statement
+        if let cached = statements[count] {
+            statement = cached
+        } else {
+            let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
+            statement = try db.makeStatement(sql: "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES \(values)")
+            statements[count] = statement
+        }
+        try statement.execute(arguments: StatementArguments(pending))
+        pending.removeAll(keepingCapacity: true)
     }
 }
 
