@@ -22,6 +22,10 @@ struct GroupSyncCommand: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        // glibc gives each thread that allocates its own heap arena; memory freed in one is
+        // not reused by another, which costs a large sync about 20 MB. Two arenas suffice:
+        // the LDAP reader's thread and Swift's.
+        _ = glibcMallopt(-8, 2)  // M_ARENA_MAX
         do {
             var command = try GroupSyncCommand.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -38,3 +42,7 @@ enum Main {
         }
     }
 }
+
+/// glibc's `mallopt` (malloc.h is not part of the Glibc module Swift imports).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
