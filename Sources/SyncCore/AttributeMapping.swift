@@ -50,14 +50,7 @@ public struct AttributeMapping: Sendable, Equatable {
     public var userAttributes: [String] {
         var list = [id, username, mail, displayName] + aliases
         if let disabled { list.append(disabled) }
-        if let changeMarker { list.append(changeMarker) }
         return unique(list)
-    }
-
-    /// A user's attributes when only whether it changed matters: the id, the username
-    /// (posixGroup `memberUid` values resolve through it) and the change marker.
-    public var userHeaderAttributes: [String] {
-        unique([id, username] + (changeMarker.map { [$0] } ?? []))
     }
 
     public var groupAttributes: [String] {

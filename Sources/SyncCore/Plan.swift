@@ -23,7 +23,6 @@ public struct Plan: Sendable, Equatable {
     public var memberDigests: [String: MemberDigest] = [:]
     /// Change markers (entryCSN) that moved since the last run, to remember once applied.
     public var groupMarkers: [String: String] = [:]
-    public var userMarkers: [String: String] = [:]
     /// The changes in order, described — at most the planner's `describeLimit` of them.
     public var changes: [PlannedChange] = []
     /// How many changes there are in all, described or not.

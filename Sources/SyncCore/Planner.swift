@@ -24,17 +24,12 @@ public enum Planner {
         for (group, marker) in wanted.groupMarkers where current.groupMarkers[group] != marker {
             plan.groupMarkers[group] = marker
         }
-        for (user, marker) in wanted.userMarkers where current.userMarkers[user] != marker {
-            plan.userMarkers[user] = marker
-        }
         describe(&plan, wanted: wanted, current: current, limit: describeLimit)
         return plan
     }
 
     private static func diffUsers(wanted: Snapshot, current: Snapshot, into plan: inout Plan) {
         for (id, user) in wanted.users {
-            // Its marker did not move since the last run: unchanged, and only partly read.
-            if wanted.unloadedUsers.contains(id) { continue }
             guard let before = current.users[id] else {
                 // Not loaded but known: its digest matched, so it is unchanged.
                 if current.partialUsers && current.userDigests[id] != nil { continue }

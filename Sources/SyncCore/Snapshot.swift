@@ -24,11 +24,6 @@ public struct Snapshot: Sendable, Equatable {
     public var userDigests: [String: UInt64] = [:]
     /// With `partialUsers`: user id → ``DirectoryUser/resolutionDigest`` (0 when unknown).
     public var userResolutionDigests: [String: UInt64] = [:]
-    /// User id → the directory's change marker (`entryCSN`), where known. Not part of equality.
-    public var userMarkers: [String: String] = [:]
-    /// Users whose marker did not move since the last run: only their id, DN and username
-    /// were read (enough to resolve member values); they are unchanged. Not part of equality.
-    public var unloadedUsers: Set<String> = []
 
     public init(
         users: [String: DirectoryUser] = [:], groups: [String: DirectoryGroup] = [:],

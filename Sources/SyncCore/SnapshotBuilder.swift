@@ -45,26 +45,6 @@ public struct SnapshotBuilder: Sendable {
             aliases: MailAddress.aliases(mapping.aliases.flatMap { entry.strings($0) }), displayName: entry.string(mapping.displayName),
             disabled: isDisabled(entry))
         snapshot.users[id] = user
-        if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.userMarkers[id] = marker }
-        registerUser(user, normalized: normalized)
-    }
-
-    /// Adds a user whose change marker did not move since the last run, from an entry with
-    /// only the id, username and marker: registered for resolving member values, left
-    /// unloaded (unchanged) for the plan.
-    public mutating func addUnchangedUser(_ entry: LDAPEntry) throws(MappingError) {
-        let id = try stableID(of: entry)
-        guard snapshot.users[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another user") }
-        let normalized = try normalizedBytes(entry.dn)
-        let user = DirectoryUser(id: id, dn: entry.dn, username: entry.string(mapping.username))
-        snapshot.users[id] = user
-        snapshot.unloadedUsers.insert(id)
-        if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.userMarkers[id] = marker }
-        registerUser(user, normalized: normalized)
-    }
-
-    private mutating func registerUser(_ user: DirectoryUser, normalized: [UInt8]) {
-        let id = user.id
         let index = Int32(userRefs.count)
         userRefs.append(.user(id))
         userByDN.insert(normalized: normalized, index: index)

@@ -151,10 +151,6 @@ enum Migrations {
                 try db.execute(sql: "UPDATE \"group\" SET dn_key = ? WHERE ref = ?", arguments: [DNKey.of(row[1]), row[0] as Int64])
             }
         }
-        migrator.registerMigration("v3: user change markers") { db in
-            // A user whose entryCSN did not move is not read in full again.
-            try db.execute(sql: "ALTER TABLE \"user\" ADD COLUMN change_marker TEXT")
-        }
         return migrator
     }
 }

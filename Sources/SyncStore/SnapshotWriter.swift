@@ -130,23 +130,11 @@ struct SnapshotWriter {
             try insertUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
         }
         try writeMarkers(plan.groupMarkers, groupRefs: groupRefs)
-        try writeUserMarkers(plan.userMarkers, userRefs: userRefs)
         // Digests last: they must describe the members as written above.
         let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
         for (group, digest) in plan.memberDigests {
             guard let ref = groupRefs[group] else { continue }
             try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
-        }
-    }
-
-    /// Remembers each user's change marker (entryCSN) as of this run.
-    func writeUserMarkers(_ markers: [String: String], userRefs: [String: Int64]? = nil) throws {
-        guard !markers.isEmpty else { return }
-        let refs = try userRefs ?? refs("user")
-        let update = try db.makeStatement(sql: "UPDATE \"user\" SET change_marker = ? WHERE ref = ?")
-        for (user, marker) in markers {
-            guard let ref = refs[user] else { continue }
-            try update.execute(arguments: [marker, ref])
         }
     }
 

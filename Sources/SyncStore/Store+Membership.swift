@@ -27,8 +27,6 @@ extension Store {
     public struct PriorState: Sendable {
         /// User id → ``DirectoryUser/resolutionDigest`` (0 when unknown).
         public var users: [String: UInt64] = [:]
-        /// User id → change marker, where stored.
-        public var userMarkers: [String: String] = [:]
         public var groups: [String: (dn: String, marker: String?, digest: MemberDigest?)] = [:]
 
         public init(_ header: Snapshot) {
@@ -38,7 +36,6 @@ extension Store {
                 users.reserveCapacity(header.users.count)
                 for (id, user) in header.users { users[id] = user.resolutionDigest }
             }
-            userMarkers = header.userMarkers
             for (id, group) in header.groups {
                 groups[id] = (group.dn, header.groupMarkers[id], header.memberDigests[id])
             }

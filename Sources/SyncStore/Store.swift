@@ -64,14 +64,12 @@ public final class Store: Sendable {
                 snapshot.partialUsers = true
                 snapshot.userDigests.reserveCapacity(totals.users)
                 snapshot.userResolutionDigests.reserveCapacity(totals.users)
-                let users = try Row.fetchCursor(
-                    db, sql: "SELECT id, digest, resolution_digest, change_marker FROM \"user\" WHERE directory = ?", arguments: [directory])
+                let users = try Row.fetchCursor(db, sql: "SELECT id, digest, resolution_digest FROM \"user\" WHERE directory = ?", arguments: [directory])
                 while let row = try users.next() {
                     // 0: unknown, never equal to a computed digest, so the user is read.
                     let id: String = row[0]
                     snapshot.userDigests[id] = (row[1] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
                     snapshot.userResolutionDigests[id] = (row[2] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
-                    if let marker: String = row[3] { snapshot.userMarkers[id] = marker }
                 }
             } else {
                 snapshot.users.reserveCapacity(totals.users)
@@ -107,8 +105,6 @@ public final class Store: Sendable {
         guard snapshot.partialUsers else { return }
         var needed: [String] = []
         for (id, digest) in snapshot.userDigests {
-            // An unloaded wanted user is unchanged by its marker: nothing to compare.
-            if wanted.unloadedUsers.contains(id) { continue }
             if let user = wanted.users[id], user.stableDigest == digest { continue }
             needed.append(id)
         }
@@ -215,14 +211,10 @@ public final class Store: Sendable {
     /// store equal to the directory (no changes), never for a dry or stopped run, whose
     /// unapplied changes the next run must still see.
     @discardableResult
-    public func record(
-        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], userMarkers: [String: String] = [:]
-    ) throws(StoreError) -> RunRecord {
+    public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
         try write("record run of \(run.directory)") { db in
             var run = run
-            let writer = SnapshotWriter(db: db, directory: run.directory)
-            try writer.writeMarkers(markers)
-            try writer.writeUserMarkers(userMarkers)
+            try SnapshotWriter(db: db, directory: run.directory).writeMarkers(markers)
             try Self.insert(&run, changes: changes, db: db)
             return run
         }

@@ -59,14 +59,8 @@ public struct DirectoryReader: Sendable {
         var builder = SnapshotBuilder(mapping: mapping, expectedUsers: expected.users, expectedGroups: expected.groups)
         var counter = EntryCounter(progress: progress)
 
-        var usersSkipped = false
-        if let prior {
-            usersSkipped = try await readUsersSkippingUnchanged(session, into: &builder, prior: prior, counter: &counter)
-        }
-        if !usersSkipped {
-            try await each(directory.users, attributes: mapping.userAttributes, phase: "users", in: session, counter: &counter) {
-                try builder.addUser($0)
-            }
+        try await each(directory.users, attributes: mapping.userAttributes, phase: "users", in: session, counter: &counter) {
+            try builder.addUser($0)
         }
         var skipped = false
         if let prior, mapping.changeMarker != nil, !prior.groups.isEmpty, Self.usersUnchanged(builder.users, since: prior) {
@@ -80,7 +74,7 @@ public struct DirectoryReader: Sendable {
         counter.report("done")
         logger.info("read directory", metadata: [
             "directory": "\(directory.name)", "users": "\(builder.userCount)", "groups": "\(builder.groupCount)",
-            "flavour": "\(flavour)", "unchanged groups skipped": "\(skipped)", "unchanged users skipped": "\(usersSkipped)",
+            "flavour": "\(flavour)", "unchanged groups skipped": "\(skipped)",
         ])
         return Result(snapshot: builder.finish(), flavour: flavour, mapping: mapping)
     }

@@ -200,7 +200,7 @@ public struct SyncRunner: Sendable {
             run.outcome = .noChanges
             // The store equals the directory: remember markers that moved (an attribute
             // other than the members changed) so those groups are skipped next time.
-            return done(try record(run, plan: plan, markers: plan.groupMarkers, userMarkers: plan.userMarkers))
+            return done(try record(run, plan: plan, markers: plan.groupMarkers))
         }
         if Task.isCancelled {
             run.message = "cancelled before apply (the daemon is shutting down); nothing was applied"
@@ -220,19 +220,15 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    private func record(
-        _ run: RunRecord, plan: Plan, markers: [String: String] = [:], userMarkers: [String: String] = [:]
-    ) throws(SyncError) -> RunReport {
-        var report = try record(run, changes: plan.changes, markers: markers, userMarkers: userMarkers)
+    private func record(_ run: RunRecord, plan: Plan, markers: [String: String] = [:]) throws(SyncError) -> RunReport {
+        var report = try record(run, changes: plan.changes, markers: markers)
         report.plan = plan
         return report
     }
 
-    private func record(
-        _ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:], userMarkers: [String: String] = [:]
-    ) throws(SyncError) -> RunReport {
+    private func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:]) throws(SyncError) -> RunReport {
         do {
-            let recorded = try store.record(run, changes: changes, markers: markers, userMarkers: userMarkers)
+            let recorded = try store.record(run, changes: changes, markers: markers)
             if run.outcome == .failed {
                 logger.error("run failed", metadata: ["directory": "\(run.directory)", "error": "\(run.message ?? "")"])
             }
