@@ -57,9 +57,11 @@ struct ConnectionTests {
         let url = "ldap://127.0.0.1:\(port)"
         let started = ContinuousClock.now
         let error = try await #require(throws: LDAPError.self) {
-            _ = try await LDAPSession.connect(LDAPConnectionOptions(url: url, connectTimeout: .seconds(3)))
+            _ = try await LDAPSession.connect(LDAPConnectionOptions(url: url, connectTimeout: .seconds(60)))
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Refused at once, not after the connect timeout (with a wide margin: tests run in
+        // parallel on two cores).
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(error.code == .serverDown)
         #expect(error.description.hasPrefix("cannot connect to \(url): Can't contact LDAP server"))
     }
