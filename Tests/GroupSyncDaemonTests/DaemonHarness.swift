@@ -102,6 +102,16 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
+    /// Waits (up to 20 s) until `condition` holds; polling, never a fixed sleep.
+    func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     var log: String { (try? String(contentsOfFile: folder.appendingPathComponent("daemon.log").path, encoding: .utf8)) ?? "" }
 
     var client: DaemonClient { DaemonClient(endpoint: .unix(socket), timeout: 60) }

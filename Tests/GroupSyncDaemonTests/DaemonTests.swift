@@ -21,7 +21,7 @@ struct DaemonTests {
                     return try #require(runs.first?["id"] as? Int)
                 }
             }
-            try await Task.sleep(for: .milliseconds(800))
+            try await Task.sleep(for: .seconds(2))  // all 50 requests arrive while the run waits (the LDAP timeout is 5 s)
             harness.directory.signalNow(SIGCONT)
             var ids: [Int] = []
             for try await id in group { ids.append(id) }
@@ -46,7 +46,7 @@ struct DaemonTests {
         #expect(corp["running"] as? Bool == true)
         #expect(corp["running_run_id"] as? Int == runID)
         let cli = Task { try await harness.cli(["sync", "--json"]) }
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .seconds(2))  // the CLI starts and joins while the run waits (the LDAP timeout is 5 s)
         harness.directory.signalNow(SIGCONT)
         let result = try await cli.value
         #expect(result.status == 0, "\(result.stderr)")
@@ -76,7 +76,7 @@ struct DaemonTests {
         let started = try harness.json(try await harness.post("/v1/sync", ["wait": false]))
         let runID = try #require((started["runs"] as? [[String: Any]])?.first?["id"] as? Int)
         harness.daemon?.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await harness.eventually { harness.log.contains("shutting down: cancelling runs in progress") })
         harness.directory.signalNow(SIGCONT)
         await harness.daemon?.waitForExit(timeout: .seconds(20))
         #expect(harness.daemon?.exitCode == 0, "\(harness.log)")
@@ -95,17 +95,15 @@ struct DaemonTests {
         _ = try await harness.post("/v1/sync")
         try "directories: [oops".write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         harness.daemon?.signal(SIGHUP)
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await harness.eventually { harness.log.contains("configuration reload failed") })
         #expect(harness.daemon?.isRunning == true)
-        #expect(harness.log.contains("configuration reload failed"))
         let verify = try await harness.get("/v1/verify?user=alice&policy=Permitted%20Finance")
         #expect(verify.status == 200, "the old configuration still answers: \(verify.text)")
 
         let renamed = DaemonHarness.policies.replacingOccurrences(of: "Permitted Finance", with: "Permitted Senders")
         try harness.config(policies: renamed).write(toFile: harness.configPath, atomically: true, encoding: .utf8)
         harness.daemon?.signal(SIGHUP)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try await harness.get("/v1/verify?user=alice&policy=Permitted%20Senders").status == 200)
+        #expect(try await harness.eventually { try await harness.get("/v1/verify?user=alice&policy=Permitted%20Senders").status == 200 })
         #expect(try await harness.get("/v1/verify?user=alice&policy=Permitted%20Finance").status == 400)
         #expect(await harness.stopDaemon() == 0)
     }

@@ -51,6 +51,7 @@ public actor RunCoordinator: Service {
         try? await gracefulShutdown()
         shuttingDown = true
         let running = flights.values.compactMap(\.task)
+        state.logger.info("shutting down: cancelling runs in progress", metadata: ["runs": "\(running.count)"])
         for task in running { task.cancel() }
         for task in running { _ = await task.value }
     }
