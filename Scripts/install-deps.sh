@@ -10,6 +10,8 @@ packages=(
   slapd           # throwaway OpenLDAP servers for tests, the demo and the benchmark
   ldap-utils      # ldapadd/ldapmodify/ldapsearch used by tests and the benchmark
   openssl         # test certificates
+  samba-ad-dc     # a throwaway Active Directory domain controller for the AD tests
+  samba-ad-provision  # its provisioning data (samba-tool domain provision)
 )
 [ "${1:-}" = "--with-valgrind" ] && packages+=(valgrind)
 [ "${1:-}" = "--benchmark" ] && packages+=(wrk)   # HTTP load for the API part of the benchmark

@@ -11,7 +11,9 @@ public final class SpawnedProcess: Sendable {
     private let status = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; standard output and error are appended to `logPath`.
-    public init(executable: String, arguments: [String], logPath: String) throws {
+    /// With `newProcessGroup`, the child leads a process group of its own, so that
+    /// ``signalGroup(_:)`` reaches the children it forks (samba does).
+    public init(executable: String, arguments: [String], logPath: String, newProcessGroup: Bool = false) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -21,7 +23,12 @@ public final class SpawnedProcess: Sendable {
         var allSignals = sigset_t()
         sigfillset(&allSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -60,6 +67,11 @@ public final class SpawnedProcess: Sendable {
             guard let raw = status else { return nil }
             return (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
         }
+    }
+
+    /// Signals the child's whole process group (see `newProcessGroup`).
+    public func signalGroup(_ signal: Int32) {
+        kill(-pid, signal)
     }
 
     public func signal(_ signal: Int32) {

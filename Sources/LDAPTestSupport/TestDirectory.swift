@@ -209,11 +209,13 @@ public final class TestDirectory: Sendable {
 final class ChildProcesses: Sendable {
     static let shared = ChildProcesses()
     private let pids = Mutex<Set<pid_t>>([])
+    private let groups = Mutex<Set<pid_t>>([])
     private let folders = Mutex<Set<String>>([])
 
     private init() {
         atexit {
             for pid in ChildProcesses.shared.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+            for group in ChildProcesses.shared.groups.withLock({ $0 }) { kill(-group, SIGKILL) }
             for folder in ChildProcesses.shared.folders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
         }
     }
@@ -222,5 +224,6 @@ final class ChildProcesses: Sendable {
     func removeFolder(_ path: String) { _ = folders.withLock { $0.remove(path) } }
 
     func add(_ pid: pid_t) { _ = pids.withLock { $0.insert(pid) } }
+    func addGroup(_ pid: pid_t) { _ = groups.withLock { $0.insert(pid) } }
     func remove(_ pid: pid_t) { _ = pids.withLock { $0.remove(pid) } }
 }

@@ -22,6 +22,8 @@ public struct AttributeMapping: Sendable, Equatable {
     /// whose marker did not move keeps its members, so a run need not fetch them. Nil to
     /// always fetch every group's members.
     public var changeMarker: String?
+    /// The id attribute holds a binary GUID (AD's `objectGUID`), rendered as a UUID string.
+    public var idIsBinaryGUID = false
 
     public init(
         id: String, username: String, mail: String, aliases: [String], displayName: String, groupName: String,
@@ -46,6 +48,18 @@ public struct AttributeMapping: Sendable, Equatable {
         id: "entryUUID", username: "uid", mail: "mail", aliases: ["mailAlternateAddress"], displayName: "cn",
         groupName: "cn", groupMail: "mail", member: ["member", "uniqueMember"], memberUID: ["memberUid"], disabled: nil,
         changeMarker: "entryCSN")
+
+    /// Active Directory: `objectGUID` ids, `sAMAccountName`, `userPrincipalName` and
+    /// `proxyAddresses` (its `smtp:` values) as aliases, disabled from `userAccountControl`
+    /// (bit 2), `uSNChanged` as the change marker.
+    public static let activeDirectory: AttributeMapping = {
+        var mapping = AttributeMapping(
+            id: "objectGUID", username: "sAMAccountName", mail: "mail", aliases: ["proxyAddresses", "userPrincipalName"],
+            displayName: "displayName", groupName: "cn", groupMail: "mail", member: ["member"], memberUID: [],
+            disabled: "userAccountControl", changeMarker: "uSNChanged")
+        mapping.idIsBinaryGUID = true
+        return mapping
+    }()
 
     public var userAttributes: [String] {
         var list = [id, username, mail, displayName] + aliases

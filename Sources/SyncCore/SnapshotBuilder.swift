@@ -118,6 +118,12 @@ public struct SnapshotBuilder: Sendable {
     }
 
     private func stableID(of entry: LDAPEntry) throws(MappingError) -> String {
+        if mapping.idIsBinaryGUID {
+            guard let bytes = entry[mapping.id].first, bytes.count == 16 else {
+                throw MappingError(dn: entry.dn, reason: "has no 16-byte \(mapping.id) (the stable id attribute); groupsync cannot track it safely")
+            }
+            return Self.guidString(bytes)
+        }
         guard let id = entry.string(mapping.id), !id.isEmpty else {
             throw MappingError(dn: entry.dn, reason: "has no \(mapping.id) (the stable id attribute); groupsync cannot track it safely")
         }
@@ -137,10 +143,30 @@ public struct SnapshotBuilder: Sendable {
         throw MappingError(dn: dn, reason: "the server returned a DN that does not parse: \(reason)")
     }
 
+    /// The stable id of an entry under a mapping, as the snapshot keys it; nil when missing.
+    public static func stableID(of entry: LDAPEntry, mapping: AttributeMapping) -> String? {
+        try? SnapshotBuilder(mapping: mapping).stableID(of: entry)
+    }
+
+    /// AD's GUID layout: the first three fields little-endian, the rest as stored.
+    static func guidString(_ bytes: [UInt8]) -> String {
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for (position, index) in order.enumerated() {
+            if [4, 6, 8, 10].contains(position) { text.append(UInt8(ascii: "-")) }
+            text.append(hex[Int(bytes[index] >> 4)])
+            text.append(hex[Int(bytes[index] & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     private func isDisabled(_ entry: LDAPEntry) -> Bool {
         guard let attribute = mapping.disabled else { return false }
         let values = entry.strings(attribute)
         guard !values.isEmpty else { return false }
+        // AD: a bit mask, ACCOUNTDISABLE is 0x2.
+        if attribute.lowercased() == "useraccountcontrol" { return values.contains { (Int($0) ?? 0) & 0x2 != 0 } }
         return values.contains { !["false", "0", "no"].contains($0.lowercased()) }
     }
 

@@ -38,4 +38,22 @@ struct ExampleConfigTests {
         let off = try ConfigLoader.parse(text.replacingOccurrences(of: "change_marker: entryCSN", with: "change_marker: \"\""), file: folder.appendingPathComponent("groupsync.yaml").path)
         #expect(off.directories[0].attributes.applied(to: .openLDAP).changeMarker == nil)
     }
+
+    @Test("Config/activedirectory.yaml parses, and its attributes are the AD defaults")
+    func activeDirectory() throws {
+        var text = try String(contentsOf: Self.repository.appendingPathComponent("Config/activedirectory.yaml"), encoding: .utf8)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-ad-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(name)) }
+        text = text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
+            .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path)
+        let config = try ConfigLoader.parse(text, file: folder.appendingPathComponent("groupsync.yaml").path)
+        let corp = try #require(config.directories.first)
+        #expect(corp.flavour == .activedirectory)
+        #expect(corp.mapping == corp.attributes.applied(to: .activeDirectory))
+        #expect(corp.attributes.applied(to: .activeDirectory) == .activeDirectory, "the documented attributes are the defaults")
+        #expect(corp.effective(for: .activeDirectory).groups.filter == "(objectClass=group)")
+        #expect(corp.effective(for: .activeDirectory).users.filter.contains("(mail=*)"))
+    }
 }

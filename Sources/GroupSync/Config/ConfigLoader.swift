@@ -101,9 +101,6 @@ struct Reader {
         guard let flavour = DirectoryConfig.Flavour(rawValue: flavourText) else {
             throw flavourNode!.error("expected auto, openldap or activedirectory, found \"\(flavourText)\"")
         }
-        if flavour == .activedirectory {
-            throw flavourNode!.error("the Active Directory flavour is not available in this version; use an OpenLDAP directory")
-        }
         return DirectoryConfig(
             name: name, url: url, startTLS: startTLS, tls: try tlsOptions(fields["tls"]), bind: try bind(fields["bind"]),
             flavour: flavour, pageSize: try fields["page_size"]?.int(in: 1...100_000) ?? 1000,
@@ -162,7 +159,7 @@ struct Reader {
             if !filter.hasPrefix("(") { filter = "(\(filter))" }
             if let problem = FilterSyntax.problem(in: filter) { throw filterNode.error("invalid LDAP filter \(filter): \(problem)") }
         }
-        return SearchConfig(base: base, scope: scope, filter: filter)
+        return SearchConfig(base: base, scope: scope, filter: filter, filterGiven: fields["filter"] != nil)
     }
 
     func attributes(_ node: ConfigNode?) throws(ConfigError) -> AttributeOverrides {

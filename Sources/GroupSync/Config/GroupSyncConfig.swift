@@ -64,8 +64,23 @@ public struct DirectoryConfig: Sendable {
         return try await LDAPSession.connect(connectionOptions, credentials: credentials, logger: logger)
     }
 
-    /// The attribute mapping in effect: the flavour's defaults with the configured overrides.
-    public var mapping: AttributeMapping { attributes.applied(to: .openLDAP) }
+    /// The attribute mapping in effect for a flavour: its defaults with the configured overrides.
+    public func mapping(for flavour: DirectoryFlavour) -> AttributeMapping {
+        attributes.applied(to: flavour == .activeDirectory ? .activeDirectory : .openLDAP)
+    }
+
+    /// The mapping for the configured flavour (`auto` counts as OpenLDAP until a server says otherwise).
+    public var mapping: AttributeMapping { mapping(for: flavour == .activedirectory ? .activeDirectory : .openLDAP) }
+
+    /// This directory as a server of `flavour` reads it: on Active Directory, search filters
+    /// not given in the configuration default to AD's users and groups.
+    public func effective(for flavour: DirectoryFlavour) -> DirectoryConfig {
+        guard flavour == .activeDirectory else { return self }
+        var copy = self
+        if !users.filterGiven { copy.users.filter = "(&(objectCategory=person)(objectClass=user))" }
+        if !groups.filterGiven { copy.groups.filter = "(objectClass=group)" }
+        return copy
+    }
 
     public var connectionOptions: LDAPConnectionOptions {
         LDAPConnectionOptions(url: url, startTLS: startTLS, tls: tls, connectTimeout: timeout, operationTimeout: timeout)
@@ -105,6 +120,15 @@ public struct SearchConfig: Sendable, Equatable {
     public var base: String
     public var scope: LDAPSearchRequest.Scope
     public var filter: String
+    /// False when `filter` is the flavour's default rather than the configuration's.
+    public var filterGiven = true
+
+    public init(base: String, scope: LDAPSearchRequest.Scope, filter: String, filterGiven: Bool = true) {
+        self.base = base
+        self.scope = scope
+        self.filter = filter
+        self.filterGiven = filterGiven
+    }
 }
 
 public struct AttributeOverrides: Sendable, Equatable {
@@ -122,7 +146,10 @@ public struct AttributeOverrides: Sendable, Equatable {
 
     public func applied(to defaults: AttributeMapping) -> AttributeMapping {
         var mapping = defaults
-        if let id { mapping.id = id }
+        if let id {
+            mapping.id = id
+            mapping.idIsBinaryGUID = id.lowercased() == "objectguid"
+        }
         if let username { mapping.username = username }
         if let mail { mapping.mail = mail }
         if let aliases { mapping.aliases = aliases }

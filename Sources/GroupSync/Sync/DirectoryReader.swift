@@ -11,6 +11,9 @@ import SyncStore
 public struct DirectoryReader: Sendable {
     public let directory: DirectoryConfig
     let logger: Logger
+    /// Active Directory answers subtree searches from the domain root with references to
+    /// its application partitions; they are logged and skipped there, an error elsewhere.
+    var skipsReferences = false
     /// Sizes of the last snapshot, to size the tables up front.
     let expected: (users: Int, groups: Int)
 
@@ -55,7 +58,16 @@ public struct DirectoryReader: Sendable {
 
     private func read(_ session: LDAPSession, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
         let flavour = try await detectFlavour(session)
-        let mapping = directory.attributes.applied(to: .openLDAP)
+        var reader = DirectoryReader(
+            directory: directory.effective(for: flavour), logger: logger, expectedUsers: expected.users, expectedGroups: expected.groups)
+        reader.skipsReferences = flavour == .activeDirectory
+        return try await reader.read(session, flavour: flavour, prior: prior, progress: progress)
+    }
+
+    private func read(
+        _ session: LDAPSession, flavour: DirectoryFlavour, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?
+    ) async throws -> Result {
+        let mapping = directory.mapping(for: flavour)
         var builder = SnapshotBuilder(mapping: mapping, expectedUsers: expected.users, expectedGroups: expected.groups)
         var counter = EntryCounter(progress: progress)
 
@@ -93,6 +105,8 @@ public struct DirectoryReader: Sendable {
                 counter.count(phase)
                 // A daemon shutting down cancels the run: stop reading (nothing is applied).
                 if counter.entries % 1000 == 0 { try Task.checkCancellation() }
+            case .reference(let urls) where skipsReferences:
+                logger.debug("continuation reference skipped", metadata: ["phase": "\(phase)", "urls": "\(urls)"])
             case .reference(let urls):
                 throw InquireError(
                     directory: directory.name,
@@ -104,14 +118,10 @@ public struct DirectoryReader: Sendable {
 
     private func detectFlavour(_ session: LDAPSession) async throws -> DirectoryFlavour {
         let detected = try await session.rootDSE().flavour
-        if detected == .activeDirectory {
-            throw InquireError(
-                directory: directory.name,
-                message: "the server is Active Directory, which this version of groupsync does not sync yet")
-        }
         switch directory.flavour {
         case .openldap: return .openLDAP
-        case .auto, .activedirectory: return detected
+        case .activedirectory: return .activeDirectory
+        case .auto: return detected
         }
     }
 }

@@ -33,7 +33,9 @@ struct LiveCheck {
     }
 
     private func look(for name: String, in session: LDAPSession) async throws -> View {
-        let mapping = directory.mapping
+        let flavour = try await Self.flavour(of: self.directory, session)
+        let directory = self.directory.effective(for: flavour)
+        let mapping = directory.mapping(for: flavour)
         let userFilter: LDAPFilter
         var base = directory.users.base
         var scope = directory.users.scope
@@ -77,6 +79,17 @@ struct LiveCheck {
             }
         }
         return view
+    }
+}
+
+extension LiveCheck {
+    /// The configured flavour, or the server's when `auto`.
+    static func flavour(of directory: DirectoryConfig, _ session: LDAPSession) async throws -> DirectoryFlavour {
+        switch directory.flavour {
+        case .openldap: .openLDAP
+        case .activedirectory: .activeDirectory
+        case .auto: try await session.rootDSE().flavour
+        }
     }
 }
 

@@ -36,14 +36,16 @@ extension VerificationService {
             do {
                 let session = try await directory.openSession(logger: logger)
                 do {
+                    let flavour = try await LiveCheck.flavour(of: directory, session)
+                    let directory = directory.effective(for: flavour)
                     for (name, filter) in intents {
-                        let mapping = directory.mapping
+                        let mapping = directory.mapping(for: flavour)
                         let found = try await session.searchAll(LDAPSearchRequest(
                             base: directory.users.base, scope: directory.users.scope,
                             filter: LDAPFilter.and([.raw(directory.users.filter), .raw(filter)]).render(),
                             attributes: [mapping.id], pageSize: directory.pageSize))
                         result[name, default: []] += found.entries.compactMap { entry in
-                            entry.string(mapping.id).map { UserKey(directory: directory.name, id: $0) }
+                            SnapshotBuilder.stableID(of: entry, mapping: mapping).map { UserKey(directory: directory.name, id: $0) }
                         }
                     }
                     await session.close()

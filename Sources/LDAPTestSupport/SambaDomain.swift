@@ -1,0 +1,133 @@
+import Foundation
+import LDAPClient
+
+/// A real Active Directory domain controller for tests: Samba, provisioned into a temporary
+/// folder (`samba-tool domain provision`, realm EXAMPLE.TEST, no DNS), listening on the
+/// standard LDAP ports of the loopback interface. Samba cannot use other ports, so one
+/// domain serves a whole test process (``shared()``); each test works in an OU of its own
+/// (``makeOrganizationalUnit(_:)``). Killed, with the processes it forked, when the test
+/// process exits. Needs the Debian packages `samba-ad-dc` and `samba-ad-provision`, and root.
+public final class SambaDomain: Sendable {
+    public let folder: URL
+    public let process: SpawnedProcess
+    public static let realm = "EXAMPLE.TEST"
+    public static let baseDN = "DC=example,DC=test"
+    public static let adminDN = "CN=Administrator,CN=Users,DC=example,DC=test"
+    public static let adminPassword = "Admin-Passw0rd!"
+    public let ldapURL = "ldap://127.0.0.1:389"
+
+    private static let starter = Starter()
+
+    /// The process's domain controller, provisioned and started on first use (about 10 s).
+    public static func shared() async throws -> SambaDomain { try await starter.domain() }
+
+    actor Starter {
+        private var started: SambaDomain?
+
+        func domain() async throws -> SambaDomain {
+            if let started { return started }
+            let domain = try await SambaDomain.start()
+            started = domain
+            return domain
+        }
+    }
+
+    private init(folder: URL, process: SpawnedProcess) {
+        self.folder = folder
+        self.process = process
+    }
+
+    static func start() async throws -> SambaDomain {
+        guard (try? resolveExecutable("samba")) != nil, (try? resolveExecutable("samba-tool")) != nil else {
+            throw CommandError(
+                command: "samba", status: 127, output: "",
+                errorOutput: "Samba is not installed: run Scripts/install-deps.sh (Debian packages samba-ad-dc, samba-ad-provision)")
+        }
+        if await answers() {
+            throw CommandError(
+                command: "samba", status: 1, output: "",
+                errorOutput: "something already answers LDAP on 127.0.0.1:389 (a leftover samba or slapd?); stop it first")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-samba-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        ChildProcesses.shared.addFolder(folder.path)
+        _ = try runCommand("samba-tool", [
+            "domain", "provision", "--targetdir=\(folder.path)", "--realm=\(realm)", "--domain=EXAMPLE", "--server-role=dc",
+            "--dns-backend=NONE", "--adminpass=\(adminPassword)", "--use-rfc2307", "--host-name=DC1",
+            "--option=interfaces=lo", "--option=bind interfaces only=yes",
+        ])
+        let configPath = folder.appendingPathComponent("etc/smb.conf").path
+        var config = try String(contentsOfFile: configPath, encoding: .utf8)
+        var lines: [String] = []
+        for line in config.components(separatedBy: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("server services") || trimmed.hasPrefix("log file") { continue }
+            lines.append(line)
+            if trimmed == "[global]" {
+                for name in ["pid", "ncalrpc", "winbindd", "ntp_signd"] {
+                    try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+                }
+                lines += [
+                    "\tserver services = ldap, cldap, kdc, rpc",
+                    // Plain simple binds over ldap:// (tests bind as the administrator).
+                    "\tldap server require strong auth = no",
+                    "\tlog file = \(folder.path)/log.%m",
+                    "\tpid directory = \(folder.path)/pid",
+                    "\tncalrpc dir = \(folder.path)/ncalrpc",
+                    "\twinbindd socket directory = \(folder.path)/winbindd",
+                    "\tntp signd socket directory = \(folder.path)/ntp_signd",
+                ]
+            }
+        }
+        config = lines.joined(separator: "\n")
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let process = try SpawnedProcess(
+            executable: try resolveExecutable("samba"), arguments: ["-s", configPath, "--foreground", "--no-process-group"],
+            logPath: folder.appendingPathComponent("samba.out").path, newProcessGroup: true)
+        ChildProcesses.shared.addGroup(process.pid)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !(await answers()) {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                let log = (try? String(contentsOf: folder.appendingPathComponent("samba.out"), encoding: .utf8)) ?? ""
+                process.signalGroup(SIGKILL)
+                throw CommandError(command: "samba", status: 1, output: "", errorOutput: "the domain controller did not start: \(log.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return SambaDomain(folder: folder, process: process)
+    }
+
+    /// Whether an LDAP server answers a root DSE query on 127.0.0.1:389.
+    static func answers() async -> Bool {
+        do {
+            let session = try await LDAPSession.connect(LDAPConnectionOptions(url: "ldap://127.0.0.1:389", connectTimeout: .seconds(2), operationTimeout: .seconds(2)))
+            _ = try await session.rootDSE()
+            await session.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Runs `ldapmodify` as the administrator (`changetype` records; `-c` is not used:
+    /// the first error stops and throws).
+    public func modify(_ ldif: String) throws {
+        _ = try runCommand("ldapmodify", ["-x", "-H", ldapURL, "-D", Self.adminDN, "-w", Self.adminPassword], input: ldif)
+    }
+
+    /// Creates an OU under the domain for one test and returns its DN.
+    public func makeOrganizationalUnit(_ prefix: String = "test") throws -> String {
+        let dn = "OU=\(prefix)-\(UUID().uuidString.prefix(8).lowercased()),\(Self.baseDN)"
+        try modify("dn: \(dn)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
+        return dn
+    }
+
+    /// Sets an account's password (over `samba-tool`, which writes it locally), which AD
+    /// requires before the account can be enabled.
+    public func setPassword(_ samAccountName: String, _ password: String) throws {
+        _ = try runCommand("samba-tool", [
+            "user", "setpassword", samAccountName, "--newpassword=\(password)",
+            "-H", "\(folder.path)/private/sam.ldb",
+        ])
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import GroupSync
+import LDAPTestSupport
+import SyncCore
+import SyncStore
+import Testing
+import Verification
+
+extension Tag {
+    @Tag static var samba: Self
+}
+
+/// Sync against a real Samba AD domain controller (started once per test process).
+@Suite("Active Directory flavour against a real Samba AD DC", .tags(.samba))
+struct ActiveDirectoryTests {
+    @Test("objectGUID ids, sAMAccountName, UPN and smtp: aliases, disabled accounts, nested groups, renames")
+    func sync() async throws {
+        let domain = try await SambaDomain.shared()
+        let ou = try domain.makeOrganizationalUnit()
+        let tag = String(ou.dropFirst("OU=test-".count).prefix(8))
+        func user(_ name: String, _ display: String, extra: String = "") -> String {
+            """
+            dn: CN=\(display),\(ou)
+            changetype: add
+            objectClass: user
+            sAMAccountName: \(name)-\(tag)
+            userPrincipalName: \(name)-\(tag)@example.test
+            mail: \(name)-\(tag)@example.com
+            displayName: \(display)
+            \(extra)
+            """
+        }
+        try domain.modify([
+            user("alice", "Alice Archer", extra: "proxyAddresses: SMTP:alice-\(tag)@example.com\nproxyAddresses: smtp:a.archer-\(tag)@example.com\nproxyAddresses: X500:/o=Example/cn=alice"),
+            user("bob", "Bob Baker"), user("carol", "Carol Clark"),
+        ].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: "\n\n") + "\n\n")
+        // Accounts created without a password are disabled; give Alice one and enable her.
+        try domain.setPassword("alice-\(tag)", "Alice-Passw0rd!")
+        try domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n\n")
+        try domain.modify("""
+            dn: CN=finance-\(tag),\(ou)
+            changetype: add
+            objectClass: group
+            sAMAccountName: finance-\(tag)
+            member: CN=Alice Archer,\(ou)
+            member: CN=Bob Baker,\(ou)
+
+            dn: CN=all-staff-\(tag),\(ou)
+            changetype: add
+            objectClass: group
+            sAMAccountName: all-staff-\(tag)
+            member: CN=finance-\(tag),\(ou)
+            member: CN=Carol Clark,\(ou)
+
+            """)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(tag)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
+        let configPath = folder.appendingPathComponent("groupsync.yaml").path
+        try """
+            store:
+              path: var/groupsync.sqlite
+            directories:
+              - name: ad
+                url: \(domain.ldapURL)
+                bind:
+                  dn: \(SambaDomain.adminDN)
+                  password_file: password
+                users:
+                  base: \(ou)
+                groups:
+                  base: \(ou)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(path: configPath)
+        let store = try Store(path: config.store.path)
+        let runner = SyncRunner(config: config, store: store, logger: quietLogger)
+
+        var report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.outcome == .applied, "\(report.run.message ?? "")")
+        var snapshot = try store.snapshot(directory: "ad")
+        #expect(snapshot.users.count == 3)
+        let alice = try #require(snapshot.users.values.first { $0.username == "alice-\(tag)" })
+        #expect(alice.mail == "alice-\(tag)@example.com")
+        #expect(Set(alice.aliases) == ["alice-\(tag)@example.com", "a.archer-\(tag)@example.com", "alice-\(tag)@example.test"])
+        #expect(alice.displayName == "Alice Archer")
+        #expect(!alice.disabled)
+        #expect(snapshot.users.values.filter(\.disabled).count == 2, "accounts without a password are disabled")
+
+        // The id is the objectGUID as Samba itself writes it.
+        let shown = try runCommand("samba-tool", ["user", "show", "alice-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectGUID"])
+        let guid = try #require(shown.split(separator: "\n").first { $0.hasPrefix("objectGUID: ") }).dropFirst("objectGUID: ".count)
+        #expect(alice.id == guid.lowercased())
+
+        let finance = try #require(snapshot.groups.values.first { $0.name == "finance-\(tag)" })
+        let staff = try #require(snapshot.groups.values.first { $0.name == "all-staff-\(tag)" })
+        #expect(snapshot.members[finance.id]?.count == 2)
+        #expect(snapshot.members[staff.id]?.contains(.group(finance.id)) == true)
+        #expect(try store.effectiveGroups(directory: "ad", userID: alice.id) == [finance.id, staff.id])
+
+        // Found by UPN and by an smtp: alias.
+        let service = try VerificationService(config: config, store: store, logger: quietLogger)
+        let byUPN = try await service.verify("alice-\(tag)@example.test", targets: [.group("all-staff-\(tag)")])
+        #expect(byUPN.user?.id == alice.id && byUPN.allLanded)
+        #expect(try await service.verify("A.Archer-\(tag)@example.com", targets: [.group("finance-\(tag)")]).allLanded)
+
+        // Unchanged: no changes. Then a rename keeps the id.
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.outcome == .noChanges, "\(report.run.message ?? "")")
+        try domain.modify("dn: CN=finance-\(tag),\(ou)\nchangetype: modrdn\nnewrdn: CN=finance-team-\(tag)\ndeleteoldrdn: 1\n\n")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.outcome == .applied)
+        #expect(report.run.counts.groups.changed == 1 && report.run.counts.groups.added == 0 && report.run.counts.groups.removed == 0)
+        snapshot = try store.snapshot(directory: "ad")
+        #expect(snapshot.groups[finance.id]?.name == "finance-team-\(tag)")
+    }
+}
