@@ -51,7 +51,7 @@ public final class SambaDomain: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-samba-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         ChildProcesses.shared.addFolder(folder.path)
-        _ = try runCommand("samba-tool", [
+        _ = try await runCommandDetached("samba-tool", [
             "domain", "provision", "--targetdir=\(folder.path)", "--realm=\(realm)", "--domain=EXAMPLE", "--server-role=dc",
             "--dns-backend=NONE", "--adminpass=\(adminPassword)", "--use-rfc2307", "--host-name=DC1",
             "--option=interfaces=lo", "--option=bind interfaces only=yes",

@@ -77,7 +77,8 @@ struct ConnectionTests {
         }
         let elapsed = ContinuousClock.now - started
         #expect(error.code == .timeout)
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(5))
+        // It waited for the timeout, and did not hang (a wide margin: tests run in parallel).
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(20))
         #expect(error.description.contains("no answer from ldap://127.0.0.1:\(listener.port) within 1s"))
     }
 

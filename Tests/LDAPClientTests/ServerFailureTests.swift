@@ -51,7 +51,8 @@ struct ServerFailureTests {
             _ = try await session.searchAll(LDAPSearchRequest(base: "ou=people,dc=example,dc=com"))
         }
         #expect(error.code == .timeout)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Within the timeout, not hanging (a wide margin: tests run in parallel on 2 cores).
+        #expect(ContinuousClock.now - started < .seconds(20))
         await directory.kill(SIGCONT)
     }
 }
