@@ -24,6 +24,11 @@ public struct AttributeMapping: Sendable, Equatable {
     public var changeMarker: String?
     /// The id attribute holds a binary GUID (AD's `objectGUID`), rendered as a UUID string.
     public var idIsBinaryGUID = false
+    /// AD: the binary SID of users and groups (`objectSid`) and the user's primary group's
+    /// relative id (`primaryGroupID`): users are members of their primary group without a
+    /// `member` value naming them.
+    public var sid: String?
+    public var primaryGroupID: String?
 
     public init(
         id: String, username: String, mail: String, aliases: [String], displayName: String, groupName: String,
@@ -58,12 +63,15 @@ public struct AttributeMapping: Sendable, Equatable {
             displayName: "displayName", groupName: "cn", groupMail: "mail", member: ["member"], memberUID: [],
             disabled: "userAccountControl", changeMarker: "uSNChanged")
         mapping.idIsBinaryGUID = true
+        mapping.sid = "objectSid"
+        mapping.primaryGroupID = "primaryGroupID"
         return mapping
     }()
 
     public var userAttributes: [String] {
         var list = [id, username, mail, displayName] + aliases
         if let disabled { list.append(disabled) }
+        if let sid, let primaryGroupID { list += [sid, primaryGroupID] }
         return unique(list)
     }
 
@@ -73,7 +81,7 @@ public struct AttributeMapping: Sendable, Equatable {
 
     /// A group's attributes without its members: enough to tell whether it changed.
     public var groupHeaderAttributes: [String] {
-        unique([id, groupName, groupMail] + (changeMarker.map { [$0] } ?? []))
+        unique([id, groupName, groupMail] + (changeMarker.map { [$0] } ?? []) + (sid.map { [$0] } ?? []))
     }
 
     private func unique(_ list: [String]) -> [String] {

@@ -8,8 +8,15 @@ public struct DirectoryUser: Sendable, Hashable, Codable {
     public var aliases: [String]
     public var displayName: String?
     public var disabled: Bool
+    /// Active Directory: the SID of the user's primary group (`primaryGroupID`), which lists
+    /// the user without a `member` value. Not stored; it counts in ``resolutionDigest``.
+    public var primaryGroup: String?
 
-    public init(id: String, dn: String, username: String? = nil, mail: String? = nil, aliases: [String] = [], displayName: String? = nil, disabled: Bool = false) {
+    public init(
+        id: String, dn: String, username: String? = nil, mail: String? = nil, aliases: [String] = [], displayName: String? = nil,
+        disabled: Bool = false, primaryGroup: String? = nil
+    ) {
+        self.primaryGroup = primaryGroup
         self.id = id
         self.dn = dn
         self.username = username
@@ -109,7 +116,9 @@ extension DirectoryUser {
 
     /// A fingerprint of what member values resolve through: the DN and the username (for
     /// posixGroup `memberUid`). Never 0.
-    public var resolutionDigest: UInt64 { Self.digest([id, dn, username]) }
+    public var resolutionDigest: UInt64 {
+        primaryGroup.map { Self.digest([id, dn, username, $0]) } ?? Self.digest([id, dn, username])
+    }
 
     private static func digest(_ fields: [String?]) -> UInt64 {
         var hash = StableHash()

@@ -17,6 +17,8 @@ public struct SnapshotBuilder: Sendable {
     private var pendingDNs: [(groupID: String, normalized: String?, value: String)] = []
     private var buffer: [UInt8] = []
     private var pendingNames: [(groupID: String, value: String)] = []
+    /// AD: group SID → group id, for primary group memberships.
+    private var groupBySID: [String: String] = [:]
 
     /// `expectedUsers` and `expectedGroups` (e.g. the last run's totals) size the tables up
     /// front, so a large directory does not grow them step by step.
@@ -43,7 +45,7 @@ public struct SnapshotBuilder: Sendable {
         let user = DirectoryUser(
             id: id, dn: entry.dn, username: entry.string(mapping.username), mail: entry.string(mapping.mail),
             aliases: MailAddress.aliases(mapping.aliases.flatMap { entry.strings($0) }), displayName: entry.string(mapping.displayName),
-            disabled: isDisabled(entry))
+            disabled: isDisabled(entry), primaryGroup: primaryGroupSID(entry))
         snapshot.users[id] = user
         let index = Int32(userRefs.count)
         userRefs.append(.user(id))
@@ -94,6 +96,7 @@ public struct SnapshotBuilder: Sendable {
         let name = entry.string(mapping.groupName) ?? (try? DistinguishedName(entry.dn))?.leafValue ?? entry.dn
         snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
         groupByDN[normalized] = id
+        if let attribute = mapping.sid, let bytes = entry[attribute].first, let sid = Self.sidString(bytes) { groupBySID[sid] = id }
         if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }
         return id
     }
@@ -112,6 +115,14 @@ public struct SnapshotBuilder: Sendable {
         }
         for pending in pendingNames {
             snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
+        }
+        // AD primary groups. A skipped (unchanged) group keeps its stored members, which
+        // include these: a user whose primary group changed makes every group load.
+        if !groupBySID.isEmpty {
+            for user in snapshot.users.values {
+                guard let sid = user.primaryGroup, let group = groupBySID[sid], !snapshot.unloadedGroups.contains(group) else { continue }
+                snapshot.members[group, default: []].insert(.user(user.id))
+            }
         }
         snapshot.computeDigests()
         return snapshot
@@ -146,6 +157,33 @@ public struct SnapshotBuilder: Sendable {
     /// The stable id of an entry under a mapping, as the snapshot keys it; nil when missing.
     public static func stableID(of entry: LDAPEntry, mapping: AttributeMapping) -> String? {
         try? SnapshotBuilder(mapping: mapping).stableID(of: entry)
+    }
+
+    /// The SID of a user's primary group: the user's own SID with its last part replaced by
+    /// `primaryGroupID`.
+    private func primaryGroupSID(_ entry: LDAPEntry) -> String? {
+        guard let sidAttribute = mapping.sid, let ridAttribute = mapping.primaryGroupID,
+              let bytes = entry[sidAttribute].first, let sid = Self.sidString(bytes),
+              let rid = entry.string(ridAttribute), UInt32(rid) != nil,
+              let dash = sid.lastIndex(of: "-")
+        else { return nil }
+        return sid[..<dash] + "-" + rid
+    }
+
+    /// A binary SID as text, `S-1-5-21-…`; nil when malformed.
+    public static func sidString(_ bytes: [UInt8]) -> String? {
+        guard bytes.count >= 8 else { return nil }
+        let count = Int(bytes[1])
+        guard bytes.count == 8 + 4 * count else { return nil }
+        var authority: UInt64 = 0
+        for byte in bytes[2..<8] { authority = authority << 8 | UInt64(byte) }
+        var text = "S-\(bytes[0])-\(authority)"
+        for index in 0..<count {
+            let offset = 8 + 4 * index
+            let part = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+            text += "-\(part)"
+        }
+        return text
     }
 
     /// AD's GUID layout: the first three fields little-endian, the rest as stored.

@@ -105,6 +105,33 @@ struct ActiveDirectoryTests {
         #expect(byUPN.user?.id == alice.id && byUPN.allLanded)
         #expect(try await service.verify("A.Archer-\(tag)@example.com", targets: [.group("finance-\(tag)")]).allLanded)
 
+        // A primary group: Carol's primaryGroupID names a group, which then lists her
+        // without a member value; groupsync counts her in it.
+        try domain.modify("""
+            dn: CN=primary-\(tag),\(ou)
+            changetype: add
+            objectClass: group
+            sAMAccountName: primary-\(tag)
+            member: CN=Carol Clark,\(ou)
+
+            """)
+        let groupShown = try runCommand("samba-tool", ["group", "show", "primary-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectSid"])
+        let groupSID = try #require(groupShown.split(separator: "\n").first { $0.hasPrefix("objectSid: ") }).dropFirst("objectSid: ".count)
+        let rid = try #require(groupSID.split(separator: "-").last)
+        try domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modify\nreplace: primaryGroupID\nprimaryGroupID: \(rid)\n\n")
+        let memberValues = try runCommand("ldapsearch", [
+            "-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword, "-LLL", "-b", "CN=primary-\(tag),\(ou)",
+            "-s", "base", "member",
+        ])
+        #expect(!memberValues.contains("CN=Carol Clark"), "AD lists no member value for a primary group")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.outcome == .applied, "\(report.run.message ?? "")")
+        snapshot = try store.snapshot(directory: "ad")
+        let carol = try #require(snapshot.users.values.first { $0.username == "carol-\(tag)" })
+        let primary = try #require(snapshot.groups.values.first { $0.name == "primary-\(tag)" })
+        #expect(snapshot.members[primary.id] == [.user(carol.id)])
+        #expect(try store.effectiveGroups(directory: "ad", userID: carol.id).contains(primary.id))
+
         // Unchanged: no changes. Then a rename keeps the id.
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.outcome == .noChanges, "\(report.run.message ?? "")")
