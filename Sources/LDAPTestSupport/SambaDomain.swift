@@ -22,13 +22,15 @@ public final class SambaDomain: Sendable {
     public static func shared() async throws -> SambaDomain { try await starter.domain() }
 
     actor Starter {
-        private var started: SambaDomain?
+        /// One start for every caller: the actor is reentrant across the await, so the
+        /// task, not its result, is what is kept.
+        private var starting: Task<SambaDomain, any Error>?
 
         func domain() async throws -> SambaDomain {
-            if let started { return started }
-            let domain = try await SambaDomain.start()
-            started = domain
-            return domain
+            if let starting { return try await starting.value }
+            let task = Task { try await SambaDomain.start() }
+            starting = task
+            return try await task.value
         }
     }
 

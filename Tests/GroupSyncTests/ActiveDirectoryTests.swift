@@ -1,5 +1,6 @@
 import Foundation
 import GroupSync
+import LDAPClient
 import LDAPTestSupport
 import SyncCore
 import SyncStore
@@ -141,5 +142,41 @@ struct ActiveDirectoryTests {
         #expect(report.run.counts.groups.changed == 1 && report.run.counts.groups.added == 0 && report.run.counts.groups.removed == 0)
         snapshot = try store.snapshot(directory: "ad")
         #expect(snapshot.groups[finance.id]?.name == "finance-team-\(tag)")
+    }
+}
+
+@Suite("Ranged retrieval of large groups from a real Samba AD DC", .tags(.samba))
+struct RangedRetrievalTests {
+    @Test("a 450-member group read 100 values at a time, and an entry cut short completed range by range")
+    func ranges() async throws {
+        let domain = try await SambaDomain.shared()
+        let ou = try domain.makeOrganizationalUnit("ranged")
+        let tag = String(ou.dropFirst("OU=ranged-".count).prefix(8))
+        let count = 450
+        var ldif = ""
+        for index in 0..<count {
+            ldif += "dn: CN=r\(index)-\(tag),\(ou)\nchangetype: add\nobjectClass: user\nsAMAccountName: r\(index)-\(tag)\n\n"
+        }
+        ldif += "dn: CN=big-\(tag),\(ou)\nchangetype: add\nobjectClass: group\nsAMAccountName: big-\(tag)\n"
+        ldif += (0..<count).map { "member: CN=r\($0)-\(tag),\(ou)\n" }.joined() + "\n"
+        _ = try await runCommandDetached("ldapmodify", ["-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword], input: ldif)
+
+        let session = try await LDAPSession.connect(
+            LDAPConnectionOptions(url: domain.ldapURL), credentials: .simple(dn: SambaDomain.adminDN, password: Array(SambaDomain.adminPassword.utf8)))
+        let group = "CN=big-\(tag),\(ou)"
+        let plain = try await session.searchAll(LDAPSearchRequest(base: group, scope: .base, attributes: ["member"], pageSize: nil))
+        let all = Set(try #require(plain.entries.first)["member"])
+        #expect(all.count == count)
+        let ranged = try await session.readRanged(dn: group, attribute: "member", step: 100)
+        #expect(ranged.count == count && Set(ranged) == all)
+
+        // What a Windows DC sends for a large group: only the first range.
+        let first = try await session.searchAll(LDAPSearchRequest(base: group, scope: .base, attributes: ["member;range=0-99", "cn"], pageSize: nil))
+        let cut = try #require(first.entries.first)
+        #expect(cut.rangedAttributes.map(\.attribute) == ["member"])
+        let completed = try await DirectoryReader.completeRanges(of: cut, session: session)
+        #expect(Set(completed["member"]) == all)
+        #expect(completed.string("cn") == "big-\(tag)")
+        await session.close()
     }
 }

@@ -44,3 +44,18 @@ struct LDAPFilterTests {
         #expect(LDAPFilter.raw("(&(a=1)(b=2))").render() == "(&(a=1)(b=2))")
     }
 }
+
+@Suite("AD ranged attribute names")
+struct AttributeRangeTests {
+    @Test("member;range=low-high and low-* parse; other names do not")
+    func parse() {
+        #expect(AttributeRange("member;range=0-1499") == AttributeRange("member;range=0-1499"))
+        let first = AttributeRange("member;range=0-1499")
+        #expect(first?.attribute == "member" && first?.low == 0 && first?.high == 1499)
+        let last = AttributeRange("member;Range=1500-*")
+        #expect(last?.low == 1500 && last?.high == nil)
+        #expect(AttributeRange("member") == nil)
+        #expect(AttributeRange("userCertificate;binary") == nil)
+        #expect(AttributeRange("member;range=x-1") == nil)
+    }
+}

@@ -44,12 +44,13 @@ extension DirectoryReader {
         guard headers.count == prior.groups.count else { return false }
 
         for (entry, digest) in unchanged { try builder.addUnchangedGroup(entry, digest: digest) }
+        var ranged: [LDAPEntry] = []
         if changed.count > max(200, headers.count / 5) {
             // Many moved: one full search is cheaper than searching for each by id.
             var fetched = 0
             try await each(directory.groups, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
                 if changed[try builder.id(of: $0)] != nil {
-                    try builder.addGroup($0)
+                    try addGroup($0, to: &builder, ranged: &ranged)
                     fetched += 1
                 }
             }
@@ -67,12 +68,13 @@ extension DirectoryReader {
                 let search = SearchConfig(base: directory.groups.base, scope: directory.groups.scope, filter: filter)
                 try await each(search, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
                     guard changed[try builder.id(of: $0)] != nil else { return }
-                    try builder.addGroup($0)
+                    try addGroup($0, to: &builder, ranged: &ranged)
                     fetched += 1
                 }
             }
             guard fetched == changed.count else { throw changedDuringRun() }
         }
+        try await addRangedGroups(ranged, into: &builder, session: session)
         logger.debug("groups read", metadata: ["unchanged": "\(unchanged.count)", "fetched": "\(changed.count)"])
         return true
     }

@@ -79,9 +79,11 @@ public struct DirectoryReader: Sendable {
             skipped = try await readGroupsSkippingUnchanged(session, into: &builder, prior: prior, counter: &counter)
         }
         if !skipped {
+            var ranged: [LDAPEntry] = []
             try await each(directory.groups, attributes: mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
-                try builder.addGroup($0)
+                try addGroup($0, to: &builder, ranged: &ranged)
             }
+            try await addRangedGroups(ranged, into: &builder, session: session)
         }
         counter.report("done")
         logger.info("read directory", metadata: [
