@@ -142,6 +142,79 @@ struct ActiveDirectoryTests {
         #expect(report.run.counts.groups.changed == 1 && report.run.counts.groups.added == 0 && report.run.counts.groups.removed == 0)
         snapshot = try store.snapshot(directory: "ad")
         #expect(snapshot.groups[finance.id]?.name == "finance-team-\(tag)")
+
+        // Disabling an account is one change of one field.
+        try domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.counts.users.changed == 1)
+        #expect(try store.snapshot(directory: "ad").users[alice.id]?.disabled == true)
+    }
+
+    @Test("for every user, the effective groups equal the DC's own in-chain answer (three levels, a cycle)")
+    func inChain() async throws {
+        let domain = try await SambaDomain.shared()
+        let ou = try domain.makeOrganizationalUnit("chain")
+        let tag = String(ou.dropFirst("OU=chain-".count).prefix(8))
+        let users = 120
+        func user(_ index: Int) -> String { "CN=u\(index)-\(tag),\(ou)" }
+        func group(_ name: String) -> String { "CN=\(name)-\(tag),\(ou)" }
+        var ldif = ""
+        for index in 0..<users {
+            ldif += "dn: \(user(index))\nchangetype: add\nobjectClass: user\nsAMAccountName: u\(index)-\(tag)\n\n"
+        }
+        func add(_ name: String, _ members: [String]) {
+            ldif += "dn: \(group(name))\nchangetype: add\nobjectClass: group\nsAMAccountName: \(name)-\(tag)\n"
+            ldif += members.map { "member: \($0)\n" }.joined() + "\n"
+        }
+        add("level1", (0..<30).map(user))
+        add("level2", [group("level1")] + (30..<50).map(user))
+        add("level3", [group("level2"), user(50)])
+        add("cycle-a", [user(60)])
+        add("cycle-b", [group("cycle-a"), user(61)])
+        for index in stride(from: 0, to: users, by: 7) { add("small\(index)", [user(index), user((index + 3) % users), group("level1")]) }
+        ldif += "dn: \(group("cycle-a"))\nchangetype: modify\nadd: member\nmember: \(group("cycle-b"))\n\n"
+        _ = try await runCommandDetached("ldapmodify", ["-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword], input: ldif)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-chain-\(tag)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
+        let configPath = folder.appendingPathComponent("groupsync.yaml").path
+        try """
+            store:
+              path: var/groupsync.sqlite
+            directories:
+              - name: ad
+                url: \(domain.ldapURL)
+                bind:
+                  dn: \(SambaDomain.adminDN)
+                  password_file: password
+                users:
+                  base: \(ou)
+                groups:
+                  base: \(ou)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(path: configPath)
+        let store = try Store(path: config.store.path)
+        let report = try #require(try await SyncRunner(config: config, store: store, logger: quietLogger).run(SyncRequest()).first)
+        #expect(report.run.outcome == .applied, "\(report.run.message ?? "")")
+        let snapshot = try store.snapshot(directory: "ad")
+        #expect(snapshot.users.count == users)
+
+        let session = try await LDAPSession.connect(
+            LDAPConnectionOptions(url: domain.ldapURL), credentials: .simple(dn: SambaDomain.adminDN, password: Array(SambaDomain.adminPassword.utf8)))
+        var compared = 0
+        for (id, user) in snapshot.users {
+            let filter = LDAPFilter.extensible(attribute: "member", dnAttributes: false, rule: "1.2.840.113556.1.4.1941", value: user.dn).render()
+            let result = try await session.searchAll(LDAPSearchRequest(base: ou, filter: "(&(objectClass=group)\(filter))", attributes: ["objectGUID"]))
+            let dcGroups = Set(result.entries.compactMap { SnapshotBuilder.stableID(of: $0, mapping: .activeDirectory) })
+            #expect(try store.effectiveGroups(directory: "ad", userID: id) == dcGroups, "\(user.dn)")
+            compared += 1
+        }
+        await session.close()
+        #expect(compared == users)
+        let u60 = try #require(snapshot.users.values.first { $0.username == "u60-\(tag)" })
+        #expect(try store.effectiveGroups(directory: "ad", userID: u60.id).count == 2, "both groups of the cycle")
     }
 }
 
