@@ -148,6 +148,32 @@ struct ActiveDirectoryTests {
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.counts.users.changed == 1)
         #expect(try store.snapshot(directory: "ad").users[alice.id]?.disabled == true)
+
+        // Computers and contacts are not users; deleted objects are gone.
+        try domain.modify("""
+            dn: CN=PC1-\(tag),\(ou)
+            changetype: add
+            objectClass: computer
+            sAMAccountName: PC1-\(tag)$
+
+            dn: CN=Partner Contact \(tag),\(ou)
+            changetype: add
+            objectClass: contact
+            mail: partner-\(tag)@partner.example
+
+            dn: CN=Bob Baker,\(ou)
+            changetype: delete
+
+            dn: CN=all-staff-\(tag),\(ou)
+            changetype: delete
+
+            """)
+        report = try #require(try await runner.run(SyncRequest(force: true)).first)
+        #expect(report.run.counts.users.added == 0 && report.run.counts.users.removed == 1)
+        #expect(report.run.counts.groups.removed == 1)
+        snapshot = try store.snapshot(directory: "ad")
+        #expect(Set(snapshot.users.values.compactMap(\.username)) == ["alice-\(tag)", "carol-\(tag)"])
+        #expect(snapshot.groups[staff.id] == nil)
     }
 
     @Test("for every user, the effective groups equal the DC's own in-chain answer (three levels, a cycle)")
