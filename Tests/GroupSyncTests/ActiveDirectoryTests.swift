@@ -143,6 +143,13 @@ struct ActiveDirectoryTests {
         snapshot = try store.snapshot(directory: "ad")
         #expect(snapshot.groups[finance.id]?.name == "finance-team-\(tag)")
 
+        // Moving a user to another OU is one change: the DN, same id.
+        try domain.modify("dn: OU=moved,\(ou)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
+        try domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modrdn\nnewrdn: CN=Carol Clark\ndeleteoldrdn: 1\nnewsuperior: OU=moved,\(ou)\n\n")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.counts.users.changed == 1 && report.run.counts.users.added == 0 && report.run.counts.users.removed == 0)
+        #expect(try store.snapshot(directory: "ad").users[carol.id]?.dn == "CN=Carol Clark,OU=moved,\(ou)")
+
         // Disabling an account is one change of one field.
         try domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n")
         report = try #require(try await runner.run(SyncRequest()).first)
