@@ -29,6 +29,8 @@ public struct AttributeMapping: Sendable, Equatable {
     /// `member` value naming them.
     public var sid: String?
     public var primaryGroupID: String?
+    /// AD: `groupType`, whose sign bit marks security groups.
+    public var groupType: String?
 
     public init(
         id: String, username: String, mail: String, aliases: [String], displayName: String, groupName: String,
@@ -65,6 +67,7 @@ public struct AttributeMapping: Sendable, Equatable {
         mapping.idIsBinaryGUID = true
         mapping.sid = "objectSid"
         mapping.primaryGroupID = "primaryGroupID"
+        mapping.groupType = "groupType"
         return mapping
     }()
 
@@ -81,7 +84,7 @@ public struct AttributeMapping: Sendable, Equatable {
 
     /// A group's attributes without its members: enough to tell whether it changed.
     public var groupHeaderAttributes: [String] {
-        unique([id, groupName, groupMail] + (changeMarker.map { [$0] } ?? []) + (sid.map { [$0] } ?? []))
+        unique([id, groupName, groupMail] + [changeMarker, sid, groupType].compactMap { $0 })
     }
 
     private func unique(_ list: [String]) -> [String] {

@@ -36,8 +36,11 @@ public struct DirectoryGroup: Sendable, Hashable, Codable {
     public var dn: String
     public var name: String
     public var mail: String?
+    /// Active Directory: `security` or `distribution` (from `groupType`); nil elsewhere.
+    public var type: String?
 
-    public init(id: String, dn: String, name: String, mail: String? = nil) {
+    public init(id: String, dn: String, name: String, mail: String? = nil, type: String? = nil) {
+        self.type = type
         self.id = id
         self.dn = dn
         self.name = name

@@ -56,6 +56,7 @@ public enum Planner {
             var fields: [FieldChange] = []
             if before.dn != group.dn { fields.append(FieldChange(field: "dn", before: before.dn, after: group.dn)) }
             if before.name != group.name { fields.append(FieldChange(field: "name", before: before.name, after: group.name)) }
+            if before.type != group.type { fields.append(FieldChange(field: "type", before: before.type, after: group.type)) }
             if before.mail != group.mail { fields.append(FieldChange(field: "mail", before: before.mail, after: group.mail)) }
             if !fields.isEmpty { plan.groupsChanged.append(Changed(before: before, after: group, fields: fields)) }
         }

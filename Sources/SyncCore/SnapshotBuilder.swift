@@ -94,7 +94,11 @@ public struct SnapshotBuilder: Sendable {
         guard snapshot.groups[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another group") }
         let normalized = String(decoding: try normalizedBytes(entry.dn), as: UTF8.self)
         let name = entry.string(mapping.groupName) ?? (try? DistinguishedName(entry.dn))?.leafValue ?? entry.dn
-        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail))
+        var type: String?
+        if let attribute = mapping.groupType, let value = entry.string(attribute).flatMap({ Int64($0) }) {
+            type = value & 0x8000_0000 != 0 ? "security" : "distribution"
+        }
+        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail), type: type)
         groupByDN[normalized] = id
         if let attribute = mapping.sid, let bytes = entry[attribute].first, let sid = Self.sidString(bytes) { groupBySID[sid] = id }
         if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }

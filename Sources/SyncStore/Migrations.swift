@@ -151,6 +151,9 @@ enum Migrations {
                 try db.execute(sql: "UPDATE \"group\" SET dn_key = ? WHERE ref = ?", arguments: [DNKey.of(row[1]), row[0] as Int64])
             }
         }
+        migrator.registerMigration("v3: group type") { db in
+            try db.execute(sql: "ALTER TABLE \"group\" ADD COLUMN group_type TEXT")
+        }
         return migrator
     }
 }

@@ -60,9 +60,9 @@ public final class SnapshotIndex: Catalog, Sendable {
         var groups: [GroupInfo] = []
         var groupByRef: [Int64: Int32] = [:]
         var groupByName: [String: [Int32]] = [:], groupByDN: [String: [Int32]] = [:], groupByKey: [GroupKey: Int32] = [:]
-        let groupRows = try Row.fetchCursor(db, sql: "SELECT ref, directory, id, dn, name, mail, dn_key FROM \"group\"")
+        let groupRows = try Row.fetchCursor(db, sql: "SELECT ref, directory, id, dn, name, mail, dn_key, group_type FROM \"group\"")
         while let row = try groupRows.next() {
-            let info = GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5]))
+            let info = GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5], type: row[7]))
             let index = Int32(groups.count)
             groups.append(info)
             groupByRef[row[0]] = index

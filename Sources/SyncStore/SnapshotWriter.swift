@@ -80,15 +80,18 @@ struct SnapshotWriter {
             try deleteAddresses.execute(arguments: [userRef])
             try insertAddresses(user, ref: userRef)
         }
-        let insertGroup = try db.makeStatement(sql: "INSERT INTO \"group\" (directory, id, dn, name, mail, dn_key) VALUES (?, ?, ?, ?, ?, ?)")
+        let insertGroup = try db.makeStatement(sql: """
+            INSERT INTO "group" (directory, id, dn, name, mail, dn_key, group_type) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
         for group in plan.groupsAdded {
-            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn)])
+            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn), group.type])
             groupRefs[group.id] = db.lastInsertedRowID
         }
-        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ? WHERE ref = ?")
+        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ?, group_type = ? WHERE ref = ?")
         for change in plan.groupsChanged {
             try updateGroup.execute(arguments: [
-                change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), try groupRef(change.after.id),
+                change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), change.after.type,
+                try groupRef(change.after.id),
             ])
         }
 

@@ -78,10 +78,10 @@ public final class Store: Sendable {
                 }
             }
             let groups = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker FROM "group" WHERE directory = ?
+                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type FROM "group" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try groups.next() {
-                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3])
+                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3], type: row[8])
                 snapshot.groups[group.id] = group
                 snapshot.unloadedGroups.insert(group.id)
                 if let marker: String = row[7] { snapshot.groupMarkers[group.id] = marker }

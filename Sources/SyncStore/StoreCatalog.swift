@@ -32,9 +32,9 @@ public struct StoreCatalog: Catalog {
     public func groups(matching name: String) throws -> [GroupInfo] {
         let name = name.trimmingCharacters(in: .whitespaces)
         if name.contains("="), let key = DistinguishedName.normalizedKey(name) {
-            return try groups(sql: "SELECT ref, directory, id, dn, name, mail FROM \"group\" WHERE dn_key = ?", [key]).map(\.info)
+            return try groups(sql: "SELECT ref, directory, id, dn, name, mail, group_type FROM \"group\" WHERE dn_key = ?", [key]).map(\.info)
         }
-        return try groups(sql: "SELECT ref, directory, id, dn, name, mail FROM \"group\" WHERE name = ? COLLATE NOCASE", [name]).map(\.info)
+        return try groups(sql: "SELECT ref, directory, id, dn, name, mail, group_type FROM \"group\" WHERE name = ? COLLATE NOCASE", [name]).map(\.info)
     }
 
     public func nestedGroups(of groups: [GroupKey]) throws -> [GroupInfo] {
@@ -162,14 +162,14 @@ public struct StoreCatalog: Catalog {
 
     func groups(sql: String, _ arguments: StatementArguments) throws -> [GroupRow] {
         try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            GroupRow(ref: row[0], info: GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5])))
+            GroupRow(ref: row[0], info: GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5], type: row[6])))
         }
     }
 
     func groups(refs: [Int64]) throws -> [GroupRow] {
         guard !refs.isEmpty else { return [] }
         return try groups(sql: """
-            SELECT ref, directory, id, dn, name, mail FROM "group" WHERE ref IN (SELECT value FROM json_each(?))
+            SELECT ref, directory, id, dn, name, mail, group_type FROM "group" WHERE ref IN (SELECT value FROM json_each(?))
             """, [Self.json(refs)])
     }
 

@@ -50,6 +50,7 @@ struct ActiveDirectoryTests {
             changetype: add
             objectClass: group
             sAMAccountName: all-staff-\(tag)
+            groupType: 2
             member: CN=finance-\(tag),\(ou)
             member: CN=Carol Clark,\(ou)
 
@@ -97,6 +98,7 @@ struct ActiveDirectoryTests {
         let finance = try #require(snapshot.groups.values.first { $0.name == "finance-\(tag)" })
         let staff = try #require(snapshot.groups.values.first { $0.name == "all-staff-\(tag)" })
         #expect(snapshot.members[finance.id]?.count == 2)
+        #expect(finance.type == "security" && staff.type == "distribution", "from groupType")
         #expect(snapshot.members[staff.id]?.contains(.group(finance.id)) == true)
         #expect(try store.effectiveGroups(directory: "ad", userID: alice.id) == [finance.id, staff.id])
 

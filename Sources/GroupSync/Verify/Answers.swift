@@ -138,6 +138,8 @@ public struct ExplainAnswer: Codable, Sendable {
         public var directory: String
         public var dn: String
         public var name: String
+        /// Active Directory: security or distribution.
+        public var type: String?
         public var direct: Bool
         public var path: [String]
         public var paths: [[String]]
@@ -195,7 +197,7 @@ public struct ExplainAnswer: Codable, Sendable {
         user = UserJSON(coverage.user)
         self.snapshot = snapshot
         groups = coverage.groups.map {
-            Group(directory: $0.group.directory, dn: $0.group.dn, name: $0.group.name, direct: $0.direct,
+            Group(directory: $0.group.directory, dn: $0.group.dn, name: $0.group.name, type: $0.group.group.type, direct: $0.direct,
                   path: names($0.paths.first ?? []), paths: $0.paths.map(names))
         }
         profileGroups = coverage.profileGroups.map { Named(name: $0.name, path: names($0.paths.first ?? []), paths: $0.paths.map(names)) }
