@@ -45,6 +45,11 @@ public final class SambaDomain: Sendable {
                 command: "samba", status: 127, output: "",
                 errorOutput: "Samba is not installed: run Scripts/install-deps.sh (Debian packages samba-ad-dc, samba-ad-provision)")
         }
+        guard getuid() == 0 else {
+            throw CommandError(
+                command: "samba", status: 1, output: "",
+                errorOutput: "a Samba domain controller runs as root only; run the tests as root (as CI does)")
+        }
         if await answers() {
             throw CommandError(
                 command: "samba", status: 1, output: "",
