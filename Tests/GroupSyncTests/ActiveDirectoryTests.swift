@@ -11,6 +11,38 @@ extension Tag {
     @Tag static var samba: Self
 }
 
+/// A configuration and a store for syncing one test's OU of the shared domain.
+struct ADSyncSetup {
+    let folder: URL
+    let config: GroupSyncConfig
+    let store: Store
+
+    init(domain: SambaDomain, ou: String) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
+        let configPath = folder.appendingPathComponent("groupsync.yaml").path
+        try """
+            store:
+              path: var/groupsync.sqlite
+            directories:
+              - name: ad
+                url: \(domain.ldapURL)
+                bind:
+                  dn: \(SambaDomain.adminDN)
+                  password_file: password
+                users:
+                  base: \(ou)
+                groups:
+                  base: \(ou)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        config = try ConfigLoader.load(path: configPath)
+        store = try Store(path: config.store.path)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: folder) }
+}
+
 /// Sync against a real Samba AD domain controller (started once per test process).
 @Suite("Active Directory flavour against a real Samba AD DC", .tags(.samba))
 struct ActiveDirectoryTests {
@@ -56,27 +88,9 @@ struct ActiveDirectoryTests {
 
             """)
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(tag)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
-        let configPath = folder.appendingPathComponent("groupsync.yaml").path
-        try """
-            store:
-              path: var/groupsync.sqlite
-            directories:
-              - name: ad
-                url: \(domain.ldapURL)
-                bind:
-                  dn: \(SambaDomain.adminDN)
-                  password_file: password
-                users:
-                  base: \(ou)
-                groups:
-                  base: \(ou)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let config = try ConfigLoader.load(path: configPath)
-        let store = try Store(path: config.store.path)
+        let setup = try ADSyncSetup(domain: domain, ou: ou)
+        defer { setup.remove() }
+        let (config, store) = (setup.config, setup.store)
         let runner = SyncRunner(config: config, store: store, logger: quietLogger)
 
         var report = try #require(try await runner.run(SyncRequest()).first)
@@ -210,27 +224,9 @@ struct ActiveDirectoryTests {
         ldif += "dn: \(group("cycle-a"))\nchangetype: modify\nadd: member\nmember: \(group("cycle-b"))\n\n"
         _ = try await runCommandDetached("ldapmodify", ["-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword], input: ldif)
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-chain-\(tag)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
-        let configPath = folder.appendingPathComponent("groupsync.yaml").path
-        try """
-            store:
-              path: var/groupsync.sqlite
-            directories:
-              - name: ad
-                url: \(domain.ldapURL)
-                bind:
-                  dn: \(SambaDomain.adminDN)
-                  password_file: password
-                users:
-                  base: \(ou)
-                groups:
-                  base: \(ou)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let config = try ConfigLoader.load(path: configPath)
-        let store = try Store(path: config.store.path)
+        let setup = try ADSyncSetup(domain: domain, ou: ou)
+        defer { setup.remove() }
+        let (config, store) = (setup.config, setup.store)
         let report = try #require(try await SyncRunner(config: config, store: store, logger: quietLogger).run(SyncRequest()).first)
         #expect(report.run.outcome == .applied, "\(report.run.message ?? "")")
         let snapshot = try store.snapshot(directory: "ad")

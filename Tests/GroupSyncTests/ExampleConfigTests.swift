@@ -7,16 +7,23 @@ import Verification
 struct ExampleConfigTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// An example's text with the files it names pointed at ones that exist, in a new folder.
+    static func example(_ name: String) throws -> (String, URL) {
+        let text = try String(contentsOf: repository.appendingPathComponent("Config/\(name)"), encoding: .utf8)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for file in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(file)) }
+        return (
+            text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
+                .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path),
+            folder
+        )
+    }
+
     @Test("Config/openldap.yaml parses once its files exist, and means what its comments say")
     func openldap() throws {
-        var text = try String(contentsOf: Self.repository.appendingPathComponent("Config/openldap.yaml"), encoding: .utf8)
-        // Point the files it names at ones that exist here.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (text, folder) = try Self.example("openldap.yaml")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for name in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(name)) }
-        text = text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
-            .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path)
         let config = try ConfigLoader.parse(text, file: folder.appendingPathComponent("groupsync.yaml").path)
         let corp = try #require(config.directories.first)
         #expect(corp.tls.verify)
@@ -41,13 +48,8 @@ struct ExampleConfigTests {
 
     @Test("Config/activedirectory.yaml parses, and its attributes are the AD defaults")
     func activeDirectory() throws {
-        var text = try String(contentsOf: Self.repository.appendingPathComponent("Config/activedirectory.yaml"), encoding: .utf8)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-ad-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (text, folder) = try Self.example("activedirectory.yaml")
         defer { try? FileManager.default.removeItem(at: folder) }
-        for name in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(name)) }
-        text = text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
-            .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path)
         let config = try ConfigLoader.parse(text, file: folder.appendingPathComponent("groupsync.yaml").path)
         let corp = try #require(config.directories.first)
         #expect(corp.flavour == .activedirectory)
