@@ -9,35 +9,45 @@ public final class DaemonMetrics: Sendable {
 
     public init() {}
 
+    /// `groupsync_<name>_<unit>`, with its help text.
+    private func name(_ name: String, _ unit: String = "", _ help: String) -> MetricNameDescriptor {
+        descriptor(name, unit, help)
+    }
+
+    private func name(_ name: String, help: String) -> MetricNameDescriptor { descriptor(name, "", help) }
+
+    private func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "groupsync", metricName: name, unitName: unit, helpText: help)
+    }
+
     /// Counts a finished run and updates the gauges of its directory.
     public func record(_ run: RunRecord) {
         let directory = ("directory", run.directory)
-        registry.makeCounter(name: "groupsync_runs_total", labels: [directory, ("outcome", run.outcome.rawValue)], help: "Sync runs by directory and outcome")
+        registry.makeCounter(descriptor: name("runs", "total", "Sync runs by directory and outcome"), labels: [directory, ("outcome", run.outcome.rawValue)])
             .increment()
         registry.makeDurationHistogram(
-            name: "groupsync_run_duration_seconds", labels: [directory],
-            buckets: [.milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)],
-            help: "Wall time of sync runs"
+            descriptor: name("run_duration", "seconds", "Wall time of sync runs"), labels: [directory],
+            buckets: [.milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
         ).recordNanoseconds(Int64(max(0, run.finishedAt.timeIntervalSince(run.startedAt)) * 1e9))
         if run.outcome == .applied {
-            registry.makeCounter(name: "groupsync_changes_applied_total", labels: [directory], help: "Changes applied to the store")
+            registry.makeCounter(descriptor: name("changes_applied", "total", "Changes applied to the store"), labels: [directory])
                 .increment(by: Int64(run.changesTotal))
         }
         if [.applied, .noChanges].contains(run.outcome) {
-            registry.makeGauge(name: "groupsync_users", labels: [directory], help: "Users in the snapshot").set(Double(run.totals.users))
-            registry.makeGauge(name: "groupsync_groups", labels: [directory], help: "Groups in the snapshot").set(Double(run.totals.groups))
-            registry.makeGauge(name: "groupsync_memberships", labels: [directory], help: "Direct memberships in the snapshot")
+            registry.makeGauge(descriptor: name("users", help: "Users in the snapshot"), labels: [directory]).set(Double(run.totals.users))
+            registry.makeGauge(descriptor: name("groups", help: "Groups in the snapshot"), labels: [directory]).set(Double(run.totals.groups))
+            registry.makeGauge(descriptor: name("memberships", help: "Direct memberships in the snapshot"), labels: [directory])
                 .set(Double(run.totals.memberships))
-            registry.makeGauge(name: "groupsync_last_success_timestamp_seconds", labels: [directory], help: "When the last successful run finished (Unix time)")
-                .set(run.finishedAt.timeIntervalSince1970)
+            registry.makeGauge(
+                descriptor: name("last_success_timestamp", "seconds", "When the last successful run finished (Unix time)"), labels: [directory]
+            ).set(run.finishedAt.timeIntervalSince1970)
         }
         if run.outcome == .failed { directoryError(run.directory) }
     }
 
     /// Counts a run that failed on the directory or could not run at all.
     public func directoryError(_ directory: String) {
-        registry.makeCounter(name: "groupsync_directory_errors_total", labels: [("directory", directory)], help: "Runs that failed")
-            .increment()
+        registry.makeCounter(descriptor: name("directory_errors", "total", "Runs that failed"), labels: [("directory", directory)]).increment()
     }
 
     public func text() -> String { registry.emitToString() }
