@@ -119,16 +119,7 @@ public struct ResolvedPolicies: Sendable {
     func reach(_ target: Target, catalog: some Catalog) throws -> Reach {
         switch target {
         case .group(let name):
-            let group = try self.group(name, catalog: catalog)
-            var reach = Reach()
-            if group.isGone {
-                reach.gone = [name]
-            } else {
-                reach.groups = group.groups + group.nested
-                reach.hasUsers = group.hasUsers
-                if !group.hasUsers { reach.empty = [name] }
-            }
-            return reach
+            return Reach(try self.group(name, catalog: catalog), as: name)
         case .profileGroup(let name):
             return reach([.profileGroup(name)])
         case .policy(let name):
@@ -138,6 +129,27 @@ public struct ResolvedPolicies: Sendable {
     }
 
     struct Reach {
+        /// What one directory group reaches: itself and its nested groups. `name` is how
+        /// the question named it.
+        init(_ group: ResolvedGroup, as name: String) {
+            if group.isGone {
+                gone = [name]
+            } else {
+                groups = group.groups + group.nested
+                hasUsers = group.hasUsers
+                if !group.hasUsers { empty = [name] }
+            }
+        }
+
+        init(groups: [GroupInfo] = [], gone: [String] = [], empty: [String] = [], unknownUsers: [String] = [], others: Int = 0, hasUsers: Bool = false) {
+            self.groups = groups
+            self.gone = gone
+            self.empty = empty
+            self.unknownUsers = unknownUsers
+            self.others = others
+            self.hasUsers = hasUsers
+        }
+
         var groups: [GroupInfo] = []
         var gone: [String] = []
         var empty: [String] = []

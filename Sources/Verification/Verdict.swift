@@ -57,8 +57,13 @@ public struct Verifier {
         let label = graph.user.user.label
         return try targets.map { target in
             var paths: [MembershipPath]
+            // A group target is resolved once: its reach explains a miss without a second lookup.
+            var groupReach: ResolvedPolicies.Reach?
             switch target {
-            case .group(let name): paths = matcher.groupMatch(try resolved.group(name, catalog: catalog))
+            case .group(let name):
+                let group = try resolved.group(name, catalog: catalog)
+                paths = matcher.groupMatch(group)
+                groupReach = ResolvedPolicies.Reach(group, as: name)
             case .profileGroup(let name): paths = matcher.profileGroupPaths(name)
             case .policy(let name):
                 guard let policy = resolved.policySet.policy(named: name) else {
@@ -74,7 +79,7 @@ public struct Verifier {
                     reason: Reason(.userDisabled, "\(label) is disabled in the directory\(membership); enable the account, then run groupsync sync"))
             }
             if !paths.isEmpty { return TargetResult(target: target, landed: true, paths: paths) }
-            var reason = Self.reason(label: label, target: target, reach: try resolved.reach(target, catalog: catalog))
+            var reason = Self.reason(label: label, target: target, reach: try groupReach ?? resolved.reach(target, catalog: catalog))
             if let stale {
                 reason = Reason(.snapshotStale, "\(stale); as of that snapshot: \(reason.message)", suggestions: reason.suggestions)
             }
