@@ -39,12 +39,7 @@ public final class SnapshotIndex: Catalog, Sendable {
         let userRows = try Row.fetchCursor(db, sql: "SELECT \(StoreCatalog.userColumns), u.dn_key FROM \"user\" u")
         var userByName: [String: [Int32]] = [:], userByDN: [String: [Int32]] = [:], userByKey: [UserKey: Int32] = [:]
         while let row = try userRows.next() {
-            let aliasesJSON: String = row[6]
-            let aliases = aliasesJSON == "[]" ? [] : (try? decoder.decode([String].self, from: Data(aliasesJSON.utf8))) ?? []
-            let info = UserInfo(
-                directory: row[1],
-                user: DirectoryUser(id: row[2], dn: row[3], username: row[4], mail: row[5], aliases: aliases, displayName: row[7], disabled: row[8]),
-                ref: row[0])
+            let info = StoreCatalog.userInfo(row, decoder: decoder)
             let index = Int32(users.count)
             users.append(info)
             userByRef[info.ref] = index

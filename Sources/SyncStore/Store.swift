@@ -126,6 +126,11 @@ public final class Store: Sendable {
         for user in users { snapshot.users[user.id] = user }
     }
 
+    /// The `aliases` column: a JSON list, `[]` (the common case) without decoding.
+    static func aliases(_ json: String, decoder: JSONDecoder) throws -> [String] {
+        json == "[]" ? [] : try decoder.decode([String].self, from: Data(json.utf8))
+    }
+
     /// Users from rows of (id, dn, username, mail, aliases, display_name, disabled). Raw rows
     /// rather than Codable records: this can read every user of a directory.
     static func users(_ db: Database, sql: String, arguments: StatementArguments) throws -> [DirectoryUser] {
@@ -133,8 +138,7 @@ public final class Store: Sendable {
         var result: [DirectoryUser] = []
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
-            let aliasesJSON: String = row[4]
-            let aliases = aliasesJSON == "[]" ? [] : try decoder.decode([String].self, from: Data(aliasesJSON.utf8))
+            let aliases = try Self.aliases(row[4], decoder: decoder)
             result.append(DirectoryUser(
                 id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6]))
         }

@@ -184,16 +184,19 @@ public struct StoreCatalog: Catalog {
 
     func users(_ statement: Statement, _ arguments: StatementArguments) throws -> [UserInfo] {
         var result: [UserInfo] = []
+        let decoder = JSONDecoder()
         let rows = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try rows.next() {
-            let aliasesJSON: String = row[6]
-            let aliases = aliasesJSON == "[]" ? [] : (try? JSONDecoder().decode([String].self, from: Data(aliasesJSON.utf8))) ?? []
-            result.append(UserInfo(
-                directory: row[1],
-                user: DirectoryUser(id: row[2], dn: row[3], username: row[4], mail: row[5], aliases: aliases, displayName: row[7], disabled: row[8]),
-                ref: row[0]))
-        }
+        while let row = try rows.next() { result.append(Self.userInfo(row, decoder: decoder)) }
         return result
+    }
+
+    /// A user from a row of ``userColumns``.
+    static func userInfo(_ row: Row, decoder: JSONDecoder) -> UserInfo {
+        let aliases = (try? Store.aliases(row[6], decoder: decoder)) ?? []
+        return UserInfo(
+            directory: row[1],
+            user: DirectoryUser(id: row[2], dn: row[3], username: row[4], mail: row[5], aliases: aliases, displayName: row[7], disabled: row[8]),
+            ref: row[0])
     }
 
     static func json(_ refs: [Int64]) -> String { "[" + refs.map(String.init).joined(separator: ",") + "]" }
