@@ -12,7 +12,6 @@ public struct VerificationService: Sendable {
     public let config: GroupSyncConfig
     public let store: Store
     public let resolved: ResolvedPolicies
-    let configDigest: String
     /// Each directory's last successful run when the service was made (the snapshot it answers from).
     let lastRuns: [String: RunRecord]
     /// What `snapshot` says of each directory, but its age (formatting times is not free).
@@ -35,7 +34,6 @@ public struct VerificationService: Sendable {
         self.config = config
         self.store = store
         self.logger = logger
-        configDigest = StableHash.hex(config.text)
         do {
             if let index {
                 resolved = try ResolvedPolicies(config.policies, catalog: index)
@@ -71,13 +69,12 @@ public struct VerificationService: Sendable {
         do {
             // Errors thrown inside come out as StoreError: a usage error is returned instead.
             let result = try withCatalog { catalog throws -> Result<VerifyAnswer, VerifyError> in
-                let users = try catalog.users(matching: name)
-                if users.count > 1 {
-                    return .failure(.ambiguous(
-                        "\"\(name)\" matches \(users.count) users: " + users.map { "\($0.user.dn) (\($0.directory))" }.joined(separator: "; ")
-                            + "; name one by DN"))
+                let match: UserInfo?
+                switch try Self.user(named: name, in: catalog) {
+                case .success(let user): match = user
+                case .failure(let error): return .failure(error)
                 }
-                guard let user = users.first else {
+                guard let user = match else {
                     let stale = snapshots.compactMap(\.staleReason).first
                     let results = Verifier.unknownUser(name, targets: targets, closeMatches: try catalog.closeMatches(to: name, limit: 5), stale: stale)
                     return .success(VerifyAnswer(query: name, user: nil, snapshot: snapshots.first, results: results.map(VerifyAnswer.Result.init)))
@@ -154,6 +151,17 @@ public struct VerificationService: Sendable {
         }
     }
 
+    /// The one user a name means: nil when none, an error when several (name one by DN).
+    static func user(named name: String, in catalog: any Catalog) throws -> Result<UserInfo?, VerifyError> {
+        let users = try catalog.users(matching: name)
+        guard users.count <= 1 else {
+            return .failure(.ambiguous(
+                "\"\(name)\" matches \(users.count) users: " + users.map { "\($0.user.dn) (\($0.directory))" }.joined(separator: "; ")
+                    + "; name one by DN"))
+        }
+        return .success(users.first)
+    }
+
     static func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: ", ") }
 
     // MARK: explain
@@ -166,12 +174,12 @@ public struct VerificationService: Sendable {
         }
         do {
             let result = try withCatalog { catalog throws -> Result<(ExplainAnswer?, [String]), VerifyError> in
-                let users = try catalog.users(matching: name)
-                if users.count > 1 {
-                    return .failure(.ambiguous(
-                        "\"\(name)\" matches \(users.count) users: " + users.map(\.user.dn).joined(separator: "; ") + "; name one by DN"))
+                let match: UserInfo?
+                switch try Self.user(named: name, in: catalog) {
+                case .success(let user): match = user
+                case .failure(let error): return .failure(error)
                 }
-                guard let user = users.first else { return .success((nil, try catalog.closeMatches(to: name, limit: 5))) }
+                guard let user = match else { return .success((nil, try catalog.closeMatches(to: name, limit: 5))) }
                 let coverage = Coverage(try catalog.graph(of: user), policies: resolved)
                 let snapshot = snapshots.first { $0.directory == user.directory } ?? snapshots[0]
                 return .success((ExplainAnswer(coverage, snapshot: snapshot), []))
@@ -216,3 +224,4 @@ public enum VerifyError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
