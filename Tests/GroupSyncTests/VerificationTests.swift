@@ -16,6 +16,10 @@ struct VerificationTests {
         #expect(answer.results[0].paths == [["alice", "finance", "all-finance", "permitted-senders-finance", "PS Finance", "Permitted Finance"]])
         #expect(answer.results[1].paths == [["alice", "finance", "all-finance", "permitted-senders-finance"]])
         #expect(answer.snapshot?.runID != nil && answer.snapshot?.stale == false)
+        // The answer names the configuration its snapshot was synced with, stored with the run.
+        let digest = try #require(answer.snapshot?.configDigest)
+        #expect(try harness.store.config(digest: digest)?.text == harness.config.text)
+        #expect(answer.snapshot?.configChanged == false)
 
         for name in ["ALICE@example.com", "a.archer@EXAMPLE.com", "alice.alias@example.com", "UID=Alice, OU=People,DC=example,DC=com"] {
             #expect(try await harness.verify(name, [.group("finance")]).user?.username == "alice", "\(name)")
