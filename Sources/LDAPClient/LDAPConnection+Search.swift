@@ -40,13 +40,14 @@ extension LDAPConnection {
                 batch.append(.reference(try parseReference(message, cursor: cursor)))
             case UInt(LDAP_RES_SEARCH_RESULT):
                 cursor.msgid = nil
-                try finishPage(message, cursor: cursor)
+                let controls = try finishPage(message, cursor: cursor)
+                if !cursor.request.controls.isEmpty && cursor.isFinished { batch.append(.done(controls)) }
                 // Ask for the next page now, so the server prepares it while the caller
                 // works through this one: at most two pages are ever in flight.
                 if !cursor.isFinished && cursor.request.pageSize != nil { try sendSearch(cursor) }
                 if !batch.isEmpty && cursor.request.pageSize != nil { return batch }
             case UInt(LDAP_RES_INTERMEDIATE):
-                continue
+                if !cursor.request.controls.isEmpty { batch.append(.intermediate(try parseIntermediate(message, cursor: cursor))) }
             default:
                 abandon(cursor)
                 throw LDAPError(
@@ -81,8 +82,21 @@ extension LDAPConnection {
             }
             guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation, code: rc) }
         }
-        defer { ldap_control_free(pageControl) }
-        var serverControls: [UnsafeMutablePointer<LDAPControl>?] = [pageControl, nil]
+        var serverControls: [UnsafeMutablePointer<LDAPControl>?] = pageControl.map { [$0] } ?? []
+        defer { for control in serverControls { ldap_control_free(control) } }
+        for control in request.controls {
+            var created: UnsafeMutablePointer<LDAPControl>?
+            var bytes = control.value ?? []
+            let rc = bytes.withUnsafeMutableBytes { raw -> Int32 in
+                var value = berval(bv_len: ber_len_t(raw.count), bv_val: raw.baseAddress?.assumingMemoryBound(to: CChar.self))
+                if control.value == nil { return ldap_control_create(control.oid, control.critical ? 1 : 0, nil, 1, &created) }
+                return ldap_control_create(control.oid, control.critical ? 1 : 0, &value, 1, &created)
+            }
+            guard rc == LDAP_SUCCESS, let created else { throw lastError(operation: cursor.operation + " (control \(control.oid))", code: rc) }
+            serverControls.append(created)
+        }
+        let controlCount = serverControls.count
+        serverControls.append(nil)
         var tv = timeval(options.operationTimeout)
         var msgid: Int32 = 0
         let scope: Int32 = switch request.scope {
@@ -94,7 +108,7 @@ extension LDAPConnection {
             serverControls.withUnsafeMutableBufferPointer { controls in
                 ldap_search_ext(
                     handle, request.base, scope, request.filter, attrs, 0,
-                    pageControl == nil ? nil : controls.baseAddress, nil, &tv, Int32(request.sizeLimit), &msgid)
+                    controlCount == 0 ? nil : controls.baseAddress, nil, &tv, Int32(request.sizeLimit), &msgid)
             }
         }
         guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation, code: rc) }
@@ -102,7 +116,9 @@ extension LDAPConnection {
         cursor.pages += 1
     }
 
-    private func finishPage(_ message: OpaquePointer, cursor: SearchCursor) throws {
+    /// Reads a page's result; returns its controls.
+    @discardableResult
+    private func finishPage(_ message: OpaquePointer, cursor: SearchCursor) throws -> [LDAPControlValue] {
         let controls: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
         do {
             controls = try checkResult(message, operation: cursor.operation, keepControls: true)
@@ -111,14 +127,15 @@ extension LDAPConnection {
             throw error
         }
         defer { ldap_controls_free(controls) }
+        let values = controlValues(controls)
         guard cursor.request.pageSize != nil else {
             cursor.isFinished = true
-            return
+            return values
         }
         guard let control = ldap_control_find(CLDAP_CONTROL_PAGEDRESULTS(), controls, nil) else {
             // The control was critical, so a server that answers without it has sent everything.
             cursor.isFinished = true
-            return
+            return values
         }
         var count: ber_int_t = 0
         var cookie = berval(bv_len: 0, bv_val: nil)
@@ -133,6 +150,19 @@ extension LDAPConnection {
         } else {
             cursor.cookie = Array(UnsafeRawBufferPointer(start: cookie.bv_val, count: Int(cookie.bv_len)))
         }
+        return values
+    }
+
+    private func parseIntermediate(_ message: OpaquePointer, cursor: SearchCursor) throws -> LDAPIntermediate {
+        var oid: UnsafeMutablePointer<CChar>?
+        var data: UnsafeMutablePointer<berval>?
+        let rc = ldap_parse_intermediate(handle, message, &oid, &data, nil, 0)
+        defer {
+            ldap_memfree(oid)
+            ber_bvfree(data)
+        }
+        guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading an intermediate response)", code: rc) }
+        return LDAPIntermediate(oid: oid.map { String(cString: $0) }, value: data.map { bytes($0.pointee) })
     }
 
     private func parseEntry(_ message: OpaquePointer, cursor: SearchCursor) throws -> LDAPEntry {
@@ -163,7 +193,15 @@ extension LDAPConnection {
             }
             attributes.append(LDAPAttribute(name: attributeName, values: bytes))
         }
-        return LDAPEntry(dn: dn, attributes: attributes)
+        var controls: [LDAPControlValue] = []
+        if !cursor.request.controls.isEmpty {
+            var received: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+            rc = ldap_get_entry_controls(handle, message, &received)
+            defer { ldap_controls_free(received) }
+            guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading the controls of \"\(dn)\")", code: rc) }
+            controls = controlValues(received)
+        }
+        return LDAPEntry(dn: dn, attributes: attributes, controls: controls)
     }
 
     private func parseReference(_ message: OpaquePointer, cursor: SearchCursor) throws -> [String] {
@@ -173,6 +211,26 @@ extension LDAPConnection {
         guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading a reference)", code: rc) }
         return stringArray(referrals)
     }
+}
+
+/// Copies a NULL-terminated list of libldap controls.
+func controlValues(_ list: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?) -> [LDAPControlValue] {
+    guard let list else { return [] }
+    var result: [LDAPControlValue] = []
+    var index = 0
+    while let control = list[index] {
+        let value = control.pointee.ldctl_value.bv_val == nil ? nil : bytes(control.pointee.ldctl_value)
+        result.append(LDAPControlValue(
+            oid: String(cString: control.pointee.ldctl_oid), critical: control.pointee.ldctl_iscritical != 0, value: value))
+        index += 1
+    }
+    return result
+}
+
+/// The bytes of a berval.
+func bytes(_ value: berval) -> [UInt8] {
+    guard let pointer = value.bv_val else { return [] }
+    return Array(UnsafeRawBufferPointer(start: pointer, count: Int(value.bv_len)))
 }
 
 /// Calls `body` with a NULL-terminated `char *[]` for the strings, or NULL when empty.

@@ -4,10 +4,14 @@ public struct LDAPEntry: Sendable, Hashable {
     public var dn: String
     /// Attributes in the order the server sent them.
     public var attributes: [LDAPAttribute]
+    /// Controls sent with the entry (e.g. RFC 4533's Sync State); only read for searches
+    /// sent with controls.
+    public var controls: [LDAPControlValue] = []
 
-    public init(dn: String, attributes: [LDAPAttribute]) {
+    public init(dn: String, attributes: [LDAPAttribute], controls: [LDAPControlValue] = []) {
         self.dn = dn
         self.attributes = attributes
+        self.controls = controls
     }
 
     /// The values of an attribute, matched case-insensitively on the name and ignoring

@@ -10,6 +10,8 @@ public indirect enum LDAPFilter: Sendable, Hashable, CustomStringConvertible {
     case or([LDAPFilter])
     case not(LDAPFilter)
     case equal(String, String)
+    /// Equality with a binary value (AD's `objectGUID`): every byte written as `\XX`.
+    case equalBytes(String, [UInt8])
     case greaterOrEqual(String, String)
     case lessOrEqual(String, String)
     case approximately(String, String)
@@ -32,6 +34,8 @@ public indirect enum LDAPFilter: Sendable, Hashable, CustomStringConvertible {
         case .or(let parts): "(|" + parts.map { $0.render() }.joined() + ")"
         case .not(let part): "(!" + part.render() + ")"
         case .equal(let attribute, let value): "(\(attribute)=\(Self.escape(value)))"
+        case .equalBytes(let attribute, let bytes):
+            "(\(attribute)=" + bytes.map { "\\" + ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + ")"
         case .greaterOrEqual(let attribute, let value): "(\(attribute)>=\(Self.escape(value)))"
         case .lessOrEqual(let attribute, let value): "(\(attribute)<=\(Self.escape(value)))"
         case .approximately(let attribute, let value): "(\(attribute)~=\(Self.escape(value)))"

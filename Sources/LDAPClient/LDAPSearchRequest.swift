@@ -16,6 +16,10 @@ public struct LDAPSearchRequest: Sendable, Hashable {
     public var pageSize: Int?
     /// Client-requested size limit (0 = none; the server's own limits still apply).
     public var sizeLimit: Int
+    /// Server controls sent with the search (besides the paging control). A search with
+    /// controls reports the controls that come back: on entries, as intermediate responses
+    /// and, last, as ``LDAPSearchEvent/done(_:)``.
+    public var controls: [LDAPControlValue] = []
 
     public init(
         base: String,
@@ -64,12 +68,19 @@ public enum LDAPSearchEvent: Sendable, Hashable {
     /// A search continuation reference (RFC 4511 §4.5.3): the part of the tree lives on
     /// another server. It is reported, never followed and never treated as an entry.
     case reference([String])
+    /// An intermediate response; only reported for searches sent with controls.
+    case intermediate(LDAPIntermediate)
+    /// The controls of the final result; only reported for searches sent with controls.
+    case done([LDAPControlValue])
 }
 
 /// What a completed search gathered, for searches small enough to hold in memory.
 public struct LDAPSearchResult: Sendable {
     public var entries: [LDAPEntry]
     public var references: [[String]]
+    public var intermediates: [LDAPIntermediate] = []
+    /// The controls of the final result (searches sent with controls).
+    public var controls: [LDAPControlValue] = []
 
     public init(entries: [LDAPEntry] = [], references: [[String]] = []) {
         self.entries = entries

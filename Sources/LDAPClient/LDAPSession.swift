@@ -87,6 +87,8 @@ public actor LDAPSession {
                 switch event {
                 case .entry(let entry): result.entries.append(entry)
                 case .reference(let urls): result.references.append(urls)
+                case .intermediate(let message): result.intermediates.append(message)
+                case .done(let controls): result.controls = controls
                 }
             }
         }

@@ -14,6 +14,10 @@ public struct RootDSE: Sendable, Equatable {
     public var objectClasses: [String]
     /// AD's DNS host name of the DC answering.
     public var dnsHostName: String?
+    /// AD: the DC's NTDS settings object (which DC answers) and its highest update
+    /// sequence number; USNs count per DC.
+    public var dsServiceName: String?
+    public var highestCommittedUSN: Int64?
 
     public init(entry: LDAPEntry) {
         namingContexts = entry.strings("namingContexts")
@@ -27,6 +31,8 @@ public struct RootDSE: Sendable, Equatable {
         vendorVersion = entry.string("vendorVersion")
         objectClasses = entry.strings("objectClass") + entry.strings("structuralObjectClass")
         dnsHostName = entry.string("dnsHostName")
+        dsServiceName = entry.string("dsServiceName")
+        highestCommittedUSN = entry.string("highestCommittedUSN").flatMap { Int64($0) }
     }
 
     /// The attributes to ask for: root DSE attributes are operational, so "+" is needed on
@@ -34,7 +40,7 @@ public struct RootDSE: Sendable, Equatable {
     public static let requestedAttributes = [
         "+", "*", "namingContexts", "defaultNamingContext", "supportedControl", "supportedExtension",
         "supportedSASLMechanisms", "supportedLDAPVersion", "supportedCapabilities", "vendorName",
-        "vendorVersion", "objectClass", "structuralObjectClass", "dnsHostName",
+        "vendorVersion", "objectClass", "structuralObjectClass", "dnsHostName", "dsServiceName", "highestCommittedUSN",
     ]
 
     public static let pagedResultsControl = "1.2.840.113556.1.4.319"
