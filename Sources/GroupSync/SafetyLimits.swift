@@ -38,6 +38,12 @@ public struct SafetyLimits: Sendable, Equatable {
 
     /// The limits a plan exceeds, each as a sentence with the counts and the limit.
     public func violations(of plan: Plan, current: Snapshot) -> [String] {
+        violations(of: plan, users: current.userCount, groups: current.groups.count, memberships: current.membershipCount)
+    }
+
+    /// The limits a plan exceeds, against the store's totals (an incremental run's snapshots
+    /// hold only part of the directory).
+    public func violations(of plan: Plan, users: Int, groups: Int, memberships: Int) -> [String] {
         var result: [String] = []
         func check(_ kind: String, _ key: String, removed: Int, total: Int, limit: Limit) {
             let allowed = limit.allowed(of: total)
@@ -45,9 +51,9 @@ public struct SafetyLimits: Sendable, Equatable {
                 result.append("would remove \(removed) of \(total) \(kind), over \(key) = \(limit) (at most \(allowed))")
             }
         }
-        check("users", "max_user_deletions", removed: plan.usersRemoved.count, total: current.userCount, limit: maxUserDeletions)
-        check("groups", "max_group_deletions", removed: plan.groupsRemoved.count, total: current.groups.count, limit: maxGroupDeletions)
-        check("memberships", "max_membership_deletions", removed: plan.membershipsRemoved.count, total: current.membershipCount, limit: maxMembershipDeletions)
+        check("users", "max_user_deletions", removed: plan.usersRemoved.count, total: users, limit: maxUserDeletions)
+        check("groups", "max_group_deletions", removed: plan.groupsRemoved.count, total: groups, limit: maxGroupDeletions)
+        check("memberships", "max_membership_deletions", removed: plan.membershipsRemoved.count, total: memberships, limit: maxMembershipDeletions)
         return result
     }
 }

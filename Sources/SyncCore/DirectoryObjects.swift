@@ -9,7 +9,7 @@ public struct DirectoryUser: Sendable, Hashable, Codable {
     public var displayName: String?
     public var disabled: Bool
     /// Active Directory: the SID of the user's primary group (`primaryGroupID`), which lists
-    /// the user without a `member` value. Not stored; it counts in ``resolutionDigest``.
+    /// the user without a `member` value.
     public var primaryGroup: String?
 
     public init(
@@ -38,9 +38,12 @@ public struct DirectoryGroup: Sendable, Hashable, Codable {
     public var mail: String?
     /// Active Directory: `security` or `distribution` (from `groupType`); nil elsewhere.
     public var type: String?
+    /// Active Directory: the group's SID (`objectSid`), which users' `primaryGroupID` points at.
+    public var sid: String?
 
-    public init(id: String, dn: String, name: String, mail: String? = nil, type: String? = nil) {
+    public init(id: String, dn: String, name: String, mail: String? = nil, type: String? = nil, sid: String? = nil) {
         self.type = type
+        self.sid = sid
         self.id = id
         self.dn = dn
         self.name = name
@@ -114,7 +117,8 @@ extension DirectoryUser {
     /// fingerprint equals the directory's need not be read back or compared. Never 0, which
     /// stands for "unknown".
     public var stableDigest: UInt64 {
-        Self.digest([id, dn, username, mail, aliases.joined(separator: "\u{0}"), displayName, disabled ? "1" : "0"])
+        let fields: [String?] = [id, dn, username, mail, aliases.joined(separator: "\u{0}"), displayName, disabled ? "1" : "0"]
+        return Self.digest(primaryGroup.map { fields + [$0] } ?? fields)
     }
 
     /// A fingerprint of what member values resolve through: the DN and the username (for

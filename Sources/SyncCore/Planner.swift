@@ -6,12 +6,14 @@ public enum Planner {
     /// a million membership additions; listing each of them helps nobody and costs memory.
     public static let defaultDescribeLimit = 10_000
 
-    public static func plan(wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit) -> Plan {
+    /// With `partial`, both snapshots hold only some of the directory (an incremental run's
+    /// narrow snapshots): effective membership is then compared even when `current` is empty.
+    public static func plan(wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit, partial: Bool = false) -> Plan {
         var plan = Plan()
         diffUsers(wanted: wanted, current: current, into: &plan)
         diffGroups(wanted: wanted, current: current, into: &plan)
         diffMemberships(wanted: wanted, current: current, into: &plan)
-        if !current.isEmpty {
+        if !current.isEmpty || partial {
             diffEffective(wanted: wanted, current: current, into: &plan)
         }
         var touched = Set(plan.groupsAdded.map(\.id))
@@ -58,6 +60,7 @@ public enum Planner {
             if before.name != group.name { fields.append(FieldChange(field: "name", before: before.name, after: group.name)) }
             if before.type != group.type { fields.append(FieldChange(field: "type", before: before.type, after: group.type)) }
             if before.mail != group.mail { fields.append(FieldChange(field: "mail", before: before.mail, after: group.mail)) }
+            if before.sid != group.sid { fields.append(FieldChange(field: "sid", before: before.sid, after: group.sid)) }
             if !fields.isEmpty { plan.groupsChanged.append(Changed(before: before, after: group, fields: fields)) }
         }
         for (id, group) in current.groups where wanted.groups[id] == nil {
@@ -149,6 +152,7 @@ public enum Planner {
         if before.disabled != after.disabled {
             fields.append(FieldChange(field: "disabled", before: String(before.disabled), after: String(after.disabled)))
         }
+        compare("primary_group", before.primaryGroup, after.primaryGroup)
         return fields
     }
 }

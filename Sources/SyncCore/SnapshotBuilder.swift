@@ -98,9 +98,11 @@ public struct SnapshotBuilder: Sendable {
         if let attribute = mapping.groupType, let value = entry.string(attribute).flatMap({ Int64($0) }) {
             type = value & 0x8000_0000 != 0 ? "security" : "distribution"
         }
-        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail), type: type)
+        var sid: String?
+        if let attribute = mapping.sid, let bytes = entry[attribute].first { sid = Self.sidString(bytes) }
+        snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail), type: type, sid: sid)
         groupByDN[normalized] = id
-        if let attribute = mapping.sid, let bytes = entry[attribute].first, let sid = Self.sidString(bytes) { groupBySID[sid] = id }
+        if let sid { groupBySID[sid] = id }
         if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }
         return id
     }
@@ -108,17 +110,32 @@ public struct SnapshotBuilder: Sendable {
     /// The stable id an entry would be registered under.
     public func id(of entry: LDAPEntry) throws(MappingError) -> String { try stableID(of: entry) }
 
+    /// The member values no user read so far resolves and no group read so far names:
+    /// normalised DNs and usernames (lower-cased). An incremental run looks them up in the
+    /// store and hands the answers to ``finish(external:externalNames:)``.
+    public var pendingKeys: (dns: Set<String>, names: Set<String>) {
+        (Set(pendingDNs.compactMap { $0.normalized }.filter { groupByDN[$0] == nil }), Set(pendingNames.map { $0.value.lowercased() }))
+    }
+
     /// Resolves the member values that waited for all groups, and returns the snapshot.
-    public consuming func finish() -> Snapshot {
+    /// `external` (normalised DN → object) and `externalNames` (lower-cased username → user
+    /// id) resolve what the entries read do not: objects an incremental run did not re-read.
+    public consuming func finish(external: [String: MemberRef] = [:], externalNames: [String: String] = [:]) -> Snapshot {
         for pending in pendingDNs {
             if let key = pending.normalized, let group = groupByDN[key] {
                 snapshot.members[pending.groupID, default: []].insert(.group(group))
+            } else if let key = pending.normalized, let ref = external[key] {
+                snapshot.members[pending.groupID, default: []].insert(ref)
             } else {
                 snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
             }
         }
         for pending in pendingNames {
-            snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
+            if let id = externalNames[pending.value.lowercased()] {
+                snapshot.members[pending.groupID, default: []].insert(.user(id))
+            } else {
+                snapshot.unresolved[pending.groupID, default: []].insert(pending.value)
+            }
         }
         // AD primary groups. A skipped (unchanged) group keeps its stored members, which
         // include these: a user whose primary group changed makes every group load.
@@ -191,7 +208,7 @@ public struct SnapshotBuilder: Sendable {
     }
 
     /// AD's GUID layout: the first three fields little-endian, the rest as stored.
-    static func guidString(_ bytes: [UInt8]) -> String {
+    public static func guidString(_ bytes: [UInt8]) -> String {
         let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
         let hex = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
@@ -201,6 +218,30 @@ public struct SnapshotBuilder: Sendable {
             text.append(hex[Int(bytes[index] & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The bytes of a GUID string made by ``guidString(_:)``; nil when malformed.
+    public static func guidBytes(_ text: String) -> [UInt8]? {
+        let hex = text.filter { $0 != "-" }
+        guard hex.count == 32 else { return nil }
+        var stored: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            stored.append(byte)
+            index = next
+        }
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for (position, index) in order.enumerated() { bytes[index] = stored[position] }
+        return bytes
+    }
+
+    /// A filter that matches the object with this stable id under the mapping.
+    public static func idFilter(_ id: String, mapping: AttributeMapping) -> LDAPFilter {
+        if mapping.idIsBinaryGUID, let bytes = guidBytes(id) { return .equalBytes(mapping.id, bytes) }
+        return .equal(mapping.id, id)
     }
 
     private func isDisabled(_ entry: LDAPEntry) -> Bool {

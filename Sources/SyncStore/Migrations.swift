@@ -154,14 +154,40 @@ enum Migrations {
         migrator.registerMigration("v3: group type") { db in
             try db.execute(sql: "ALTER TABLE \"group\" ADD COLUMN group_type TEXT")
         }
+        migrator.registerMigration("v4: incremental sync state, AD primary groups") { db in
+            try db.execute(sql: """
+                -- AD: a user's primary group (SID) and a group's own SID, so an incremental run
+                -- can tell who belongs to a group through primaryGroupID without reading everyone.
+                ALTER TABLE "user" ADD COLUMN primary_group TEXT;
+                ALTER TABLE "group" ADD COLUMN sid TEXT;
+                CREATE INDEX user_primary_group ON "user"(directory, primary_group) WHERE primary_group IS NOT NULL;
+                CREATE INDEX group_sid ON "group"(directory, sid) WHERE sid IS NOT NULL;
+
+                -- Where the next incremental run of a directory starts: the change feed's
+                -- cookie as of the last applied run, written in the same transaction as it.
+                CREATE TABLE sync_state (
+                    directory TEXT PRIMARY KEY,
+                    method TEXT NOT NULL,
+                    -- The server the cookie belongs to (AD: dsServiceName; USNs count per DC).
+                    server TEXT,
+                    cookie BLOB NOT NULL,
+                    -- AD: the objectGUIDs of the containers (OUs) in scope at the full run, as a
+                    -- JSON list: a change to one of them (a rename or move) makes the next run full.
+                    containers TEXT NOT NULL DEFAULT '[]',
+                    -- When the full run that started this chain of incremental runs finished.
+                    full_run_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }
 
 /// The key a DN is looked up by: normalised (case, spacing, escapes), or the lower-cased text
 /// when it does not parse.
-enum DNKey {
-    static func of(_ dn: String) -> String {
+public enum DNKey {
+    public static func of(_ dn: String) -> String {
         DistinguishedName.normalizedKey(dn) ?? dn.lowercased()
     }
 }

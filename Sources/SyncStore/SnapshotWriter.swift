@@ -50,8 +50,8 @@ struct SnapshotWriter {
             user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
         }
         let insertUser = try db.makeStatement(sql: """
-            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let insertAddress = try db.makeStatement(sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
         func insertAddresses(_ user: DirectoryUser, ref: Int64) throws {
@@ -61,36 +61,36 @@ struct SnapshotWriter {
         for user in plan.usersAdded {
             try insertUser.execute(arguments: [
                 directory, user.id, user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn),
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), user.primaryGroup,
             ])
             userRefs[user.id] = db.lastInsertedRowID
             try insertAddresses(user, ref: db.lastInsertedRowID)
         }
         let updateUser = try db.makeStatement(sql: """
             UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
-                resolution_digest = ?, dn_key = ? WHERE ref = ?
+                resolution_digest = ?, dn_key = ?, primary_group = ? WHERE ref = ?
             """)
         for change in plan.usersChanged {
             let user = change.after
             let userRef = try ref(.user(user.id))
             try updateUser.execute(arguments: [
                 user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), userRef,
+                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), user.primaryGroup, userRef,
             ])
             try deleteAddresses.execute(arguments: [userRef])
             try insertAddresses(user, ref: userRef)
         }
         let insertGroup = try db.makeStatement(sql: """
-            INSERT INTO "group" (directory, id, dn, name, mail, dn_key, group_type) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO "group" (directory, id, dn, name, mail, dn_key, group_type, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for group in plan.groupsAdded {
-            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn), group.type])
+            try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn), group.type, group.sid])
             groupRefs[group.id] = db.lastInsertedRowID
         }
-        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ?, group_type = ? WHERE ref = ?")
+        let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ?, group_type = ?, sid = ? WHERE ref = ?")
         for change in plan.groupsChanged {
             try updateGroup.execute(arguments: [
-                change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), change.after.type,
+                change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), change.after.type, change.after.sid,
                 try groupRef(change.after.id),
             ])
         }

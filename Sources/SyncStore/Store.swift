@@ -73,15 +73,15 @@ public final class Store: Sendable {
                 }
             } else {
                 snapshot.users.reserveCapacity(totals.users)
-                for user in try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled FROM \"user\" WHERE directory = ?", arguments: [directory]) {
+                for user in try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM \"user\" WHERE directory = ?", arguments: [directory]) {
                     snapshot.users[user.id] = user
                 }
             }
             let groups = try Row.fetchCursor(db, sql: """
-                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type FROM "group" WHERE directory = ?
+                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type, sid FROM "group" WHERE directory = ?
                 """, arguments: [directory])
             while let row = try groups.next() {
-                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3], type: row[8])
+                let group = DirectoryGroup(id: row[0], dn: row[1], name: row[2], mail: row[3], type: row[8], sid: row[9])
                 snapshot.groups[group.id] = group
                 snapshot.unloadedGroups.insert(group.id)
                 if let marker: String = row[7] { snapshot.groupMarkers[group.id] = marker }
@@ -112,13 +112,13 @@ public final class Store: Sendable {
         let users: [DirectoryUser] = try read("read \(needed.count) users of \(directory)") { db in
             if needed.count > 1000 {
                 let wantedIDs = Set(needed)
-                return try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled FROM \"user\" WHERE directory = ?", arguments: [directory])
+                return try Self.users(db, sql: "SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM \"user\" WHERE directory = ?", arguments: [directory])
                     .filter { wantedIDs.contains($0.id) }
             }
             var result: [DirectoryUser] = []
             for id in needed {
                 result += try Self.users(db, sql: """
-                    SELECT id, dn, username, mail, aliases, display_name, disabled FROM "user" WHERE directory = ? AND id = ?
+                    SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user" WHERE directory = ? AND id = ?
                     """, arguments: [directory, id])
             }
             return result
@@ -131,7 +131,7 @@ public final class Store: Sendable {
         json == "[]" ? [] : try decoder.decode([String].self, from: Data(json.utf8))
     }
 
-    /// Users from rows of (id, dn, username, mail, aliases, display_name, disabled). Raw rows
+    /// Users from rows of (id, dn, username, mail, aliases, display_name, disabled, primary_group). Raw rows
     /// rather than Codable records: this can read every user of a directory.
     static func users(_ db: Database, sql: String, arguments: StatementArguments) throws -> [DirectoryUser] {
         let decoder = JSONDecoder()
@@ -140,7 +140,8 @@ public final class Store: Sendable {
         while let row = try rows.next() {
             let aliases = try Self.aliases(row[4], decoder: decoder)
             result.append(DirectoryUser(
-                id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6]))
+                id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: aliases, displayName: row[5], disabled: row[6],
+                primaryGroup: row[7]))
         }
         return result
     }
@@ -198,9 +199,10 @@ public final class Store: Sendable {
     /// Applies a plan to a directory's snapshot and records the run with its changes, in one
     /// transaction. Returns the run with its id and the totals after the apply.
     @discardableResult
-    public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord {
+    public func apply(_ plan: Plan, run: RunRecord, syncState: SyncState? = nil) throws(StoreError) -> RunRecord {
         try write("apply run of \(run.directory)") { db in
             try SnapshotWriter(db: db, directory: run.directory).write(plan)
+            try Self.save(syncState, directory: run.directory, db: db)
             var run = run
             run.totals = try Self.totals(db, directory: run.directory)
             try Self.insert(&run, changes: plan.changes, db: db)
@@ -215,10 +217,14 @@ public final class Store: Sendable {
     /// store equal to the directory (no changes), never for a dry or stopped run, whose
     /// unapplied changes the next run must still see.
     @discardableResult
-    public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
+    /// `syncState`, likewise, only for a run that leaves the store equal to the directory.
+    public func record(
+        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], syncState: SyncState? = nil
+    ) throws(StoreError) -> RunRecord {
         try write("record run of \(run.directory)") { db in
             var run = run
             try SnapshotWriter(db: db, directory: run.directory).writeMarkers(markers)
+            try Self.save(syncState, directory: run.directory, db: db)
             try Self.insert(&run, changes: changes, db: db)
             return run
         }

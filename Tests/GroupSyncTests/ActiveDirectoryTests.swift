@@ -17,7 +17,8 @@ struct ADSyncSetup {
     let config: GroupSyncConfig
     let store: Store
 
-    init(domain: SambaDomain, ou: String) throws {
+    /// `extra`: more keys of the directory, indented as its other keys.
+    init(domain: SambaDomain, ou: String, extra: String = "") throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
@@ -35,6 +36,7 @@ struct ADSyncSetup {
                   base: \(ou)
                 groups:
                   base: \(ou)
+            \(extra)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: configPath)
         store = try Store(path: config.store.path)

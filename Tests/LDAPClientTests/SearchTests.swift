@@ -80,6 +80,7 @@ struct SearchTests {
             switch event {
             case .entry(let entry): entryDNs.append(entry.dn)
             case .reference(let urls): references.append(urls)
+            case .intermediate, .done: Issue.record("a search without controls reports no controls")
             }
         }
         #expect(references.count == 1)

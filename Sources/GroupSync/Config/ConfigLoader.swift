@@ -83,7 +83,7 @@ struct Reader {
     func directoryConfig(_ node: ConfigNode) throws(ConfigError) -> DirectoryConfig {
         let fields = try node.fields([
             "name", "url", "start_tls", "tls", "bind", "flavour", "page_size", "timeout", "users", "groups",
-            "attributes", "limits", "schedule",
+            "attributes", "limits", "schedule", "incremental",
         ])
         let name = try fields.require("name").nonEmptyString()
         let urlNode = try fields.require("url")
@@ -110,7 +110,25 @@ struct Reader {
                 try fields.require("groups"),
                 defaultFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"),
             attributes: try attributes(fields["attributes"]), limits: try limits(fields["limits"]),
-            schedule: try schedule(fields["schedule"]))
+            schedule: try schedule(fields["schedule"]), incremental: try incremental(fields["incremental"]))
+    }
+
+    func incremental(_ node: ConfigNode?) throws(ConfigError) -> IncrementalConfig {
+        guard let node else { return IncrementalConfig() }
+        let fields = try node.fields(["method", "full_every"])
+        var config = IncrementalConfig()
+        if let methodNode = fields["method"] {
+            let text = try methodNode.string()
+            guard let method = IncrementalConfig.Method(rawValue: text) else {
+                throw methodNode.error("expected one of \(IncrementalConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
+            }
+            config.method = method
+        }
+        if let fullEvery = fields["full_every"] {
+            config.fullEvery = try fullEvery.duration()
+            guard config.fullEvery >= .seconds(60) else { throw fullEvery.error("a full run every \(config.fullEvery) is too often; give at least 1m") }
+        }
+        return config
     }
 
     func tlsOptions(_ node: ConfigNode?) throws(ConfigError) -> TLSOptions {

@@ -27,6 +27,27 @@ public struct GroupSyncConfig: Sendable {
     }
 }
 
+/// How a directory's runs find what changed (`incremental:`).
+public struct IncrementalConfig: Sendable, Equatable {
+    public enum Method: String, Sendable, CaseIterable {
+        /// Whatever the server offers: DirSync, else uSNChanged windows on Active Directory.
+        case auto
+        /// Every run reads the whole directory.
+        case off
+        case dirsync
+        case usn
+    }
+
+    public var method: Method = .auto
+    /// A full run reconciles at least this often (and on `--full`).
+    public var fullEvery: Duration = .seconds(24 * 3600)
+
+    public init(method: Method = .auto, fullEvery: Duration = .seconds(24 * 3600)) {
+        self.method = method
+        self.fullEvery = fullEvery
+    }
+}
+
 public struct StoreConfig: Sendable, Equatable {
     /// The SQLite file, absolute.
     public var path: String
@@ -52,6 +73,7 @@ public struct DirectoryConfig: Sendable {
     public var attributes: AttributeOverrides
     public var limits: SafetyLimits
     public var schedule: ScheduleConfig?
+    public var incremental = IncrementalConfig()
 
     /// Connects and binds as configured (reading the password now).
     public func openSession(logger: Logger) async throws -> LDAPSession {

@@ -63,7 +63,7 @@ extension DirectoryReader {
             for start in stride(from: 0, to: ids.count, by: 200) {
                 let chunk = ids[start..<min(start + 200, ids.count)]
                 let filter = LDAPFilter.and([
-                    .raw(directory.groups.filter), .or(chunk.map { .equal(builder.mapping.id, $0) }),
+                    .raw(directory.groups.filter), .or(chunk.map { SnapshotBuilder.idFilter($0, mapping: builder.mapping) }),
                 ]).render()
                 let search = SearchConfig(base: directory.groups.base, scope: directory.groups.scope, filter: filter)
                 try await each(search, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {

@@ -39,7 +39,13 @@ public struct DirectoryReader: Sendable {
         public var snapshot: Snapshot
         public var flavour: DirectoryFlavour
         public var mapping: AttributeMapping
+        /// The change feed's position taken before reading, when asked for and offered:
+        /// the next incremental run starts there.
+        public var syncState: SyncState?
     }
+
+    /// Whether ``read(prior:progress:)`` takes the change feed's position first.
+    public var capturesSyncState = false
 
     /// Reads the directory. With `prior` (the last snapshot's state), groups whose change
     /// marker did not move are not fetched with their members — see
@@ -57,11 +63,26 @@ public struct DirectoryReader: Sendable {
     }
 
     private func read(_ session: LDAPSession, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
-        let flavour = try await detectFlavour(session)
+        let root = try await session.rootDSE()
+        let flavour = flavour(of: root)
         var reader = DirectoryReader(
             directory: directory.effective(for: flavour), logger: logger, expectedUsers: expected.users, expectedGroups: expected.groups)
         reader.skipsReferences = flavour == .activeDirectory
-        return try await reader.read(session, flavour: flavour, prior: prior, progress: progress)
+        var state: SyncState?
+        if capturesSyncState && flavour == .activeDirectory && directory.incremental.method != .off {
+            let feed = ActiveDirectoryChangeFeed(directory: reader.directory, mapping: directory.mapping(for: flavour), logger: logger)
+            do {
+                state = try await feed.currentState(session, root: root, fullRunAt: Date())
+            } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
+                // The full run goes on; the next run is full again.
+                logger.warning("could not take the change feed's position; the next run is full too", metadata: [
+                    "directory": "\(directory.name)", "error": "\(error)",
+                ])
+            }
+        }
+        var result = try await reader.read(session, flavour: flavour, prior: prior, progress: progress)
+        result.syncState = state
+        return result
     }
 
     private func read(
@@ -114,12 +135,15 @@ public struct DirectoryReader: Sendable {
                     directory: directory.name,
                     message: "the \(phase) search under \(search.base) returned a continuation reference to \(urls.joined(separator: ", ")); "
                         + "groupsync does not follow referrals, so the result would be incomplete. Narrow the search base or point the URL at the server that holds that part of the tree")
+            case .intermediate, .done:
+                break
             }
         }
     }
 
-    private func detectFlavour(_ session: LDAPSession) async throws -> DirectoryFlavour {
-        let detected = try await session.rootDSE().flavour
+    /// The flavour in force: the configured one, or the server's when `auto`.
+    func flavour(of root: RootDSE) -> DirectoryFlavour {
+        let detected = root.flavour
         switch directory.flavour {
         case .openldap: return .openLDAP
         case .activedirectory: return .activeDirectory

@@ -119,45 +119,80 @@ public struct SyncRunner: Sendable {
             ])
             phaseStart = clock.now
         }
-        // What the store holds, without members: sizes the tables, says which groups may be
-        // skipped, and becomes the current snapshot once the members it needs are added.
-        var current: Snapshot
-        do {
-            current = try store.header(directory: directory.name, usersByDigest: true)
-        } catch {
-            throw SyncError.store(error.description)
-        }
-        let prior = request.full || current.isEmpty ? nil : Store.PriorState(current)
-        var wanted: Snapshot
-        do {
-            let reader = DirectoryReader(
-                directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
-            wanted = try await reader.read(prior: prior, progress: progress).snapshot
-            phaseDone("inquire")
-        } catch is CancellationError {
-            run.finishedAt = Date()
-            run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
-            return try record(run, changes: [])
-        } catch {
-            run.finishedAt = Date()
-            run.message = "\(error)"
-            return try record(run, changes: [])
-        }
-        if let prior, !wanted.unloadedGroups.isEmpty {
+        var incremental: IncrementalRead?
+        if !request.full {
             do {
-                try loadForEffectiveMembership(&wanted, prior: prior, directory: directory.name)
+                incremental = try await readIncrementally(directory)
+                if incremental != nil { phaseDone("reading changes") }
+            } catch is CancellationError {
+                run.finishedAt = Date()
+                run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
+                return try record(run, changes: [])
+            } catch let error as StoreError {
+                throw SyncError.store(error.description)
+            } catch {
+                run.finishedAt = Date()
+                run.message = "\(error)"
+                return try record(run, changes: [])
+            }
+        }
+        var wanted: Snapshot
+        var current: Snapshot
+        var syncState: SyncState?
+        var plan: Plan
+        var storeTotals: RunRecord.Totals?
+        if var read = incremental {
+            run.mode = .incremental
+            do {
+                plan = try planIncremental(&read, directory: directory.name)
+                storeTotals = try store.totals(directory: directory.name)
             } catch {
                 throw SyncError.store(error.description)
             }
-        }
-        do {
-            try store.loadUsers(&current, directory: directory.name, differingFrom: wanted)
-            try store.completeMembers(&current, directory: directory.name, reusingMembersOf: wanted)
-            phaseDone("reading the stored snapshot")
-            // Unchanged groups keep their unresolved member values too.
-            for group in wanted.unloadedGroups { wanted.unresolved[group] = current.unresolved[group] }
-        } catch {
-            throw SyncError.store(error.description)
+            (wanted, current, syncState) = (read.wanted, read.current, read.state)
+        } else {
+            // What the store holds, without members: sizes the tables, says which groups may be
+            // skipped, and becomes the current snapshot once the members it needs are added.
+            do {
+                current = try store.header(directory: directory.name, usersByDigest: true)
+            } catch {
+                throw SyncError.store(error.description)
+            }
+            let prior = request.full || current.isEmpty ? nil : Store.PriorState(current)
+            do {
+                var reader = DirectoryReader(
+                    directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
+                reader.capturesSyncState = directory.incremental.method != .off
+                let result = try await reader.read(prior: prior, progress: progress)
+                wanted = result.snapshot
+                syncState = result.syncState
+                phaseDone("inquire")
+            } catch is CancellationError {
+                run.finishedAt = Date()
+                run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
+                return try record(run, changes: [])
+            } catch {
+                run.finishedAt = Date()
+                run.message = "\(error)"
+                return try record(run, changes: [])
+            }
+            if let prior, !wanted.unloadedGroups.isEmpty {
+                do {
+                    try loadForEffectiveMembership(&wanted, prior: prior, directory: directory.name)
+                } catch {
+                    throw SyncError.store(error.description)
+                }
+            }
+            do {
+                try store.loadUsers(&current, directory: directory.name, differingFrom: wanted)
+                try store.completeMembers(&current, directory: directory.name, reusingMembersOf: wanted)
+                phaseDone("reading the stored snapshot")
+                // Unchanged groups keep their unresolved member values too.
+                for group in wanted.unloadedGroups { wanted.unresolved[group] = current.unresolved[group] }
+            } catch {
+                throw SyncError.store(error.description)
+            }
+            plan = Planner.plan(wanted: wanted, current: current)
         }
         let compared = ComparedSnapshots(wanted: wanted, current: current)
         func done(_ report: RunReport) -> RunReport {
@@ -165,19 +200,25 @@ public struct SyncRunner: Sendable {
             report.compared = compared
             return report
         }
-        let plan = Planner.plan(wanted: wanted, current: current)
         phaseDone("planning")
         run.counts = plan.counts
         run.changesTotal = plan.changeCount
-        run.totals = RunRecord.Totals(
-            users: wanted.users.count, groups: wanted.groups.count, memberships: wanted.membershipCount,
-            unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })
+        if let storeTotals {
+            // An incremental run: the totals stay the store's until the apply counts them again.
+            run.totals = storeTotals
+        } else {
+            run.totals = RunRecord.Totals(
+                users: wanted.users.count, groups: wanted.groups.count, memberships: wanted.membershipCount,
+                unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })
+        }
         run.finishedAt = Date()
 
         // Why a real run would stop; a dry run reports it and stops anyway by writing nothing.
         var stopReason: String?
-        let violations = directory.limits.violations(of: plan, current: current)
-        if wanted.users.isEmpty && current.userCount > 0 {
+        let violations = storeTotals.map {
+            directory.limits.violations(of: plan, users: $0.users, groups: $0.groups, memberships: $0.memberships)
+        } ?? directory.limits.violations(of: plan, current: current)
+        if storeTotals == nil && wanted.users.isEmpty && current.userCount > 0 {
             stopReason = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
                 + "but the store holds \(current.userCount); nothing was applied. Check users.base and users.filter, "
                 + "and that the bind account can still read the users. (This stop cannot be forced.)"
@@ -200,7 +241,7 @@ public struct SyncRunner: Sendable {
             run.outcome = .noChanges
             // The store equals the directory: remember markers that moved (an attribute
             // other than the members changed) so those groups are skipped next time.
-            return done(try record(run, plan: plan, markers: plan.groupMarkers))
+            return done(try record(run, plan: plan, markers: plan.groupMarkers, syncState: syncState))
         }
         if Task.isCancelled {
             run.message = "cancelled before apply (the daemon is shutting down); nothing was applied"
@@ -209,7 +250,7 @@ public struct SyncRunner: Sendable {
         run.outcome = .applied
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
         do {
-            let applied = try store.apply(plan, run: run)
+            let applied = try store.apply(plan, run: run, syncState: syncState)
             phaseDone("applying")
             logger.info("applied", metadata: ["directory": "\(directory.name)", "run": "\(applied.id ?? 0)"])
             return done(RunReport(run: applied, plan: plan))
@@ -220,15 +261,17 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    private func record(_ run: RunRecord, plan: Plan, markers: [String: String] = [:]) throws(SyncError) -> RunReport {
-        var report = try record(run, changes: plan.changes, markers: markers)
+    private func record(_ run: RunRecord, plan: Plan, markers: [String: String] = [:], syncState: SyncState? = nil) throws(SyncError) -> RunReport {
+        var report = try record(run, changes: plan.changes, markers: markers, syncState: syncState)
         report.plan = plan
         return report
     }
 
-    private func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:]) throws(SyncError) -> RunReport {
+    private func record(
+        _ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:], syncState: SyncState? = nil
+    ) throws(SyncError) -> RunReport {
         do {
-            let recorded = try store.record(run, changes: changes, markers: markers)
+            let recorded = try store.record(run, changes: changes, markers: markers, syncState: syncState)
             if run.outcome == .failed {
                 logger.error("run failed", metadata: ["directory": "\(run.directory)", "error": "\(run.message ?? "")"])
             }

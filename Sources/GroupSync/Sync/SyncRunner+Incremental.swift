@@ -1,0 +1,93 @@
+import Foundation
+import LDAPClient
+import SyncCore
+import SyncStore
+
+extension SyncRunner {
+    /// What an incremental run read: narrow snapshots and the feed's next position.
+    struct IncrementalRead {
+        var wanted: Snapshot
+        var current: Snapshot
+        var state: SyncState
+    }
+
+    /// Reads only what changed since the stored sync state, or returns nil (with the reason
+    /// logged) when this run must be full: no state yet, a full run is due (`full_every`),
+    /// another server answers, the flavour offers no change feed, the server refused the
+    /// cookie, or a container moved. Errors reaching the directory throw, as in a full run.
+    func readIncrementally(_ directory: DirectoryConfig, now: Date = Date()) async throws -> IncrementalRead? {
+        func full(_ reason: String) -> IncrementalRead? {
+            logger.info("full run", metadata: ["directory": "\(directory.name)", "reason": "\(reason)"])
+            return nil
+        }
+        guard directory.incremental.method != .off else { return nil }
+        guard let state = try store.syncState(directory: directory.name) else { return full("no incremental sync state yet") }
+        let age = now.timeIntervalSince(state.fullRunAt)
+        let fullEvery = Double(directory.incremental.fullEvery.components.seconds)
+        if age >= fullEvery { return full("the last full run is older than full_every (\(directory.incremental.fullEvery))") }
+
+        let session = try await directory.openSession(logger: logger)
+        do {
+            let result = try await readIncrementally(directory, state: state, session: session, full: full)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    private func readIncrementally(
+        _ directory: DirectoryConfig, state: SyncState, session: LDAPSession, full: (String) -> IncrementalRead?
+    ) async throws -> IncrementalRead? {
+        let root = try await session.rootDSE()
+        let base = DirectoryReader(directory: directory, logger: logger)
+        let flavour = base.flavour(of: root)
+        guard flavour == .activeDirectory else { return full("incremental runs need Active Directory (DirSync or uSNChanged)") }
+        guard state.server == root.dsServiceName else {
+            return full("the sync state belongs to \(state.server ?? "another server"), but \(root.dsServiceName ?? "an unnamed server") answers")
+        }
+        let effective = directory.effective(for: flavour)
+        let mapping = directory.mapping(for: flavour)
+        let feed = ActiveDirectoryChangeFeed(directory: effective, mapping: mapping, logger: logger)
+        let changes: ActiveDirectoryChangeFeed.Changes
+        do {
+            changes = try await feed.changes(session, root: root, since: state)
+        } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
+            return full("the server refused the stored \(state.method) cookie: \(error)")
+        }
+        if let container = changes.containers.first(where: { feed.matters($0, state: state) }) {
+            return full("the container \(container.dn) changed (created, renamed or moved); DNs below it may have changed")
+        }
+        var reader = DirectoryReader(directory: effective, logger: logger)
+        reader.skipsReferences = true
+        let incremental = IncrementalReader(reader: reader, mapping: mapping, store: store, logger: logger)
+        switch try await incremental.read(session, changed: changes.ids) {
+        case .needsFull(let reason):
+            return full(reason)
+        case .read(let wanted, let current, _):
+            return IncrementalRead(wanted: wanted, current: current, state: changes.state)
+        }
+    }
+
+    /// Plans a narrow pair, reading from the store the users its membership changes name so
+    /// the report can say who they are (they are the same in both snapshots: no diff).
+    func planIncremental(_ read: inout IncrementalRead, directory: String) throws(StoreError) -> Plan {
+        var plan = Planner.plan(wanted: read.wanted, current: read.current, partial: true)
+        var unnamed = Set<String>()
+        func note(_ id: String) {
+            if unnamed.count < Planner.defaultDescribeLimit, read.wanted.users[id] == nil, read.current.users[id] == nil { unnamed.insert(id) }
+        }
+        for membership in plan.membershipsAdded + plan.membershipsRemoved where membership.member.kind == .user { note(membership.member.id) }
+        for (_, members) in plan.newGroupMembers { for member in members where member.kind == .user { note(member.id) } }
+        for change in plan.effectiveGained + plan.effectiveLost { note(change.userID) }
+        guard !unnamed.isEmpty else { return plan }
+        let named = try store.partialSnapshot(directory: directory, userIDs: unnamed, groupIDs: [])
+        for (id, user) in named.users {
+            read.wanted.users[id] = user
+            read.current.users[id] = user
+        }
+        plan = Planner.plan(wanted: read.wanted, current: read.current, partial: true)
+        return plan
+    }
+}
