@@ -42,6 +42,11 @@ extension Store {
         }
     }
 
+    /// Replaces the directory's sync state outside a run (tests, store migrations).
+    public func saveSyncState(_ state: SyncState, directory: String) throws(StoreError) {
+        try write("save the sync state of \(directory)") { db in try Self.save(state, directory: directory, db: db) }
+    }
+
     /// Forgets the directory's sync state: its next run is full.
     public func clearSyncState(directory: String) throws(StoreError) {
         try write("clear the sync state of \(directory)") { db in

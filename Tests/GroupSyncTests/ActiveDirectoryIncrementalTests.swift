@@ -119,5 +119,30 @@ struct ActiveDirectoryIncrementalTests {
         // The next full run finds nothing more.
         report = try #require(try await runner.run(SyncRequest(full: true)).first)
         #expect(report.run.mode == .full && report.run.outcome == .noChanges, "\(report.run.message ?? "")")
+
+        // A cookie the server rejects, a cookie of another DC, a full run due: each run is
+        // full (and correct), and takes a new position for the next.
+        var state = try #require(try store.syncState(directory: "ad"))
+        let good = state
+        state.cookie = method == "usn" ? Array("not a number".utf8) : Array(repeating: 0x41, count: 40)
+        try store.saveSyncState(state, directory: "ad")
+        try domain.modify("dn: \(user(6))\nchangetype: modify\nreplace: mail\nmail: six-\(tag)@example.com\n\n")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.mode == .full && report.run.outcome == .applied && report.run.counts.users.changed == 1, "\(report.run.message ?? "")")
+        #expect(try store.syncState(directory: "ad")?.cookie != state.cookie)
+
+        state = good
+        state.server = "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test"
+        try store.saveSyncState(state, directory: "ad")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.mode == .full && report.run.outcome == .noChanges, "\(report.run.message ?? "")")
+
+        state = try #require(try store.syncState(directory: "ad"))
+        state.fullRunAt = Date().addingTimeInterval(-25 * 3600)
+        try store.saveSyncState(state, directory: "ad")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.mode == .full, "full_every is 24 h by default")
+        report = try #require(try await runner.run(SyncRequest()).first)
+        #expect(report.run.mode == .incremental && report.run.outcome == .noChanges, "\(report.run.message ?? "")")
     }
 }

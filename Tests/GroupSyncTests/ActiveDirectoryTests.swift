@@ -18,7 +18,8 @@ struct ADSyncSetup {
     let store: Store
 
     /// `extra`: more keys of the directory, indented as its other keys.
-    init(domain: SambaDomain, ou: String, extra: String = "") throws {
+    /// `sections`: top-level sections to add (policies, intents).
+    init(domain: SambaDomain, ou: String, extra: String = "", sections: String = "") throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
@@ -37,6 +38,7 @@ struct ADSyncSetup {
                 groups:
                   base: \(ou)
             \(extra)
+            \(sections)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: configPath)
         store = try Store(path: config.store.path)

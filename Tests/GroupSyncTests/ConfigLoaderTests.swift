@@ -43,6 +43,9 @@ struct ConfigLoaderTests {
             schedule:
               every: 30m
               jitter: 2m
+            incremental:
+              method: usn
+              full_every: 12h
         """
 
     @Test("a full configuration parses with every value in place")
@@ -64,6 +67,9 @@ struct ConfigLoaderTests {
         #expect(corp.limits.maxGroupDeletions == .share(0.05))
         #expect(corp.limits.maxMembershipDeletions == .share(0.10))
         #expect(corp.schedule?.every == .seconds(1800))
+        #expect(corp.incremental == IncrementalConfig(method: .usn, fullEvery: .seconds(12 * 3600)))
+        let minimal = try ConfigLoader.parse(Self.valid.components(separatedBy: "    incremental:")[0], file: Self.file)
+        #expect(minimal.directories[0].incremental == IncrementalConfig(method: .auto, fullEvery: .seconds(24 * 3600)), "the defaults")
     }
 
     @Test(
@@ -81,6 +87,8 @@ struct ConfigLoaderTests {
             ("base: ou=people,dc=example,dc=com", "base: ou=people,,dc=example", 15, "directories[0].users.base", "not a valid DN"),
             ("every: 30m", "every: 30m\n      at: [\"08:00\"]", 27, "directories[0].schedule", "either every or at"),
             ("verify: true", "verify: maybe", 7, "directories[0].tls.verify", "expected true or false"),
+            ("method: usn", "method: polling", 30, "directories[0].incremental.method", "expected one of auto, off, dirsync, usn"),
+            ("full_every: 12h", "full_every: 10s", 31, "directories[0].incremental.full_every", "too often"),
         ])
     func mistakes(original: String, replacement: String, line: Int, keyPath: String, message: String) throws {
         let text = Self.valid.replacingOccurrences(of: original, with: replacement)

@@ -15,3 +15,17 @@ struct ActiveDirectoryValueTests {
         #expect(SnapshotBuilder.sidString([0x01, 0x00, 0, 0, 0, 0, 0, 0x05]) == "S-1-5")
     }
 }
+
+@Suite("objectGUID text and bytes")
+struct GUIDRoundTripTests {
+    @Test("a GUID string turns back into the bytes it came from, and into an objectGUID filter")
+    func roundTrip() throws {
+        let bytes: [UInt8] = [0xa4, 0x6a, 0x90, 0x05, 0xfd, 0x28, 0x28, 0x4d, 0x83, 0xa4, 0xd6, 0xe3, 0xc2, 0x27, 0xa6, 0xac]
+        let text = SnapshotBuilder.guidString(bytes)
+        #expect(text == "05906aa4-28fd-4d28-83a4-d6e3c227a6ac")
+        #expect(SnapshotBuilder.guidBytes(text) == bytes)
+        #expect(SnapshotBuilder.guidBytes("not-a-guid") == nil)
+        #expect(SnapshotBuilder.idFilter(text, mapping: .activeDirectory).render() == "(objectGUID=\\a4\\6a\\90\\05\\fd\\28\\28\\4d\\83\\a4\\d6\\e3\\c2\\27\\a6\\ac)")
+        #expect(SnapshotBuilder.idFilter("abc", mapping: .openLDAP).render() == "(entryUUID=abc)")
+    }
+}

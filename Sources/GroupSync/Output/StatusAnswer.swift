@@ -15,6 +15,22 @@ public struct StatusAnswer: Codable, Sendable {
         }
     }
 
+    /// Where incremental runs stand: the change feed in use and the full run it started from.
+    public struct Incremental: Codable, Sendable {
+        /// `dirsync` or `usn`; `off` when the configuration turns incremental runs off, `none`
+        /// when no full run has taken a position yet (or the server offers no change feed).
+        public var method: String
+        public var lastFullRunAt: String?
+        /// The next run is full from this moment on (`full_every` after the last full run).
+        public var fullDueAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case method
+            case lastFullRunAt = "last_full_run_at"
+            case fullDueAt = "full_due_at"
+        }
+    }
+
     public struct Directory: Codable, Sendable {
         public var name: String
         public var lastRunID: Int64?
@@ -29,9 +45,10 @@ public struct StatusAnswer: Codable, Sendable {
         public var progress: Progress?
         public var nextRun: String?
         public var consecutiveFailures: Int
+        public var incremental: Incremental?
 
         enum CodingKeys: String, CodingKey {
-            case name, running, progress
+            case name, running, progress, incremental
             case lastRunID = "last_run_id"
             case lastOutcome = "last_outcome"
             case lastFinishedAt = "last_finished_at"
@@ -64,13 +81,21 @@ public struct StatusAnswer: Codable, Sendable {
                 lastSuccessRunID: success?.id, lastSuccessAt: success.map { rfc3339($0.finishedAt) },
                 lastSuccessAgeSeconds: success.map { Int(now.timeIntervalSince($0.finishedAt)) },
                 running: running != nil, runningRunID: running?.id, progress: nil, nextRun: nil,
-                consecutiveFailures: runs.prefix { $0.outcome == .failed || $0.outcome == .running }.filter { $0.outcome == .failed }.count))
+                consecutiveFailures: runs.prefix { $0.outcome == .failed || $0.outcome == .running }.filter { $0.outcome == .failed }.count,
+                incremental: try incremental(of: directory, store: store)))
         }
         return StatusAnswer(daemon: false, directories: directories)
     }
 
+    static func incremental(of directory: DirectoryConfig, store: Store) throws(StoreError) -> Incremental {
+        guard directory.incremental.method != .off else { return Incremental(method: "off") }
+        guard let state = try store.syncState(directory: directory.name) else { return Incremental(method: "none") }
+        let due = state.fullRunAt.addingTimeInterval(Double(directory.incremental.fullEvery.components.seconds))
+        return Incremental(method: state.method, lastFullRunAt: rfc3339(state.fullRunAt), fullDueAt: rfc3339(due))
+    }
+
     public var text: String {
-        var table = TextTable(header: ["directory", "last run", "outcome", "finished (UTC)", "last success", "running", "next run"])
+        var table = TextTable(header: ["directory", "last run", "outcome", "finished (UTC)", "last success", "running", "next run", "incremental"])
         for directory in directories {
             let age = directory.lastSuccessAgeSeconds.map { " (\(Self.age($0)) ago)" } ?? ""
             table.add([
@@ -78,6 +103,7 @@ public struct StatusAnswer: Codable, Sendable {
                 directory.lastFinishedAt ?? "–", (directory.lastSuccessAt ?? "never") + age,
                 directory.running ? "yes" + (directory.progress.map { " (\($0.phase), \($0.entries) entries)" } ?? "") : "no",
                 directory.nextRun ?? (daemon ? "not scheduled" : "(daemon not running)"),
+                directory.incremental.map { $0.method == "none" ? "full runs only (no feed position yet)" : $0.method } ?? "–",
             ])
         }
         var lines = [table.render()]

@@ -55,6 +55,10 @@ extension SyncRunner {
             changes = try await feed.changes(session, root: root, since: state)
         } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
             return full("the server refused the stored \(state.method) cookie: \(error)")
+        } catch let error as CookieRejected {
+            return full(error.reason)
+        } catch let error as BERError {
+            return full("the server's \(state.method) response could not be read: \(error)")
         }
         if let container = changes.containers.first(where: { feed.matters($0, state: state) }) {
             return full("the container \(container.dn) changed (created, renamed or moved); DNs below it may have changed")

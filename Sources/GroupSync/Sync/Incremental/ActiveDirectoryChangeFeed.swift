@@ -4,6 +4,12 @@ import Logging
 import SyncCore
 import SyncStore
 
+/// A stored feed position that cannot be used: the run is made full, never failed.
+struct CookieRejected: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
+
 /// What changed in Active Directory since a cookie: the ids (objectGUID) of users, groups
 /// and containers that were added, modified, moved or deleted, from the DirSync control or,
 /// for bind accounts without the replication right, from a `uSNChanged` window with the
@@ -99,7 +105,11 @@ struct ActiveDirectoryChangeFeed {
             }
             changes.state.cookie = cookie
         case "usn":
-            guard let last = Int64(String(decoding: state.cookie, as: UTF8.self)), let now = root.highestCommittedUSN else { throw noUSN() }
+            guard let last = Int64(String(decoding: state.cookie, as: UTF8.self)) else {
+                throw CookieRejected(reason: "the stored uSNChanged position is not a number")
+            }
+            guard let now = root.highestCommittedUSN else { throw noUSN() }
+            guard now >= last else { throw CookieRejected(reason: "the server's highestCommittedUSN (\(now)) is below the stored position (\(last))") }
             var request = LDAPSearchRequest(
                 base: context, scope: .sub, filter: "(&\(Self.filter)(uSNChanged>=\(last + 1)))",
                 attributes: ["objectGUID", "objectClass", "isDeleted"], pageSize: directory.pageSize)
@@ -109,7 +119,7 @@ struct ActiveDirectoryChangeFeed {
             }
             changes.state.cookie = Array(String(now).utf8)
         default:
-            throw InquireError(directory: directory.name, message: "the stored sync state uses \(state.method), which Active Directory does not offer")
+            throw CookieRejected(reason: "the stored sync state uses \(state.method), which Active Directory does not offer")
         }
         return changes
     }
