@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCRATCH_ASAN ?= .build-asan
 
-.PHONY: demo test deps build release benchmark leakcheck clean
+.PHONY: demo test deps build release benchmark benchmark-ad leakcheck clean
 
 ## Set up everything and run the main job on a throwaway directory: sync, change, sync, history.
 demo: deps
@@ -40,6 +40,13 @@ benchmark: deps
 	$(SWIFT) build -c release --product groupsync
 	$(SWIFT) build -c release --product sync-benchmark
 	.build/release/sync-benchmark $(BENCH_SCALE)
+
+## The Active Directory benchmark (release build, root): a seeded Samba AD DC, 5,000 users.
+## AD_USERS=2000 seeds fewer.
+benchmark-ad: deps
+	$(SWIFT) build -c release --product groupsync
+	$(SWIFT) build -c release --product ad-benchmark
+	.build/release/ad-benchmark $(AD_USERS)
 
 clean:
 	rm -rf .build $(SCRATCH_ASAN)

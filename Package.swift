@@ -113,6 +113,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "ad-benchmark",
+            dependencies: ["LDAPTestSupport", "SyncStore", "SyncCore"],
+            path: "Benchmarks/ADBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "ldap-leakcheck",
             dependencies: ["LDAPClient", "LDAPTestSupport"],
             path: "Benchmarks/LDAPLeakCheck",
