@@ -166,6 +166,15 @@ extension LDAPConnection {
     }
 
     private func parseEntry(_ message: OpaquePointer, cursor: SearchCursor) throws -> LDAPEntry {
+        // Controls first: libldap reads them from the message's own BER position.
+        var controls: [LDAPControlValue] = []
+        if !cursor.request.controls.isEmpty {
+            var received: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+            let rc = ldap_get_entry_controls(handle, message, &received)
+            defer { ldap_controls_free(received) }
+            guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading an entry's controls)", code: rc) }
+            controls = controlValues(received)
+        }
         var ber: OpaquePointer?
         var name = berval(bv_len: 0, bv_val: nil)
         var rc = ldap_get_dn_ber(handle, message, &ber, &name)
@@ -192,14 +201,6 @@ extension LDAPConnection {
                 }
             }
             attributes.append(LDAPAttribute(name: attributeName, values: bytes))
-        }
-        var controls: [LDAPControlValue] = []
-        if !cursor.request.controls.isEmpty {
-            var received: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
-            rc = ldap_get_entry_controls(handle, message, &received)
-            defer { ldap_controls_free(received) }
-            guard rc == LDAP_SUCCESS else { throw lastError(operation: cursor.operation + " (reading the controls of \"\(dn)\")", code: rc) }
-            controls = controlValues(received)
         }
         return LDAPEntry(dn: dn, attributes: attributes, controls: controls)
     }

@@ -7,8 +7,11 @@ public struct DirectoryFixture: Sendable {
     public var entries: [LDIFEntry]
     /// An LDIF file loaded after ``entries`` (for data too large to hold as values).
     public var ldifFile: String?
+    /// Whether the server offers RFC 4533 content synchronization (the `syncprov` overlay).
+    public var syncProvider = true
 
-    public init(suffix: String = "dc=example,dc=com", entries: [LDIFEntry], ldifFile: String? = nil) {
+    public init(suffix: String = "dc=example,dc=com", entries: [LDIFEntry], ldifFile: String? = nil, syncProvider: Bool = true) {
+        self.syncProvider = syncProvider
         self.suffix = suffix
         self.entries = entries
         self.ldifFile = ldifFile

@@ -1,7 +1,9 @@
 import Foundation
 
 /// The cn=config of a throwaway slapd, as LDIF for `slapadd -n0`: an mdb database with
-/// room to grow, the memberof and refint overlays, the usual schemas, TLS, and a bind
+/// room to grow, the memberof and refint overlays, the syncprov overlay (RFC 4533; a
+/// checkpoint every 100 operations or 10 minutes, a session log of 1,000 changes) unless
+/// left out, the usual schemas, TLS, and a bind
 /// account that the server holds to a size limit (for size-limit tests).
 struct SlapdConfig {
     var folder: URL
@@ -12,6 +14,7 @@ struct SlapdConfig {
     var limitedDN: String
     var limitedSizeLimit: Int
     var extraModules: [String] = []
+    var syncProvider = true
 
     func ldif() throws -> String {
         let data = folder.appendingPathComponent("data").path
@@ -33,7 +36,7 @@ struct SlapdConfig {
             olcModuleLoad: refint
 
             """
-        out += extraModules.map { "olcModuleLoad: \($0)\n" }.joined()
+        out += (extraModules + (syncProvider ? ["syncprov"] : [])).map { "olcModuleLoad: \($0)\n" }.joined()
         out += """
 
             dn: cn=schema,cn=config
@@ -74,6 +77,7 @@ struct SlapdConfig {
             olcDbIndex: entryUUID eq
             olcDbIndex: uid,mail,cn eq
             olcDbIndex: member,uniqueMember eq
+            olcDbIndex: entryCSN eq
             olcSizeLimit: unlimited
             olcLimits: {0}dn.exact="\(limitedDN)" size.soft=\(limitedSizeLimit) size.hard=\(limitedSizeLimit) size.prtotal=unlimited
             olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
@@ -94,6 +98,18 @@ struct SlapdConfig {
 
 
             """
+        if syncProvider {
+            out += """
+                dn: olcOverlay={2}syncprov,olcDatabase={1}mdb,cn=config
+                objectClass: olcOverlayConfig
+                objectClass: olcSyncProvConfig
+                olcOverlay: {2}syncprov
+                olcSpCheckpoint: 100 10
+                olcSpSessionLog: 1000
+
+
+                """
+        }
         return out
     }
 

@@ -35,7 +35,7 @@ public final class TestDirectory: Sendable {
             folder: folder, suffix: fixture.suffix, rootDN: DirectoryFixture.adminDN,
             rootPassword: DirectoryFixture.adminPassword, certificates: certificates,
             limitedDN: DirectoryFixture.limitedDN, limitedSizeLimit: DirectoryFixture.limitedSizeLimit,
-            extraModules: extraModules)
+            extraModules: extraModules, syncProvider: fixture.syncProvider)
         let configLDIF = folder.appendingPathComponent("config.ldif")
         try config.ldif().write(to: configLDIF, atomically: true, encoding: .utf8)
         try runCommand("slapadd", ["-n0", "-F", folder.appendingPathComponent("config").path, "-l", configLDIF.path])

@@ -170,6 +170,9 @@ enum Migrations {
                     method TEXT NOT NULL,
                     -- The server the cookie belongs to (AD: dsServiceName; USNs count per DC).
                     server TEXT,
+                    -- A digest of what the runs read (bases, scopes, filters, attributes): a
+                    -- cookie taken under another configuration says nothing about this one.
+                    scope_digest TEXT NOT NULL DEFAULT '',
                     cookie BLOB NOT NULL,
                     -- AD: the objectGUIDs of the containers (OUs) in scope at the full run, as a
                     -- JSON list: a change to one of them (a rename or move) makes the next run full.

@@ -142,3 +142,12 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Every stored user and group id of a directory (a present phase subtracts from it).
+    public func allIDs(directory: String) throws(StoreError) -> Set<String> {
+        try read("read the ids of \(directory)") { db in
+            Set(try String.fetchAll(db, sql: "SELECT id FROM \"user\" WHERE directory = ?1 UNION ALL SELECT id FROM \"group\" WHERE directory = ?1", arguments: [directory]))
+        }
+    }
+}

@@ -9,6 +9,9 @@ public struct SyncState: Sendable, Equatable {
     public var method: String
     /// The server the cookie belongs to; a cookie from another server is not used.
     public var server: String?
+    /// A digest of the directory's configuration for what runs read; another digest means
+    /// the configuration changed and the next run must be full.
+    public var scopeDigest: String = ""
     public var cookie: [UInt8]
     /// AD: the objectGUIDs of the containers in scope at the full run.
     public var containers: Set<String>
@@ -32,13 +35,15 @@ extension Store {
     public func syncState(directory: String) throws(StoreError) -> SyncState? {
         try read("read the sync state of \(directory)") { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT method, server, cookie, full_run_at, updated_at, containers FROM sync_state WHERE directory = ?
+                SELECT method, server, cookie, full_run_at, updated_at, containers, scope_digest FROM sync_state WHERE directory = ?
                 """, arguments: [directory]) else { return nil }
             let cookie: Data = row[2]
             let containers = try JSONDecoder().decode([String].self, from: Data((row[5] as String).utf8))
-            return SyncState(
+            var state = SyncState(
                 method: row[0], server: row[1], cookie: [UInt8](cookie), containers: Set(containers), fullRunAt: Self.parseDate(row[3]),
                 updatedAt: Self.parseDate(row[4]))
+            state.scopeDigest = row[6]
+            return state
         }
     }
 
@@ -57,11 +62,12 @@ extension Store {
     static func save(_ state: SyncState?, directory: String, db: Database) throws {
         guard let state else { return }
         try db.execute(sql: """
-            INSERT INTO sync_state (directory, method, server, cookie, containers, full_run_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (directory) DO UPDATE SET method = excluded.method, server = excluded.server, cookie = excluded.cookie,
-                containers = excluded.containers, full_run_at = excluded.full_run_at, updated_at = excluded.updated_at
+            INSERT INTO sync_state (directory, method, server, scope_digest, cookie, containers, full_run_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (directory) DO UPDATE SET method = excluded.method, server = excluded.server, scope_digest = excluded.scope_digest,
+                cookie = excluded.cookie, containers = excluded.containers, full_run_at = excluded.full_run_at, updated_at = excluded.updated_at
             """, arguments: [
-                directory, state.method, state.server, Data(state.cookie),
+                directory, state.method, state.server, state.scopeDigest, Data(state.cookie),
                 String(decoding: try JSONEncoder().encode(state.containers.sorted()), as: UTF8.self),
                 Self.formatDate(state.fullRunAt), Self.formatDate(state.updatedAt),
             ])

@@ -87,7 +87,8 @@ struct SyncSafetyTests {
         let fixture = DirectoryFixture(entries: DirectoryFixture.people(3000).entries + [
             DirectoryFixture.group("everyone", members: (0..<3000).map { String(format: "uid=user%04d,ou=people,dc=example,dc=com", $0) }),
         ])
-        let harness = try await SyncHarness(fixture: fixture, pageSize: 100)
+        // A full read (incremental runs would read only the newcomer).
+        let harness = try await SyncHarness(fixture: fixture, pageSize: 100, directoryExtra: "    incremental:\n      method: off\n")
         try await harness.sync()
         let before = try harness.snapshot()
         #expect(before.users.count == 3000)

@@ -100,7 +100,7 @@ struct ConnectionTests {
         #expect(dse.supportsPagedResults)
         #expect(dse.supportsStartTLS)
         #expect(dse.supportedLDAPVersions.contains("3"))
-        #expect(!dse.supportsContentSynchronization)
+        #expect(dse.supportsContentSynchronization, "the test directory has the syncprov overlay")
     }
 
     @Test("a closed session refuses further work")

@@ -30,12 +30,14 @@ public struct GroupSyncConfig: Sendable {
 /// How a directory's runs find what changed (`incremental:`).
 public struct IncrementalConfig: Sendable, Equatable {
     public enum Method: String, Sendable, CaseIterable {
-        /// Whatever the server offers: DirSync, else uSNChanged windows on Active Directory.
+        /// Whatever the server offers: DirSync, else uSNChanged windows on Active Directory;
+        /// RFC 4533 content synchronization on OpenLDAP (with the syncprov overlay).
         case auto
         /// Every run reads the whole directory.
         case off
         case dirsync
         case usn
+        case syncrepl
     }
 
     public var method: Method = .auto

@@ -46,6 +46,8 @@ public struct DirectoryReader: Sendable {
 
     /// Whether ``read(prior:progress:)`` takes the change feed's position first.
     public var capturesSyncState = false
+    /// The store a change feed compares with (OpenLDAP's present phase).
+    public var stateStore: Store?
 
     /// Reads the directory. With `prior` (the last snapshot's state), groups whose change
     /// marker did not move are not fetched with their members — see
@@ -69,10 +71,11 @@ public struct DirectoryReader: Sendable {
             directory: directory.effective(for: flavour), logger: logger, expectedUsers: expected.users, expectedGroups: expected.groups)
         reader.skipsReferences = flavour == .activeDirectory
         var state: SyncState?
-        if capturesSyncState && flavour == .activeDirectory && directory.incremental.method != .off {
-            let feed = ActiveDirectoryChangeFeed(directory: reader.directory, mapping: directory.mapping(for: flavour), logger: logger)
+        if capturesSyncState, let store = stateStore,
+           let feed = ChangeFeeds.feed(for: directory, flavour: flavour, root: root, store: store, logger: logger) {
             do {
                 state = try await feed.currentState(session, root: root, fullRunAt: Date())
+                state?.scopeDigest = directory.scopeDigest
             } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
                 // The full run goes on; the next run is full again.
                 logger.warning("could not take the change feed's position; the next run is full too", metadata: [

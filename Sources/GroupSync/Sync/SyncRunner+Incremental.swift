@@ -11,17 +11,28 @@ extension SyncRunner {
         var state: SyncState
     }
 
-    /// Reads only what changed since the stored sync state, or returns nil (with the reason
-    /// logged) when this run must be full: no state yet, a full run is due (`full_every`),
+    /// What an incremental attempt came to: the changes, or the reason the run is full.
+    enum IncrementalDecision {
+        case incremental(IncrementalRead)
+        case full(String?)
+    }
+
+    /// Reads only what changed since the stored sync state, or says why this run must be full: no state yet, a full run is due (`full_every`),
     /// another server answers, the flavour offers no change feed, the server refused the
     /// cookie, or a container moved. Errors reaching the directory throw, as in a full run.
-    func readIncrementally(_ directory: DirectoryConfig, now: Date = Date()) async throws -> IncrementalRead? {
-        func full(_ reason: String) -> IncrementalRead? {
+    func readIncrementally(_ directory: DirectoryConfig, now: Date = Date()) async throws -> IncrementalDecision {
+        func full(_ reason: String) -> IncrementalDecision {
             logger.info("full run", metadata: ["directory": "\(directory.name)", "reason": "\(reason)"])
-            return nil
+            return .full(reason)
         }
-        guard directory.incremental.method != .off else { return nil }
-        guard let state = try store.syncState(directory: directory.name) else { return full("no incremental sync state yet") }
+        guard directory.incremental.method != .off else { return .full(nil) }
+        guard let state = try store.syncState(directory: directory.name) else {
+            logger.info("full run", metadata: ["directory": "\(directory.name)", "reason": "no feed position yet"])
+            return .full(nil)
+        }
+        guard state.scopeDigest == directory.scopeDigest else {
+            return full("the configuration of what runs read (bases, scopes, filters, attributes) changed since the last full run")
+        }
         let age = now.timeIntervalSince(state.fullRunAt)
         let fullEvery = Double(directory.incremental.fullEvery.components.seconds)
         if age >= fullEvery { return full("the last full run is older than full_every (\(directory.incremental.fullEvery))") }
@@ -38,19 +49,20 @@ extension SyncRunner {
     }
 
     private func readIncrementally(
-        _ directory: DirectoryConfig, state: SyncState, session: LDAPSession, full: (String) -> IncrementalRead?
-    ) async throws -> IncrementalRead? {
+        _ directory: DirectoryConfig, state: SyncState, session: LDAPSession, full: (String) -> IncrementalDecision
+    ) async throws -> IncrementalDecision {
         let root = try await session.rootDSE()
         let base = DirectoryReader(directory: directory, logger: logger)
         let flavour = base.flavour(of: root)
-        guard flavour == .activeDirectory else { return full("incremental runs need Active Directory (DirSync or uSNChanged)") }
+        guard let feed = ChangeFeeds.feed(for: directory, flavour: flavour, root: root, store: store, logger: logger) else {
+            return full("this server offers no change feed groupsync can use")
+        }
         guard state.server == root.dsServiceName else {
             return full("the sync state belongs to \(state.server ?? "another server"), but \(root.dsServiceName ?? "an unnamed server") answers")
         }
         let effective = directory.effective(for: flavour)
         let mapping = directory.mapping(for: flavour)
-        let feed = ActiveDirectoryChangeFeed(directory: effective, mapping: mapping, logger: logger)
-        let changes: ActiveDirectoryChangeFeed.Changes
+        let changes: FeedChanges
         do {
             changes = try await feed.changes(session, root: root, since: state)
         } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
@@ -64,13 +76,13 @@ extension SyncRunner {
             return full("the container \(container.dn) changed (created, renamed or moved); DNs below it may have changed")
         }
         var reader = DirectoryReader(directory: effective, logger: logger)
-        reader.skipsReferences = true
+        reader.skipsReferences = flavour == .activeDirectory
         let incremental = IncrementalReader(reader: reader, mapping: mapping, store: store, logger: logger)
         switch try await incremental.read(session, changed: changes.ids) {
         case .needsFull(let reason):
             return full(reason)
         case .read(let wanted, let current, _):
-            return IncrementalRead(wanted: wanted, current: current, state: changes.state)
+            return .incremental(IncrementalRead(wanted: wanted, current: current, state: changes.state))
         }
     }
 

@@ -120,10 +120,16 @@ public struct SyncRunner: Sendable {
             phaseStart = clock.now
         }
         var incremental: IncrementalRead?
+        var fullReason: String?
         if !request.full {
             do {
-                incremental = try await readIncrementally(directory)
-                if incremental != nil { phaseDone("reading changes") }
+                switch try await readIncrementally(directory) {
+                case .incremental(let read):
+                    incremental = read
+                    phaseDone("reading changes")
+                case .full(let reason):
+                    fullReason = reason
+                }
             } catch is CancellationError {
                 run.finishedAt = Date()
                 run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
@@ -163,6 +169,7 @@ public struct SyncRunner: Sendable {
                 var reader = DirectoryReader(
                     directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
                 reader.capturesSyncState = directory.incremental.method != .off
+                reader.stateStore = store
                 let result = try await reader.read(prior: prior, progress: progress)
                 wanted = result.snapshot
                 syncState = result.syncState
@@ -225,6 +232,10 @@ public struct SyncRunner: Sendable {
         } else if !violations.isEmpty && !request.force {
             stopReason = "stopped by safety limits: " + violations.joined(separator: "; ")
                 + ". Nothing was applied. If these removals are intended, run again with --force."
+        }
+        if let fullReason, incremental == nil {
+            // Why this run read everything, for `runs show` (a message of its own goes first).
+            run.message = "full run: \(fullReason)"
         }
         if request.dryRun {
             run.outcome = .dryRun

@@ -4,34 +4,19 @@ import Logging
 import SyncCore
 import SyncStore
 
-/// A stored feed position that cannot be used: the run is made full, never failed.
-struct CookieRejected: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
-}
-
 /// What changed in Active Directory since a cookie: the ids (objectGUID) of users, groups
 /// and containers that were added, modified, moved or deleted, from the DirSync control or,
 /// for bind accounts without the replication right, from a `uSNChanged` window with the
 /// show-deleted control. The feed says only *which* objects changed; the incremental reader
 /// reads them again in the configured scope, so scope, filters and mapping stay the full
 /// run's.
-struct ActiveDirectoryChangeFeed {
+struct ActiveDirectoryChangeFeed: ChangeFeed {
     let directory: DirectoryConfig
     let mapping: AttributeMapping
     let logger: Logger
 
-    struct Changes {
-        var ids: Set<String> = []
-        /// Containers (OUs) that changed, by objectGUID with their DN now: a renamed or moved
-        /// OU changes the DN of everything below it without those objects changing.
-        var containers: [(id: String, dn: String)] = []
-        var state: SyncState
-    }
-
     /// Objects whose changes matter: users and groups, and the containers they live in.
     static let filter = "(|(objectClass=user)(objectClass=group)(objectClass=organizationalUnit)(objectClass=container))"
-    static let containerClasses: Set<String> = ["organizationalunit", "container", "builtindomain", "domaindns"]
 
     /// The naming context the configured searches live in: DirSync works from its root.
     func namingContext(_ root: RootDSE) -> String? {
@@ -74,7 +59,7 @@ struct ActiveDirectoryChangeFeed {
                     return SyncState(
                         method: "usn", server: root.dsServiceName, cookie: Array(String(usn).utf8), containers: try await scopeContainers(session),
                         fullRunAt: fullRunAt)
-                case .auto, .off:
+                case .auto, .off, .syncrepl:
                     continue
                 }
             } catch let error as LDAPError where method == .dirsync && directory.incremental.method == .auto && Self.refused(error) {
@@ -87,9 +72,9 @@ struct ActiveDirectoryChangeFeed {
     }
 
     /// The ids of objects changed since `state`, and the state to save once they are applied.
-    func changes(_ session: LDAPSession, root: RootDSE, since state: SyncState) async throws -> Changes {
+    func changes(_ session: LDAPSession, root: RootDSE, since state: SyncState) async throws -> FeedChanges {
         guard let context = namingContext(root) else { throw InquireError(directory: directory.name, message: "the search bases left their naming context") }
-        var changes = Changes(state: state)
+        var changes = FeedChanges(state: state)
         changes.state.updatedAt = Date()
         switch state.method {
         case "dirsync":
@@ -124,13 +109,12 @@ struct ActiveDirectoryChangeFeed {
         return changes
     }
 
-    private func collect(_ entry: LDAPEntry, into changes: inout Changes) throws {
+    private func collect(_ entry: LDAPEntry, into changes: inout FeedChanges) throws {
         guard let bytes = entry["objectGUID"].first, bytes.count == 16 else {
             throw InquireError(directory: directory.name, message: "a changed entry \"\(entry.dn)\" came without its objectGUID")
         }
-        let classes = Set(entry.strings("objectClass").map { $0.lowercased() })
         let deleted = entry.string("isDeleted")?.uppercased() == "TRUE"
-        if !deleted && (!classes.isDisjoint(with: Self.containerClasses) || Self.isContainerDN(entry.dn)) {
+        if !deleted && (ContainerClasses.isContainer(entry) || Self.isContainerDN(entry.dn)) {
             changes.containers.append((SnapshotBuilder.guidString(bytes), entry.dn))
         } else {
             changes.ids.insert(SnapshotBuilder.guidString(bytes))
@@ -143,34 +127,11 @@ struct ActiveDirectoryChangeFeed {
         dn.lowercased().hasPrefix("ou=")
     }
 
-    /// Whether a changed container matters: one that was in scope at the full run (it may
-    /// have been renamed or moved away), or one in scope now (created, or moved in).
-    func matters(_ container: (id: String, dn: String), state: SyncState) -> Bool {
-        if state.containers.contains(container.id) { return true }
-        func key(_ dn: String) -> String { DistinguishedName.normalizedKey(dn) ?? dn.lowercased() }
-        let dn = key(container.dn)
-        return [directory.users.base, directory.groups.base].contains { base in
-            let base = key(base)
-            return dn == base || dn.hasSuffix("," + base) || base.hasSuffix("," + dn)
-        }
-    }
-
-    /// The objectGUIDs of the containers at and below the search bases, taken with a full
-    /// run's state.
+    /// The objectGUIDs of the containers at and below the search bases.
     func scopeContainers(_ session: LDAPSession) async throws -> Set<String> {
-        var result = Set<String>()
-        for base in Set([directory.users.base, directory.groups.base]) {
-            var request = LDAPSearchRequest(
-                base: base, scope: .sub, filter: "(|(objectClass=organizationalUnit)(objectClass=container)(objectClass=domainDNS))",
-                attributes: ["objectGUID"], pageSize: directory.pageSize)
-            request.pageSize = directory.pageSize
-            for try await event in session.search(request) {
-                if case .entry(let entry) = event, let bytes = entry["objectGUID"].first, bytes.count == 16 {
-                    result.insert(SnapshotBuilder.guidString(bytes))
-                }
-            }
+        try await scopeContainers(session, idAttribute: "objectGUID") { entry in
+            entry["objectGUID"].first.flatMap { $0.count == 16 ? SnapshotBuilder.guidString($0) : nil }
         }
-        return result
     }
 
     /// One DirSync search: its entries and the response control.
