@@ -53,6 +53,7 @@ public struct Daemon: Sendable {
         }
         services.append(ReloadService(state: state))
         services.append(SchedulerService(state: state, coordinator: coordinator, clock: clock))
+        services.append(WatchService(state: state, coordinator: coordinator))
         services.append(coordinator)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

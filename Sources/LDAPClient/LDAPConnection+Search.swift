@@ -30,7 +30,15 @@ extension LDAPConnection {
         while !cursor.isFinished {
             if cursor.msgid == nil { try sendSearch(cursor) }
             guard let msgid = cursor.msgid else { break }
-            let message = try waitForMessage(msgid: msgid, operation: cursor.operation)
+            let message: OpaquePointer
+            if cursor.request.persistent {
+                // Hand back what came so far (or nothing) every second, so the caller can
+                // act on it and notice cancellation.
+                guard let received = try pollMessage(msgid: msgid, operation: cursor.operation, timeout: .seconds(1)) else { return batch }
+                message = received
+            } else {
+                message = try waitForMessage(msgid: msgid, operation: cursor.operation)
+            }
             defer { ldap_msgfree(message) }
             switch UInt(ldap_msgtype(message)) {
             case UInt(LDAP_RES_SEARCH_ENTRY):
@@ -55,6 +63,7 @@ extension LDAPConnection {
                     diagnosticMessage: "unexpected message type \(ldap_msgtype(message)) in a search")
             }
             if cursor.request.pageSize == nil && batch.count >= unpagedBatchSize { return batch }
+            if cursor.request.persistent && !batch.isEmpty { return batch }
         }
         return batch.isEmpty ? nil : batch
     }

@@ -152,6 +152,20 @@ final class LDAPConnection {
 
     /// Waits up to the operation timeout for the next message of `msgid`. A timeout abandons
     /// the operation; a broken connection throws `serverDown` with libldap's diagnostic.
+    /// Waits up to `timeout` for a message; nil when none came (the request stays open).
+    func pollMessage(msgid: Int32, operation: String, timeout: Duration) throws -> OpaquePointer? {
+        var tv = timeval(timeout)
+        var message: OpaquePointer?
+        let rc = ldap_result(handle, msgid, LDAP_MSG_ONE, &tv, &message)
+        switch rc {
+        case 0: return nil
+        case -1: throw lastError(operation: operation, fallback: .serverDown)
+        default:
+            guard let message else { throw lastError(operation: operation, fallback: .decodingError) }
+            return message
+        }
+    }
+
     func waitForMessage(msgid: Int32, operation: String) throws -> OpaquePointer {
         var tv = timeval(options.operationTimeout)
         var message: OpaquePointer?

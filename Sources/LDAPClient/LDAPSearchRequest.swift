@@ -20,6 +20,10 @@ public struct LDAPSearchRequest: Sendable, Hashable {
     /// controls reports the controls that come back: on entries, as intermediate responses
     /// and, last, as ``LDAPSearchEvent/done(_:)``.
     public var controls: [LDAPControlValue] = []
+    /// A search that stays open (RFC 4533 refreshAndPersist): while the server sends
+    /// nothing the sequence waits — without the operation timeout, checking for
+    /// cancellation every second — and ends only when the server ends it.
+    public var persistent = false
 
     public init(
         base: String,

@@ -6,7 +6,7 @@ import SyncCore
 public struct RunRecord: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "run"
 
-    public enum Trigger: String, Sendable, Codable, CaseIterable { case schedule, manual, api, startup }
+    public enum Trigger: String, Sendable, Codable, CaseIterable { case schedule, manual, api, startup, watch }
     public enum Mode: String, Sendable, Codable, CaseIterable { case full, incremental }
     public enum Outcome: String, Sendable, Codable, CaseIterable {
         case applied

@@ -68,6 +68,10 @@ struct ConfigLoaderTests {
         #expect(corp.limits.maxMembershipDeletions == .share(0.10))
         #expect(corp.schedule?.every == .seconds(1800))
         #expect(corp.incremental == IncrementalConfig(method: .usn, fullEvery: .seconds(12 * 3600)))
+        #expect(corp.schedule?.watch == false && corp.schedule?.batchWindow == .seconds(2))
+        let watching = try ConfigLoader.parse(
+            Self.valid.replacingOccurrences(of: "      every: 30m\n      jitter: 2m", with: "      watch: true\n      batch_window: 500ms"), file: Self.file)
+        #expect(watching.directories[0].schedule?.watch == true && watching.directories[0].schedule?.batchWindow == .milliseconds(500))
         let minimal = try ConfigLoader.parse(Self.valid.components(separatedBy: "    incremental:")[0], file: Self.file)
         #expect(minimal.directories[0].incremental == IncrementalConfig(method: .auto, fullEvery: .seconds(24 * 3600)), "the defaults")
     }
@@ -87,7 +91,8 @@ struct ConfigLoaderTests {
             ("base: ou=people,dc=example,dc=com", "base: ou=people,,dc=example", 15, "directories[0].users.base", "not a valid DN"),
             ("every: 30m", "every: 30m\n      at: [\"08:00\"]", 27, "directories[0].schedule", "either every or at"),
             ("verify: true", "verify: maybe", 7, "directories[0].tls.verify", "expected true or false"),
-            ("method: usn", "method: polling", 30, "directories[0].incremental.method", "expected one of auto, off, dirsync, usn"),
+            ("method: usn", "method: polling", 30, "directories[0].incremental.method", "expected one of auto, off, dirsync, usn, syncrepl"),
+            ("jitter: 2m", "jitter: 2m\n      batch_window: 1h", 29, "directories[0].schedule.batch_window", "longer than 10m"),
             ("full_every: 12h", "full_every: 10s", 31, "directories[0].incremental.full_every", "too often"),
         ])
     func mistakes(original: String, replacement: String, line: Int, keyPath: String, message: String) throws {

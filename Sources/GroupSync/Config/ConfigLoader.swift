@@ -126,7 +126,7 @@ struct Reader {
         }
         if let fullEvery = fields["full_every"] {
             config.fullEvery = try fullEvery.duration()
-            guard config.fullEvery >= .seconds(60) else { throw fullEvery.error("a full run every \(config.fullEvery) is too often; give at least 1m") }
+            guard config.fullEvery >= .seconds(60) else { throw fullEvery.error("a full run more often than every minute is too often; give at least 1m") }
         }
         return config
     }
@@ -221,7 +221,7 @@ struct Reader {
 
     func schedule(_ node: ConfigNode?) throws(ConfigError) -> ScheduleConfig? {
         guard let node else { return nil }
-        let fields = try node.fields(["every", "jitter", "at", "on_start", "retries", "retry_after"])
+        let fields = try node.fields(["every", "jitter", "at", "on_start", "retries", "retry_after", "watch", "batch_window"])
         let every = try fields["every"]?.duration()
         let at = try fields["at"]?.strings() ?? []
         for time in at {
@@ -232,10 +232,19 @@ struct Reader {
         }
         if every != nil && !at.isEmpty { throw node.error("give either every or at, not both") }
         let onStart = try fields["on_start"]?.bool() ?? false
-        if every == nil && at.isEmpty && !onStart { throw node.error("give every (an interval), at (times of day) or on_start: true") }
-        return ScheduleConfig(
+        let watch = try fields["watch"]?.bool() ?? false
+        if every == nil && at.isEmpty && !onStart && !watch {
+            throw node.error("give every (an interval), at (times of day), on_start: true or watch: true")
+        }
+        var schedule = ScheduleConfig(
             every: every, jitter: try fields["jitter"]?.duration(), at: at, onStart: onStart,
             retries: try fields["retries"]?.int(in: 0...100) ?? 5, retryAfter: try fields["retry_after"]?.duration() ?? .seconds(30))
+        schedule.watch = watch
+        if let window = fields["batch_window"] {
+            schedule.batchWindow = try window.duration()
+            guard schedule.batchWindow <= .seconds(600) else { throw window.error("a batch window longer than 10m delays every change; give at most 10m") }
+        }
+        return schedule
     }
 
     // MARK: Helpers

@@ -199,6 +199,11 @@ public struct ScheduleConfig: Sendable, Equatable {
     public var retries: Int = 5
     /// The first retry's delay; each further retry doubles it (with jitter).
     public var retryAfter: Duration = .seconds(30)
+    /// Watch mode: keep a content synchronization search open and run incrementally on
+    /// each batch of changes (OpenLDAP with syncprov).
+    public var watch = false
+    /// How long watch mode gathers changes before it runs.
+    public var batchWindow: Duration = .seconds(2)
 
     public init(every: Duration? = nil, jitter: Duration? = nil, at: [String] = [], onStart: Bool = false, retries: Int = 5, retryAfter: Duration = .seconds(30)) {
         self.every = every
