@@ -1,7 +1,9 @@
-// `make benchmark`: a 100,000-user directory in a throwaway slapd; measures the raw
-// ldapsearch dump of the same entries and attributes, a first `groupsync sync` into an
-// empty store, an unchanged re-sync, and a re-sync after 1,000 membership changes — wall
-// time and peak memory of each — and prints the ratios to the raw dump.
+// `make benchmark`: a 100,000-user directory in a throwaway slapd (with syncprov); measures
+// the raw ldapsearch dump of the same entries and attributes, a first `groupsync sync` into
+// an empty store, unchanged re-syncs (full and incremental), runs after 1,000 membership
+// changes (incremental, and full after another 1,000) — wall time and peak memory of each,
+// with the ratios to the raw dump — then verification latencies, the API under load, and
+// watch mode's delay from an ldapmodify to an answering verify.
 import Foundation
 import GroupSync
 import LDAPTestSupport
@@ -88,7 +90,11 @@ struct Measurement {
 /// Runs a command with standard output to /dev/null; wall time and peak RSS from wait4.
 func measure(_ executable: String, _ arguments: [String]) throws -> (Double, Double) {
     let started = ContinuousClock.now
-    let child = try SpawnedProcess(executable: executable, arguments: arguments, logPath: "/dev/null")
+    // GROUPSYNC_BENCH_LOGS=DIR keeps each step's log there (for profiling a step).
+    let logs = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"]
+    let logPath = logs.map { "\($0)/\(URL(fileURLWithPath: executable).lastPathComponent)-\(arguments.prefix(2).joined(separator: "-"))-\(UUID().uuidString.prefix(4)).log" }
+    let verbose = logs != nil && executable.hasSuffix("/groupsync") ? ["--verbose"] : []
+    let child = try SpawnedProcess(executable: executable, arguments: arguments + verbose, logPath: logPath ?? "/dev/null")
     let (status, usage) = child.waitWithUsage()
     guard status == 0 else { throw CommandError(command: executable, status: status, output: "", errorOutput: "benchmark step failed") }
     return (seconds(ContinuousClock.now - started), Double(usage.ru_maxrss) / 1024)
@@ -113,28 +119,48 @@ say(String(format: "  raw dump: %.2f s", results[0].seconds))
 var (time, memory) = try measure(groupsync, ["sync"] + config)
 results.append(Measurement(name: "initial sync into an empty store", seconds: time, peakMiB: memory))
 say(String(format: "  initial sync: %.2f s", time))
+(time, memory) = try measure(groupsync, ["sync", "--full"] + config)
+results.append(Measurement(name: "unchanged re-sync, full (--full)", seconds: time, peakMiB: memory))
+say(String(format: "  unchanged re-sync, full: %.2f s", time))
 (time, memory) = try measure(groupsync, ["sync"] + config)
-results.append(Measurement(name: "unchanged re-sync", seconds: time, peakMiB: memory))
-say(String(format: "  unchanged re-sync: %.2f s", time))
+results.append(Measurement(name: "unchanged re-sync, incremental", seconds: time, peakMiB: memory))
+say(String(format: "  unchanged re-sync, incremental: %.2f s", time))
 
 // 1,000 membership changes: 500 removals and 500 additions across the small groups.
-var changes = ""
 var random = SplitMix64(seed: 7)
 var current = members.mapValues(Set.init)
-for index in 0..<500 {
-    let group = 6 + (index * 17) % (data.groups - 7)
-    if let member = current[group]?.first {
-        current[group]?.remove(member)
-        changes += "dn: \(BenchmarkData.groupDN(group))\nchangetype: modify\ndelete: member\nmember: \(BenchmarkData.userDN(member))\n\n"
+@MainActor func membershipChanges(offset: Int) -> String {
+    var changes = ""
+    for index in 0..<500 {
+        let group = 6 + (index * 17 + offset) % (data.groups - 7)
+        if let member = current[group]?.first {
+            current[group]?.remove(member)
+            changes += "dn: \(BenchmarkData.groupDN(group))\nchangetype: modify\ndelete: member\nmember: \(BenchmarkData.userDN(member))\n\n"
+        }
+        var newcomer = Int(random.next() % UInt64(data.users))
+        while current[group + 1, default: []].contains(newcomer) { newcomer = (newcomer + 1) % data.users }
+        current[group + 1, default: []].insert(newcomer)
+        changes += "dn: \(BenchmarkData.groupDN(group + 1))\nchangetype: modify\nadd: member\nmember: \(BenchmarkData.userDN(newcomer))\n\n"
     }
-    var newcomer = Int(random.next() % UInt64(data.users))
-    while current[group + 1, default: []].contains(newcomer) { newcomer = (newcomer + 1) % data.users }
-    current[group + 1, default: []].insert(newcomer)
-    changes += "dn: \(BenchmarkData.groupDN(group + 1))\nchangetype: modify\nadd: member\nmember: \(BenchmarkData.userDN(newcomer))\n\n"
+    return changes
 }
-try directory.modify(changes)
+try directory.modify(membershipChanges(offset: 0))
 (time, memory) = try measure(groupsync, ["sync"] + config)
-results.append(Measurement(name: "re-sync after 1,000 membership changes", seconds: time, peakMiB: memory))
+results.append(Measurement(name: "incremental run after 1,000 membership changes", seconds: time, peakMiB: memory))
+let incrementalSeconds = time
+say(String(format: "  incremental run after 1,000 changes: %.2f s", time))
+try directory.modify(membershipChanges(offset: 3))
+(time, memory) = try measure(groupsync, ["sync", "--full"] + config)
+results.append(Measurement(name: "full run after another 1,000 membership changes", seconds: time, peakMiB: memory))
+let fullSeconds = time
+say(String(format: "  full run after 1,000 changes: %.2f s", time))
+if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_SYNC_ONLY"] != nil {
+    // Profiling the sync steps: stop here.
+    for result in results { say(String(format: "| %@ | %.2f s |", result.name, result.seconds)) }
+    await directory.stop()
+    exit(0)
+}
+
 
 // Verification queries, in-process from the store just written (no process start): verify
 // (a policy through a profile group, and a group) and explain, for 1,000 users.
@@ -168,12 +194,29 @@ func percentile(_ values: [Double], _ share: Double) -> Double { values[min(valu
 say("  API load (wrk, 64 connections, 10 s each) …")
 let api = try await APILoad(groupsync: groupsync, work: work, configPath: config[1], users: data.users).run()
 
+// Watch mode: 100 changes, 300 ms apart; delay until verify answers.
+say("  watch mode (100 changes) …")
+var watchChanges: [(user: Int, group: Int)] = []
+for index in 0..<100 {
+    let group = 7 + (index * 13) % (data.groups - 8)
+    var user = (index * 7919 + 11) % data.users
+    while current[group, default: []].contains(user) { user = (user + 1) % data.users }
+    current[group, default: []].insert(user)
+    watchChanges.append((user, group))
+}
+let watchWindow: Duration = .seconds(1)
+let watchDelays = try await WatchDelay(groupsync: groupsync, work: work, configPath: config[1], directory: directory, window: watchWindow)
+    .run(changes: watchChanges)
+
 let raw = results[0].seconds
 say("\n| step | wall time | × raw dump | peak memory |")
 say("| --- | ---: | ---: | ---: |")
 for result in results {
     say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / raw, result.peakMiB))
 }
+say(String(format: "\nincremental / full after 1,000 changes: %.1f%% (target ≤ 5%%)", incrementalSeconds / fullSeconds * 100))
+say(String(format: "watch mode, ldapmodify → verify answers (batch window %llds, %d changes): median %.2f s, p99 %.2f s, max %.2f s (target p99 ≤ window + 1 s)",
+    watchWindow.components.seconds, watchDelays.count, percentile(watchDelays, 0.5), percentile(watchDelays, 0.99), watchDelays.last ?? 0))
 say("\n| query (in-process, \(verifyLatencies.count) users) | median | p99 |")
 say("| --- | ---: | ---: |")
 say(String(format: "| verify USER --policy P --group G | %.2f ms | %.2f ms |", percentile(verifyLatencies, 0.5), percentile(verifyLatencies, 0.99)))

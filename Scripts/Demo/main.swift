@@ -1,7 +1,8 @@
 // `make demo`: a throwaway OpenLDAP directory with a few hundred people, a demo
 // configuration, and the groupsync command line run against it the way an admin would:
 // a first sync, a change in the directory (onboarding, a departure, a move), a second
-// sync that shows exactly what changed, and the run history.
+// sync that shows exactly what changed, the daemon in watch mode picking up a change
+// within seconds with no sync command, and the run history.
 import Foundation
 import LDAPTestSupport
 
@@ -62,6 +63,9 @@ let config = """
         limits:
           max_user_deletions: 10%
           max_membership_deletions: 10%
+        schedule:                    # for `groupsync serve`
+          watch: true                # apply changes as the directory announces them
+          batch_window: 1s
 
     # Local groups and the mail policies that target them (checked after every sync).
     profile_groups:
@@ -162,6 +166,39 @@ try groupsyncCommand(["explain", people.suffix(4).first { $0.department == "Fina
 
 banner("The landing report: every intent, and the policy lint")
 try groupsyncCommand(["report"])
+
+banner("Watch mode: `groupsync serve` applies a change within seconds, with no sync command")
+let serveLog = demoFolder.appendingPathComponent("var/serve.log").path
+let serve = try SpawnedProcess(
+    executable: groupsync, arguments: ["serve", "--config", demoFolder.appendingPathComponent("groupsync.yaml").path], logPath: serveLog)
+say("$ groupsync serve &    (log: \(serveLog))")
+let watching = ContinuousClock.now + .seconds(60)
+while !((try? String(contentsOfFile: serveLog, encoding: .utf8)) ?? "").contains("watching for changes") && ContinuousClock.now < watching {
+    try await Task.sleep(for: .milliseconds(100))
+}
+try directory.add([DirectoryFixture.person("late.hire", name: "Lena Late", extra: [("departmentNumber", "Finance")])])
+try directory.modify("dn: cn=finance,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: uid=late.hire,ou=people,dc=example,dc=com\n\n")
+let changed = ContinuousClock.now
+say("ldapmodify: added uid=late.hire to cn=finance")
+/// Whether `groupsync verify` says the user landed (exit 0), without printing it.
+func landedQuietly(_ user: String) throws -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: groupsync)
+    process.arguments = ["verify", user, "--policy", "Permitted Senders - Finance", "--config", demoFolder.appendingPathComponent("groupsync.yaml").path]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}
+while try !landedQuietly("late.hire") && ContinuousClock.now - changed < .seconds(20) {
+    try await Task.sleep(for: .milliseconds(100))
+}
+let elapsed = ContinuousClock.now - changed
+say(String(format: "landed %.1f s after the ldapmodify (batch window 1 s), without a sync command:", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+try groupsyncCommand(["verify", "late.hire", "--policy", "Permitted Senders - Finance"])
+serve.signal(SIGTERM)
+await serve.waitForExit()
 
 banner("Run history")
 try groupsyncCommand(["runs"])

@@ -2,7 +2,7 @@ import Foundation
 
 /// The cn=config of a throwaway slapd, as LDIF for `slapadd -n0`: an mdb database with
 /// room to grow, the memberof and refint overlays, the syncprov overlay (RFC 4533; a
-/// checkpoint every 100 operations or 10 minutes, a session log of 1,000 changes) unless
+/// checkpoint every 100 operations or 10 minutes, a session log of 10,000 changes) unless
 /// left out, the usual schemas, TLS, and a bind
 /// account that the server holds to a size limit (for size-limit tests).
 struct SlapdConfig {
@@ -105,7 +105,7 @@ struct SlapdConfig {
                 objectClass: olcSyncProvConfig
                 olcOverlay: {2}syncprov
                 olcSpCheckpoint: 100 10
-                olcSpSessionLog: 1000
+                olcSpSessionLog: 10000
 
 
                 """

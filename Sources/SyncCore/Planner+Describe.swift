@@ -1,7 +1,7 @@
 extension Planner {
     /// Fills `plan.changes` with one described change per planned write, in a stable order:
     /// users, groups, memberships, unresolved member values, then effective-membership effects.
-    static func describe(_ plan: inout Plan, wanted: Snapshot, current: Snapshot, limit: Int) {
+    public static func describe(_ plan: inout Plan, wanted: Snapshot, current: Snapshot, limit: Int = defaultDescribeLimit) {
         plan.changeCount = plan.usersAdded.count + plan.usersRemoved.count + plan.usersChanged.count
             + plan.groupsAdded.count + plan.groupsRemoved.count + plan.groupsChanged.count
             + plan.membershipsAddedCount + plan.membershipsRemoved.count + plan.unresolvedAdded.count

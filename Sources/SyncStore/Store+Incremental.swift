@@ -10,17 +10,32 @@ extension Store {
     public func kinds(directory: String, ids: Set<String>) throws(StoreError) -> [String: MemberRef.Kind] {
         try read("look up \(ids.count) objects of \(directory)") { db in
             var result: [String: MemberRef.Kind] = [:]
-            let user = try db.cachedStatement(sql: "SELECT 1 FROM \"user\" WHERE directory = ? AND id = ?")
-            let group = try db.cachedStatement(sql: "SELECT 1 FROM \"group\" WHERE directory = ? AND id = ?")
-            for id in ids {
-                if try Int.fetchOne(user, arguments: [directory, id]) != nil {
-                    result[id] = .user
-                } else if try Int.fetchOne(group, arguments: [directory, id]) != nil {
-                    result[id] = .group
-                }
+            for id in try Self.matching(db, table: "user", column: "id", directory: directory, keys: ids).keys { result[id] = .user }
+            for id in try Self.matching(db, table: "group", column: "id", directory: directory, keys: ids).keys where result[id] == nil {
+                result[id] = .group
             }
             return result
         }
+    }
+
+    /// `column` value → `id` of the rows of a directory whose `column` is one of `keys`,
+    /// a few hundred keys per statement (an indexed `IN` list).
+    static func matching(_ db: Database, table: String, column: String, directory: String, keys: Set<String>) throws -> [String: String] {
+        var result: [String: String] = [:]
+        let list = Array(keys)
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let chunk = list[start..<min(start + 500, list.count)]
+            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            // By id, the (directory, id) index; by another column, that column's own index
+            // (`+directory` keeps SQLite from scanning the directory's rows instead).
+            let sql = column == "id"
+                ? "SELECT id, id FROM \"\(table)\" WHERE directory = ? AND id IN (\(placeholders))"
+                : "SELECT \(column), id FROM \"\(table)\" WHERE \(column) IN (\(placeholders)) AND +directory = ?"
+            let arguments: [String] = column == "id" ? [directory] + Array(chunk) : Array(chunk) + [directory]
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try rows.next() { result[row[0]] = row[1] }
+        }
+        return result
     }
 
     /// A snapshot of just these users and groups as stored: the groups with their members,
@@ -29,13 +44,18 @@ extension Store {
         var snapshot = try read("read \(userIDs.count) users and \(groupIDs.count) groups of \(directory)") { db in
             var snapshot = Snapshot()
             let decoder = JSONDecoder()
-            let user = try db.cachedStatement(sql: """
-                SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user" WHERE directory = ? AND id = ?
-                """)
-            for id in userIDs {
-                if let row = try Row.fetchOne(user, arguments: [directory, id]) {
+            let ids = Array(userIDs)
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(start + 500, ids.count)]
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user"
+                    WHERE directory = ? AND id IN (\(placeholders))
+                    """, arguments: StatementArguments([directory] + chunk))
+                while let row = try rows.next() {
+                    let id: String = row[0]
                     snapshot.users[id] = DirectoryUser(
-                        id: row[0], dn: row[1], username: row[2], mail: row[3], aliases: try Self.aliases(row[4], decoder: decoder),
+                        id: id, dn: row[1], username: row[2], mail: row[3], aliases: try Self.aliases(row[4], decoder: decoder),
                         displayName: row[5], disabled: row[6], primaryGroup: row[7])
                 }
             }
@@ -98,15 +118,9 @@ extension Store {
     public func objects(directory: String, dnKeys: Set<String>) throws(StoreError) -> [String: MemberRef] {
         try read("resolve \(dnKeys.count) DNs in \(directory)") { db in
             var result: [String: MemberRef] = [:]
-            let user = try db.cachedStatement(sql: "SELECT id FROM \"user\" WHERE dn_key = ? AND directory = ?")
-            let group = try db.cachedStatement(sql: "SELECT id FROM \"group\" WHERE dn_key = ? AND directory = ?")
-            for key in dnKeys {
-                if let id = try String.fetchOne(user, arguments: [key, directory]) {
-                    result[key] = .user(id)
-                } else if let id = try String.fetchOne(group, arguments: [key, directory]) {
-                    result[key] = .group(id)
-                }
-            }
+            for (key, id) in try Self.matching(db, table: "user", column: "dn_key", directory: directory, keys: dnKeys) { result[key] = .user(id) }
+            let rest = dnKeys.filter { result[$0] == nil }
+            for (key, id) in try Self.matching(db, table: "group", column: "dn_key", directory: directory, keys: rest) { result[key] = .group(id) }
             return result
         }
     }

@@ -63,8 +63,12 @@ extension SyncRunner {
         let effective = directory.effective(for: flavour)
         let mapping = directory.mapping(for: flavour)
         let changes: FeedChanges
+        let asked = ContinuousClock.now
         do {
             changes = try await feed.changes(session, root: root, since: state)
+            logger.info("change feed read", metadata: [
+                "directory": "\(directory.name)", "method": "\(state.method)", "ids": "\(changes.ids.count)", "took": "\(ContinuousClock.now - asked)",
+            ])
         } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
             return full("the server refused the stored \(state.method) cookie: \(error)")
         } catch let error as CookieRejected {
@@ -89,7 +93,8 @@ extension SyncRunner {
     /// Plans a narrow pair, reading from the store the users its membership changes name so
     /// the report can say who they are (they are the same in both snapshots: no diff).
     func planIncremental(_ read: inout IncrementalRead, directory: String) throws(StoreError) -> Plan {
-        var plan = Planner.plan(wanted: read.wanted, current: read.current, partial: true)
+        // Planned without descriptions first: they need the names of the users it touches.
+        var plan = Planner.plan(wanted: read.wanted, current: read.current, describeLimit: 0, partial: true)
         var unnamed = Set<String>()
         func note(_ id: String) {
             if unnamed.count < Planner.defaultDescribeLimit, read.wanted.users[id] == nil, read.current.users[id] == nil { unnamed.insert(id) }
@@ -97,13 +102,14 @@ extension SyncRunner {
         for membership in plan.membershipsAdded + plan.membershipsRemoved where membership.member.kind == .user { note(membership.member.id) }
         for (_, members) in plan.newGroupMembers { for member in members where member.kind == .user { note(member.id) } }
         for change in plan.effectiveGained + plan.effectiveLost { note(change.userID) }
-        guard !unnamed.isEmpty else { return plan }
-        let named = try store.partialSnapshot(directory: directory, userIDs: unnamed, groupIDs: [])
-        for (id, user) in named.users {
-            read.wanted.users[id] = user
-            read.current.users[id] = user
+        if !unnamed.isEmpty {
+            let named = try store.partialSnapshot(directory: directory, userIDs: unnamed, groupIDs: [])
+            for (id, user) in named.users {
+                read.wanted.users[id] = user
+                read.current.users[id] = user
+            }
         }
-        plan = Planner.plan(wanted: read.wanted, current: read.current, partial: true)
+        Planner.describe(&plan, wanted: read.wanted, current: read.current)
         return plan
     }
 }

@@ -28,14 +28,22 @@ struct IncrementalReader {
 
     func read(_ session: LDAPSession, changed ids: Set<String>) async throws -> Outcome {
         let name = directory.name
+        let clock = ContinuousClock()
+        var timings: [String] = []
+        var lap = clock.now
+        func mark(_ step: String) {
+            timings.append("\(step) \(clock.now - lap)")
+            lap = clock.now
+        }
         var counter = EntryCounter(progress: nil)
         let userEntries = try await fetch(ids, search: directory.users, attributes: mapping.userAttributes, session: session, counter: &counter)
         var groupEntries = try await fetch(
             ids.subtracting(userEntries.keys), search: directory.groups, attributes: mapping.groupAttributes, session: session, counter: &counter)
 
+        mark("read")
         let kinds = try store.kinds(directory: name, ids: ids)
         let storedUserIDs = Set(kinds.filter { $0.value == .user }.keys)
-        var storedGroupIDs = Set(kinds.filter { $0.value == .group }.keys)
+        let storedGroupIDs = Set(kinds.filter { $0.value == .group }.keys)
         let before = try store.partialSnapshot(directory: name, userIDs: storedUserIDs, groupIDs: storedGroupIDs)
 
         var builder = SnapshotBuilder(mapping: mapping)
@@ -79,6 +87,7 @@ struct IncrementalReader {
         }
         for id in storedGroupIDs where groupEntries[id] == nil { moved.insert(.group(id)) }
 
+        mark("stored")
         var extra = try store.groupsContaining(directory: name, members: moved)
         if !newDNKeys.isEmpty || !newNames.isEmpty {
             for (group, values) in try store.unresolvedValues(directory: name)
@@ -98,9 +107,9 @@ struct IncrementalReader {
                 return .needsFull("\(extra.count - fetched.count) group(s) that a change reaches left the scope while the run read them")
             }
             groupEntries.merge(fetched) { first, _ in first }
-            storedGroupIDs.formUnion(extra)
         }
 
+        mark("reached")
         var ranged: [LDAPEntry] = []
         for entry in groupEntries.values { try reader.addGroup(entry, to: &builder, ranged: &ranged) }
         try await reader.addRangedGroups(ranged, into: &builder, session: session)
@@ -119,11 +128,19 @@ struct IncrementalReader {
         }
         wanted.computeDigests()
 
-        var current = try store.partialSnapshot(directory: name, userIDs: storedUserIDs, groupIDs: storedGroupIDs)
+        mark("resolved")
+        // What the store holds: the objects read before, and the groups the changes reached.
+        var current = before
+        if !extra.isEmpty {
+            let reached = try store.partialSnapshot(directory: name, userIDs: [], groupIDs: extra)
+            Self.merge(reached, into: &current)
+        }
+        mark("current")
         try addSurroundings(&wanted, &current)
+        mark("surroundings")
         logger.info("read changes", metadata: [
             "directory": "\(name)", "changed": "\(ids.count)", "users": "\(userEntries.count)", "groups": "\(groupEntries.count)",
-            "reached groups": "\(extra.count)",
+            "reached groups": "\(extra.count)", "groups loaded": "\(wanted.groups.count)", "timings": "\(timings.joined(separator: ", "))",
         ])
         return .read(wanted: wanted, current: current, reread: userEntries.count + groupEntries.count)
     }
