@@ -10,8 +10,33 @@ struct SnapshotWriter {
     let directory: String
 
     func write(_ plan: Plan) throws {
-        var userRefs = try refs("user")
-        var groupRefs = try refs("group")
+        // A small plan (an incremental run) reads the refs of the objects it names; a large
+        // one (a first sync) all of them in one scan.
+        var userRefs: [String: Int64]
+        var groupRefs: [String: Int64]
+        if plan.membershipsAddedCount + plan.membershipsRemoved.count < 50_000 {
+            var users = Set<String>(), groups = Set<String>()
+            for user in plan.usersRemoved { users.insert(user.id) }
+            for change in plan.usersChanged { users.insert(change.after.id) }
+            for group in plan.groupsRemoved { groups.insert(group.id) }
+            for change in plan.groupsChanged { groups.insert(change.after.id) }
+            for membership in plan.membershipsAdded + plan.membershipsRemoved {
+                groups.insert(membership.groupID)
+                if membership.member.kind == .user { users.insert(membership.member.id) } else { groups.insert(membership.member.id) }
+            }
+            for (group, members) in plan.newGroupMembers {
+                groups.insert(group)
+                for member in members { if member.kind == .user { users.insert(member.id) } else { groups.insert(member.id) } }
+            }
+            for value in plan.unresolvedAdded + plan.unresolvedRemoved { groups.insert(value.groupID) }
+            groups.formUnion(plan.groupMarkers.keys)
+            groups.formUnion(plan.memberDigests.keys)
+            userRefs = try refs("user", ids: users)
+            groupRefs = try refs("group", ids: groups)
+        } else {
+            userRefs = try refs("user")
+            groupRefs = try refs("group")
+        }
         func ref(_ member: MemberRef) throws -> Int64 {
             let found = member.kind == .user ? userRefs[member.id] : groupRefs[member.id]
             guard let found else { throw StoreInconsistency("no stored \(member.kind.rawValue) with id \(member.id)") }
@@ -165,6 +190,21 @@ struct SnapshotWriter {
         var refs: [String: Int64] = [:]
         let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ?", arguments: [directory])
         while let row = try rows.next() { refs[row[0]] = row[1] }
+        return refs
+    }
+
+    /// The refs of these ids only, a few hundred per statement.
+    private func refs(_ table: String, ids: Set<String>) throws -> [String: Int64] {
+        var refs: [String: Int64] = [:]
+        let list = Array(ids)
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let chunk = Array(list[start..<min(start + 500, list.count)])
+            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ? AND id IN (\(placeholders))",
+                arguments: StatementArguments([directory] + chunk))
+            while let row = try rows.next() { refs[row[0]] = row[1] }
+        }
         return refs
     }
 }

@@ -41,6 +41,15 @@ extension Store {
     /// A snapshot of just these users and groups as stored: the groups with their members,
     /// member digests, change markers and unresolved values.
     public func partialSnapshot(directory: String, userIDs: Set<String>, groupIDs: Set<String>) throws(StoreError) -> Snapshot {
+        var keys: [String: MemberRef]?
+        return try partialSnapshot(directory: directory, userIDs: userIDs, groupIDs: groupIDs, memberKeys: &keys)
+    }
+
+    /// ``partialSnapshot(directory:userIDs:groupIDs:)``, with the members' DN keys when
+    /// `memberKeys` is non-nil (see ``members(directory:groupIDs:keys:)``).
+    public func partialSnapshot(
+        directory: String, userIDs: Set<String>, groupIDs: Set<String>, memberKeys: inout [String: MemberRef]?
+    ) throws(StoreError) -> Snapshot {
         var snapshot = try read("read \(userIDs.count) users and \(groupIDs.count) groups of \(directory)") { db in
             var snapshot = Snapshot()
             let decoder = JSONDecoder()
@@ -77,7 +86,7 @@ extension Store {
             return snapshot
         }
         let present = Set(snapshot.groups.keys)
-        for (group, members) in try members(directory: directory, groupIDs: present) where !members.isEmpty {
+        for (group, members) in try members(directory: directory, groupIDs: present, keys: &memberKeys) where !members.isEmpty {
             snapshot.members[group] = members
         }
         return snapshot

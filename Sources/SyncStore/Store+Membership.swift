@@ -82,10 +82,19 @@ extension Store {
 
     /// The stored direct members of some groups.
     public func members(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: Set<MemberRef>] {
-        try read("read members of \(groupIDs.count) groups of \(directory)") { db in
+        var keys: [String: MemberRef]?
+        return try members(directory: directory, groupIDs: groupIDs, keys: &keys)
+    }
+
+    /// ``members(directory:groupIDs:)``; with `keys` non-nil, also each member's DN key
+    /// (normalised DN) → the member, to resolve the same member values again without lookups.
+    public func members(directory: String, groupIDs: Set<String>, keys: inout [String: MemberRef]?) throws(StoreError) -> [String: Set<MemberRef>] {
+        let wantsKeys = keys != nil
+        let (result, found): ([String: Set<MemberRef>], [String: MemberRef]) = try read("read members of \(groupIDs.count) groups of \(directory)") { db in
             var result: [String: Set<MemberRef>] = [:]
+            var found: [String: MemberRef] = [:]
             let statement = try db.cachedStatement(sql: """
-                SELECT m.member_kind, COALESCE(u.id, c.id) FROM membership m
+                SELECT m.member_kind, COALESCE(u.id, c.id), COALESCE(u.dn_key, c.dn_key) FROM membership m
                 JOIN "group" g ON g.ref = m.group_ref
                 LEFT JOIN "user" u ON m.member_kind = 0 AND u.ref = m.member_ref
                 LEFT JOIN "group" c ON m.member_kind = 1 AND c.ref = m.member_ref
@@ -96,11 +105,15 @@ extension Store {
                 let rows = try Row.fetchCursor(statement, arguments: [directory, group])
                 while let row = try rows.next() {
                     guard let id: String = row[1] else { continue }
-                    members.insert(MemberRef((row[0] as Int) == 0 ? .user : .group, id))
+                    let ref = MemberRef((row[0] as Int) == 0 ? .user : .group, id)
+                    members.insert(ref)
+                    if wantsKeys, let key: String = row[2] { found[key] = ref }
                 }
                 result[group] = members
             }
-            return result
+            return (result, found)
         }
+        if wantsKeys { keys = found }
+        return result
     }
 }

@@ -100,6 +100,16 @@ final class DaemonHarness: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // The TCP listener starts beside the socket's, not before it: wait for it too.
+        if port != 0 {
+            let tcp = DaemonClient(endpoint: .tcp(host: "127.0.0.1", port: port), timeout: 2)
+            while (try? await tcp.request("GET", "/healthz")) == nil {
+                guard daemon?.isRunning == true, ContinuousClock.now < deadline else {
+                    throw DaemonError("the daemon's TCP listener did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     /// Waits (up to 20 s) until `condition` holds; polling, never a fixed sleep.

@@ -86,13 +86,16 @@ public struct WatchService: Service {
 }
 
 /// Gathers change notifications for a window, then runs; notifications that come while a
-/// run is in progress make another window and run after it, so none is missed.
+/// run is in progress make another run after it, so none is missed. A window counts from
+/// the first notification it gathers, so a change that arrives during a run waits for the
+/// rest of its window, not for the run and then a whole window.
 actor Batcher {
     let directory: String
     let window: Duration
     let coordinator: RunCoordinator
     let logger: Logger
     private var dirty = false
+    private var firstNotified: ContinuousClock.Instant?
     private var running = false
 
     init(directory: String, window: Duration, coordinator: RunCoordinator, logger: Logger) {
@@ -104,6 +107,7 @@ actor Batcher {
 
     func notify() {
         dirty = true
+        if firstNotified == nil { firstNotified = .now }
         guard !running else { return }
         running = true
         Task { await drain() }
@@ -116,8 +120,10 @@ actor Batcher {
 
     private func drain() async {
         while dirty && !Task.isCancelled {
-            try? await Task.sleep(for: window)
+            let due = (firstNotified ?? .now) + window
+            if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
             dirty = false
+            firstNotified = nil
             await run()
         }
         running = false

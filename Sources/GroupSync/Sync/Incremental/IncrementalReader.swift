@@ -44,7 +44,10 @@ struct IncrementalReader {
         let kinds = try store.kinds(directory: name, ids: ids)
         let storedUserIDs = Set(kinds.filter { $0.value == .user }.keys)
         let storedGroupIDs = Set(kinds.filter { $0.value == .group }.keys)
-        let before = try store.partialSnapshot(directory: name, userIDs: storedUserIDs, groupIDs: storedGroupIDs)
+        // The stored members' DN keys: most member values of a changed group are the ones it
+        // had, and resolve to the same objects without a lookup.
+        var memberKeys: [String: MemberRef]? = [:]
+        let before = try store.partialSnapshot(directory: name, userIDs: storedUserIDs, groupIDs: storedGroupIDs, memberKeys: &memberKeys)
 
         var builder = SnapshotBuilder(mapping: mapping)
         for entry in userEntries.values { try builder.addUser(entry) }
@@ -118,7 +121,13 @@ struct IncrementalReader {
         // an object this run read is known by its new DN only.
         let touched = ids.union(extra)
         let pending = builder.pendingKeys
-        let external = try store.objects(directory: name, dnKeys: pending.dns).filter { !touched.contains($0.value.id) }
+        var external: [String: MemberRef] = [:]
+        var unknown = Set<String>()
+        for key in pending.dns {
+            if let ref = memberKeys?[key] { external[key] = ref } else { unknown.insert(key) }
+        }
+        external.merge(try store.objects(directory: name, dnKeys: unknown)) { kept, _ in kept }
+        external = external.filter { !touched.contains($0.value.id) }
         let externalNames = try store.users(directory: name, usernames: pending.names).filter { !touched.contains($0.value) }
         var wanted = builder.finish(external: external, externalNames: externalNames)
         for (id, group) in wanted.groups {
