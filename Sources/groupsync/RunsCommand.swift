@@ -104,6 +104,7 @@ struct RemoteRuns: Decodable {
         var id: Int64?
         var directory: String
         var trigger: String
+        var mode: String?
         var outcome: String
         var started_at: String
         var changes_total: Int
@@ -114,9 +115,11 @@ struct RemoteRuns: Decodable {
     var runs: [Run]
 
     var table: String {
-        var table = TextTable(header: ["run", "directory", "trigger", "outcome", "started (UTC)", "changes"], rightAligned: [0, 5])
+        var table = TextTable(header: ["run", "directory", "trigger", "mode", "outcome", "started (UTC)", "changes"], rightAligned: [0, 6])
         for run in runs {
-            table.add([run.id.map(String.init) ?? "", run.directory, run.trigger, run.outcome, run.started_at, String(run.changes_total)])
+            table.add([
+                run.id.map(String.init) ?? "", run.directory, run.trigger, run.mode ?? "", run.outcome, run.started_at, String(run.changes_total),
+            ])
         }
         return table.render()
     }

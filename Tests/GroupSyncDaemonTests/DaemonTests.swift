@@ -144,8 +144,8 @@ struct DaemonTests {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.wholeMatch(of: sample) != nil, "not a Prometheus sample: \(line)")
         }
-        #expect(text.contains(#"groupsync_runs_total{directory="corp",outcome="applied"} 1"#))
-        #expect(text.contains(#"groupsync_runs_total{directory="corp",outcome="no-changes"} 1"#))
+        #expect(text.contains(#"groupsync_runs_total{directory="corp",mode="full",outcome="applied"} 1"#), "\(text)")
+        #expect(text.contains(#"groupsync_runs_total{directory="corp",mode="incremental",outcome="no-changes"} 1"#), "\(text)")
         #expect(text.contains(#"groupsync_users{directory="corp"} 4"#))
         #expect(text.contains("groupsync_run_duration_seconds_bucket"))
         #expect(text.contains("# TYPE groupsync_runs_total counter"))

@@ -70,7 +70,8 @@ struct ConfigLoaderTests {
         #expect(corp.incremental == IncrementalConfig(method: .usn, fullEvery: .seconds(12 * 3600)))
         #expect(corp.schedule?.watch == false && corp.schedule?.batchWindow == .seconds(2))
         let watching = try ConfigLoader.parse(
-            Self.valid.replacingOccurrences(of: "      every: 30m\n      jitter: 2m", with: "      watch: true\n      batch_window: 500ms"), file: Self.file)
+            Self.valid.replacingOccurrences(of: "      every: 30m\n      jitter: 2m", with: "      watch: true\n      batch_window: 500ms")
+                .replacingOccurrences(of: "method: usn", with: "method: syncrepl"), file: Self.file)
         #expect(watching.directories[0].schedule?.watch == true && watching.directories[0].schedule?.batchWindow == .milliseconds(500))
         let minimal = try ConfigLoader.parse(Self.valid.components(separatedBy: "    incremental:")[0], file: Self.file)
         #expect(minimal.directories[0].incremental == IncrementalConfig(method: .auto, fullEvery: .seconds(24 * 3600)), "the defaults")
@@ -93,6 +94,7 @@ struct ConfigLoaderTests {
             ("verify: true", "verify: maybe", 7, "directories[0].tls.verify", "expected true or false"),
             ("method: usn", "method: polling", 30, "directories[0].incremental.method", "expected one of auto, off, dirsync, usn, syncrepl"),
             ("jitter: 2m", "jitter: 2m\n      batch_window: 1h", 29, "directories[0].schedule.batch_window", "longer than 10m"),
+            ("jitter: 2m", "jitter: 2m\n      watch: true", 29, "directories[0].schedule.watch", "incremental.method is usn"),
             ("full_every: 12h", "full_every: 10s", 31, "directories[0].incremental.full_every", "too often"),
         ])
     func mistakes(original: String, replacement: String, line: Int, keyPath: String, message: String) throws {

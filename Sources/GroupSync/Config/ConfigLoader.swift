@@ -101,6 +101,16 @@ struct Reader {
         guard let flavour = DirectoryConfig.Flavour(rawValue: flavourText) else {
             throw flavourNode!.error("expected auto, openldap or activedirectory, found \"\(flavourText)\"")
         }
+        let schedule = try schedule(fields["schedule"])
+        let incremental = try incremental(fields["incremental"])
+        if schedule?.watch == true, let watchNode = try fields["schedule"]?.fields(["every", "jitter", "at", "on_start", "retries", "retry_after", "watch", "batch_window"])["watch"] {
+            if flavour == .activedirectory {
+                throw watchNode.error("watch mode needs OpenLDAP content synchronization (syncprov); on Active Directory use every/at with incremental runs")
+            }
+            if ![.auto, .syncrepl].contains(incremental.method) {
+                throw watchNode.error("watch mode runs incrementally through content synchronization, but incremental.method is \(incremental.method.rawValue)")
+            }
+        }
         return DirectoryConfig(
             name: name, url: url, startTLS: startTLS, tls: try tlsOptions(fields["tls"]), bind: try bind(fields["bind"]),
             flavour: flavour, pageSize: try fields["page_size"]?.int(in: 1...100_000) ?? 1000,
@@ -110,7 +120,7 @@ struct Reader {
                 try fields.require("groups"),
                 defaultFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"),
             attributes: try attributes(fields["attributes"]), limits: try limits(fields["limits"]),
-            schedule: try schedule(fields["schedule"]), incremental: try incremental(fields["incremental"]))
+            schedule: schedule, incremental: incremental)
     }
 
     func incremental(_ node: ConfigNode?) throws(ConfigError) -> IncrementalConfig {

@@ -54,11 +54,12 @@ public enum SyncReportText {
     /// The run history as a table, newest first.
     public static func history(_ runs: [RunRecord]) -> String {
         guard !runs.isEmpty else { return "no runs yet" }
-        var table = TextTable(header: ["run", "directory", "trigger", "outcome", "started (UTC)", "took", "users ±", "groups ±", "members ±"], rightAligned: [0, 5])
+        var table = TextTable(
+            header: ["run", "directory", "trigger", "mode", "outcome", "started (UTC)", "took", "users ±", "groups ±", "members ±"], rightAligned: [0, 6])
         for run in runs {
             let c = run.counts
             table.add([
-                run.id.map(String.init) ?? "–", run.directory, run.trigger.rawValue, run.outcome.rawValue,
+                run.id.map(String.init) ?? "–", run.directory, run.trigger.rawValue, run.mode.rawValue, run.outcome.rawValue,
                 rfc3339(run.startedAt).replacingOccurrences(of: "T", with: " ").prefix(19).description,
                 String(format: "%.1fs", run.finishedAt.timeIntervalSince(run.startedAt)),
                 "+\(c.users.added) -\(c.users.removed) ~\(c.users.changed)", "+\(c.groups.added) -\(c.groups.removed) ~\(c.groups.changed)",

@@ -23,7 +23,9 @@ public final class DaemonMetrics: Sendable {
     /// Counts a finished run and updates the gauges of its directory.
     public func record(_ run: RunRecord) {
         let directory = ("directory", run.directory)
-        registry.makeCounter(descriptor: name("runs", "total", "Sync runs by directory and outcome"), labels: [directory, ("outcome", run.outcome.rawValue)])
+        registry.makeCounter(
+            descriptor: name("runs", "total", "Sync runs by directory, outcome and mode (full or incremental)"),
+            labels: [directory, ("mode", run.mode.rawValue), ("outcome", run.outcome.rawValue)])
             .increment()
         registry.makeDurationHistogram(
             descriptor: name("run_duration", "seconds", "Wall time of sync runs"), labels: [directory],
