@@ -42,6 +42,24 @@ public actor LDAPSession {
         return session
     }
 
+    /// Connects (TCP or Unix socket, TLS for `ldaps://`, StartTLS when configured) without
+    /// binding: `groupsync check` tests the connection and the bind as separate steps.
+    public static func connectWithoutBind(_ options: LDAPConnectionOptions, logger: Logger = Logger(label: "groupsync.ldap")) async throws -> LDAPSession {
+        ignoreSIGPIPE
+        let session = LDAPSession(options: options, connection: try LDAPConnection(options: options), logger: logger)
+        try await session.openWithoutBind()
+        return session
+    }
+
+    private func openWithoutBind() throws {
+        try requireConnection("connect").connect()
+    }
+
+    /// What the TLS layer of this connection negotiated; nil without TLS.
+    public func tlsDetails() throws -> TLSDetails? {
+        try requireConnection("read the TLS session").tlsDetails()
+    }
+
     private func open(credentials: LDAPCredentials) throws {
         let connection = try requireConnection("connect")
         try connection.connect()

@@ -82,3 +82,13 @@ extension Store {
             ?? .distantPast
     }
 }
+
+extension Store {
+    /// Proves the store file can be written (`groupsync check`): a write transaction that
+    /// creates and drops a table.
+    public func probeWritable() throws(StoreError) {
+        try write("write to the store") { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS check_probe (x); DROP TABLE check_probe")
+        }
+    }
+}

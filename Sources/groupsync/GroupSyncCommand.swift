@@ -11,7 +11,7 @@ struct GroupSyncCommand: AsyncParsableCommand {
             """,
         version: "0.1.0-dev",
         subcommands: [
-            SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self, StatusCommand.self,
+            SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self, StatusCommand.self, CheckCommand.self,
             ServeCommand.self,
         ]
     )
