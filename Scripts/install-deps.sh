@@ -12,6 +12,7 @@ packages=(
   openssl         # test certificates
   samba-ad-dc     # a throwaway Active Directory domain controller for the AD tests
   samba-ad-provision  # its provisioning data (samba-tool domain provision)
+  systemd         # systemd-analyze verify checks the unit in Deploy/systemd
 )
 [ "${1:-}" = "--with-valgrind" ] && packages+=(valgrind)
 [ "${1:-}" = "--benchmark" ] && packages+=(wrk)   # HTTP load for the API part of the benchmark

@@ -146,3 +146,27 @@ struct ActiveDirectoryIncrementalTests {
         #expect(report.run.mode == .incremental && report.run.outcome == .noChanges, "\(report.run.message ?? "")")
     }
 }
+
+/// `groupsync check` against the Samba AD DC.
+@Suite("groupsync check against a real Samba AD DC", .tags(.samba))
+struct ActiveDirectoryCheckTests {
+    @Test("every step passes and names DirSync; a wrong password is explained by AD's data code")
+    func check() async throws {
+        let domain = try await SambaDomain.shared()
+        let ou = try domain.makeOrganizationalUnit("check")
+        try domain.modify("dn: CN=someone,\(ou)\nchangetype: add\nobjectClass: user\nsAMAccountName: someone-\(ou.prefix(20).count)\n\n")
+        let setup = try ADSyncSetup(domain: domain, ou: ou)
+        defer { setup.remove() }
+        var answer = await ConnectionChecker(config: setup.config, logger: quietLogger).run()
+        #expect(answer.passed, "\(answer.text)")
+        let steps = Dictionary(uniqueKeysWithValues: (answer.directories.first?.steps ?? []).map { ($0.name, $0) })
+        #expect(steps["root DSE"]?.detail.contains("Active Directory") == true && steps["root DSE"]?.detail.contains("DirSync") == true,
+                "\(steps["root DSE"]?.detail ?? "")")
+        #expect(steps["users"]?.detail.hasPrefix("1 users") == true, "\(steps["users"]?.detail ?? "")")
+
+        try Data("not-the-password".utf8).write(to: setup.folder.appendingPathComponent("password"))
+        answer = await ConnectionChecker(config: setup.config, logger: quietLogger).run()
+        let bind = answer.directories.first?.steps.first { $0.name == "bind" }
+        #expect(bind?.status == .fail && bind?.hint?.contains("wrong password (data 52e)") == true, "\(bind?.detail ?? "") \(bind?.hint ?? "")")
+    }
+}
