@@ -92,3 +92,10 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// The SQLite library this process runs with, e.g. "3.40.1".
+    public static var sqliteVersion: String {
+        (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? "unknown"
+    }
+}

@@ -1,5 +1,13 @@
 import ArgumentParser
 import Foundation
+import LDAPClient
+import SyncStore
+
+/// This build of groupsync, and the C libraries it runs with (`groupsync --version`).
+enum Version {
+    static let number = "0.1.0-dev"
+    static var text: String { "groupsync \(number) (libldap: \(LDAPLibrary.version); SQLite \(Store.sqliteVersion))" }
+}
 
 struct GroupSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +17,7 @@ struct GroupSyncCommand: AsyncParsableCommand {
             Exit codes: 0 ok · 1 checked and false · 2 usage or configuration error · \
             3 directory or store unreachable, or a run failed · 4 a run stopped at a safety limit.
             """,
-        version: "0.1.0-dev",
+        version: Version.text,
         subcommands: [
             SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self, StatusCommand.self, CheckCommand.self,
             ServeCommand.self,

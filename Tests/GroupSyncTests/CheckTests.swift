@@ -114,4 +114,15 @@ struct CheckTests {
         let usage = try CLITests.run(["check", "--directory", "nope", "--config", path])
         #expect(usage.status == 2 && usage.stderr.contains("no directory named \"nope\""))
     }
+
+    @Test("--version names the build and the libldap and SQLite it runs with")
+    func version() throws {
+        let result = try CLITests.run(["--version"])
+        #expect(result.status == 0)
+        let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line.wholeMatch(of: try Regex(#"groupsync \S+ \(libldap: OpenLDAP \d+\.\d+\.\d+; SQLite \d+\.\d+\.\d+\)"#)) != nil, "\(line)")
+        // The libldap version is the one installed, not a constant.
+        let installed = try runCommand("dpkg-query", ["-W", "-f=${Version}", "libldap-2.5-0"])
+        #expect(installed.hasPrefix(line.split(separator: " ")[4].trimmingCharacters(in: CharacterSet(charactersIn: ";"))), "\(installed) vs \(line)")
+    }
 }
