@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SCRATCH_ASAN ?= .build-asan
 
-.PHONY: demo test deps build release benchmark benchmark-ad leakcheck clean
+.PHONY: demo test deps build release benchmark benchmark-ad leakcheck man completions clean
 
 ## Set up everything and run the main job on a throwaway directory: sync, change, sync, history.
 demo: deps
@@ -47,6 +47,19 @@ benchmark-ad: deps
 	$(SWIFT) build -c release --product groupsync
 	$(SWIFT) build -c release --product ad-benchmark
 	.build/release/ad-benchmark $(AD_USERS)
+
+## The man page and shell completions, generated from the command-line parser.
+man: deps
+	$(SWIFT) package generate-manual --configuration debug
+	mkdir -p .build/man && cp .build/plugins/GenerateManual/outputs/groupsync/groupsync.1 .build/man/
+	@echo "man page: .build/man/groupsync.1 (install: cp .build/man/groupsync.1 /usr/local/share/man/man1/)"
+
+completions: build
+	mkdir -p .build/completions
+	.build/debug/groupsync --generate-completion-script bash > .build/completions/groupsync.bash
+	.build/debug/groupsync --generate-completion-script zsh > .build/completions/_groupsync
+	.build/debug/groupsync --generate-completion-script fish > .build/completions/groupsync.fish
+	@echo "completions in .build/completions (install: cp groupsync.bash /etc/bash_completion.d/groupsync; _groupsync into a zsh fpath folder; groupsync.fish into ~/.config/fish/completions/)"
 
 clean:
 	rm -rf .build $(SCRATCH_ASAN)

@@ -23,4 +23,15 @@ struct DocsTests {
         let missing = keys.filter { !docs.contains("`\($0)`") }.sorted()
         #expect(missing.isEmpty, "not documented in docs/configuration.md: \(missing)")
     }
+
+    @Test("shell completions come from the parser and know every command")
+    func completions() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try CLITests.run(["--generate-completion-script", shell])
+            #expect(result.status == 0)
+            for command in ["sync", "verify", "explain", "report", "runs", "status", "check", "serve"] {
+                #expect(result.stdout.contains(command), "\(shell) completion knows \(command)")
+            }
+        }
+    }
 }
