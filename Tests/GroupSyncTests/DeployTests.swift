@@ -57,4 +57,54 @@ struct DeployTests {
         #expect(config.store.path == "/var/lib/groupsync/groupsync.sqlite")
         #expect(config.controlSocket == "/run/groupsync/groupsync.sock")
     }
+
+    @Test("the container's runtime packages provide every library the binary links against")
+    func containerPackages() throws {
+        let file = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("Deploy/container/Containerfile"), encoding: .utf8)
+        let runtime = try #require(file.components(separatedBy: "# runtime packages").last)
+        let install = try #require(runtime.split(separator: "\n").first { $0.contains("apt-get install") })
+        let packages = install.components(separatedBy: "--no-install-recommends").last!.components(separatedBy: "&&").first!
+            .split(separator: " ").map(String.init).filter { !$0.isEmpty && $0 != "\\" }
+        #expect(packages.contains("libldap-2.5-0") && packages.contains("libsqlite3-0"), "\(packages)")
+        // What debian:12-slim has (apt and what it needs) plus the runtime packages and theirs.
+        let depends = try runCommand("apt-cache", [
+            "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+        ] + packages + ["apt", "libc6"])
+        let available = Set(depends.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }.map { String($0.split(separator: ":").first!) })
+        // The binary's libraries outside the Swift toolchain (the image links the Swift runtime statically).
+        let toolchain = URL(fileURLWithPath: try resolveExecutable("swift")).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().path
+        let libraries = try runCommand("ldd", [CLITests.binary]).split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: " ")
+            guard let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count else { return nil }
+            let path = String(parts[arrow + 1])
+            return path.hasPrefix("/") && !path.hasPrefix(toolchain) ? path : nil
+        }
+        #expect(libraries.contains { $0.contains("libldap") } && libraries.contains { $0.contains("libsqlite3") }, "\(libraries)")
+        for library in libraries {
+            // dpkg knows a file by the path its package installed it at: /lib or /usr/lib (usrmerge).
+            let real = URL(fileURLWithPath: library).resolvingSymlinksInPath().path
+            let candidates = [library, real, real.hasPrefix("/usr/") ? String(real.dropFirst(4)) : "/usr" + real]
+            let owner = candidates.lazy.compactMap { try? runCommand("dpkg", ["-S", $0]) }.first ?? ""
+            let package = String(owner.split(separator: ":").first ?? "")
+            #expect(!package.isEmpty && available.contains(package), "\(library) comes from \(package.isEmpty ? "no package" : package), not in the image")
+        }
+    }
+
+    @Test("the Kubernetes example: a ConfigMap whose groupsync.yaml parses, a Secret, a volume claim and a Deployment")
+    func kubernetes() throws {
+        let text = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("Deploy/kubernetes/groupsync.yaml"), encoding: .utf8)
+        let kinds = text.split(separator: "\n").filter { $0.hasPrefix("kind: ") }.map { String($0.dropFirst(6)) }
+        #expect(kinds == ["ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment"])
+        // The configuration is the block under `groupsync.yaml: |`, indented four spaces.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.contains("groupsync.yaml: |") }) + 1
+        let block = lines[start...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(min(4, $0.count)) }.joined(separator: "\n")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-k8s-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for file in ["ldap-password", "api-token"] { try Data("change-me-to-at-least-16-characters\n".utf8).write(to: folder.appendingPathComponent(file)) }
+        let config = try ConfigLoader.parse(block.replacingOccurrences(of: "/etc/groupsync/secrets/", with: folder.path + "/"), file: folder.appendingPathComponent("groupsync.yaml").path)
+        #expect(config.store.path == "/var/lib/groupsync/groupsync.sqlite" && config.server.listen == "0.0.0.0:8470")
+        #expect(text.contains("runAsNonRoot: true") && text.contains("readOnlyRootFilesystem: true"))
+    }
 }
