@@ -107,4 +107,67 @@ struct DeployTests {
         #expect(config.store.path == "/var/lib/groupsync/groupsync.sqlite" && config.server.listen == "0.0.0.0:8470")
         #expect(text.contains("runAsNonRoot: true") && text.contains("readOnlyRootFilesystem: true"))
     }
+
+    @Test("the binary runs in a root that holds only the image's packages (and the Swift runtime a debug build links)")
+    func runsOnRuntimePackages() throws {
+        #expect(getuid() == 0, "building a root and chroot need root, as the tests run in CI")
+        let file = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("Deploy/container/Containerfile"), encoding: .utf8)
+        let runtimeStage = try #require(file.components(separatedBy: "# runtime packages").last)
+        let install = try #require(runtimeStage.split(separator: "\n").first { $0.contains("apt-get install") })
+        let packages = install.components(separatedBy: "--no-install-recommends").last!.components(separatedBy: "&&").first!
+            .split(separator: " ").map(String.init).filter { !$0.isEmpty }
+        let depends = try runCommand("apt-cache", [
+            "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+        ] + packages + ["libc6"])
+        let closure = Set(depends.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }.map { String($0.split(separator: ":").first!) })
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-root-\(UUID().uuidString.prefix(8))")
+        defer { if ProcessInfo.processInfo.environment["GROUPSYNC_KEEP_ROOT"] == nil { try? FileManager.default.removeItem(at: root) } }
+        let manager = FileManager.default
+        try manager.createDirectory(at: root.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
+        try manager.createDirectory(at: root.appendingPathComponent("usr/lib64"), withIntermediateDirectories: true)
+        try manager.createDirectory(at: root.appendingPathComponent("usr/bin"), withIntermediateDirectories: true)
+        // Debian 12's merged /usr.
+        for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64"), ("bin", "usr/bin")] {
+            try manager.createSymbolicLink(atPath: root.appendingPathComponent(link).path, withDestinationPath: target)
+        }
+        func copy(_ path: String) throws {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return }
+            let destination = root.appendingPathComponent(String(path.dropFirst()))
+            try manager.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if manager.fileExists(atPath: destination.path) { return }
+            if let target = try? manager.destinationOfSymbolicLink(atPath: path) {
+                try manager.createSymbolicLink(atPath: destination.path, withDestinationPath: target)
+            } else {
+                try manager.copyItem(atPath: path, toPath: destination.path)
+            }
+        }
+        var copied = 0
+        for package in closure {
+            guard let files = try? runCommand("dpkg", ["-L", package]) else { continue }
+            for path in files.split(separator: "\n") where path.contains(".so") || path.hasPrefix("/etc/ssl") {
+                try copy(String(path))
+                copied += 1
+            }
+        }
+        #expect(copied > 20, "the packages' libraries were copied: \(copied)")
+        // The debug build links the Swift runtime dynamically (the image links it statically).
+        let toolchain = URL(fileURLWithPath: try resolveExecutable("swift")).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().path
+        for line in try runCommand("ldd", [CLITests.binary]).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count, parts[arrow + 1].hasPrefix(toolchain) {
+                try copy(URL(fileURLWithPath: String(parts[arrow + 1])).resolvingSymlinksInPath().path)
+                try copy(String(parts[arrow + 1]))
+            }
+        }
+        try copy("/lib64/ld-linux-x86-64.so.2")
+        try manager.createDirectory(at: root.appendingPathComponent("usr/local/bin"), withIntermediateDirectories: true)
+        try manager.copyItem(atPath: CLITests.binary, toPath: root.appendingPathComponent("usr/local/bin/groupsync").path)
+        // The Swift runtime reads the arguments from /proc/self/cmdline.
+        try manager.createDirectory(at: root.appendingPathComponent("proc"), withIntermediateDirectories: true)
+        try runCommand("mount", ["-t", "proc", "proc", root.appendingPathComponent("proc").path])
+        defer { _ = try? runCommand("umount", ["-l", root.appendingPathComponent("proc").path]) }
+        let version = try runCommand("chroot", [root.path, "/usr/local/bin/groupsync", "--version"])
+        #expect(version.contains("groupsync 0.") && version.contains("libldap: OpenLDAP"), "\(version)")
+    }
 }
