@@ -1,4 +1,5 @@
 import Foundation
+import GroupSync
 import Testing
 
 /// The documentation cannot drift from the program: every key the configuration loader
@@ -33,5 +34,22 @@ struct DocsTests {
                 #expect(result.stdout.contains(command), "\(shell) completion knows \(command)")
             }
         }
+    }
+
+    @Test("docs/configuration.md's example with every key parses, and uses every key the loader accepts")
+    func everyKeyExample() throws {
+        let docs = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let block = try #require(docs.components(separatedBy: "## Every key at once").last?.components(separatedBy: "```yaml\n").last?
+            .components(separatedBy: "```").first)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-docs-keys-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for file in ["ca.pem", "client.pem", "client.key", "ldap-password", "api-token"] {
+            try Data("secret-0123456789abcdef\n".utf8).write(to: folder.appendingPathComponent(file))
+        }
+        setenv("BRANCH_LDAP_PASSWORD", "x", 1)
+        let config = try ConfigLoader.parse(block, file: folder.appendingPathComponent("groupsync.yaml").path)
+        #expect(config.directories.count == 2 && config.policies.intents.count == 3)
+        #expect(config.directories[0].schedule?.watch == true && config.directories[1].incremental.method == .dirsync)
     }
 }
