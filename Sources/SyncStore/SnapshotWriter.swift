@@ -196,10 +196,7 @@ struct SnapshotWriter {
     /// The refs of these ids only, a few hundred per statement.
     private func refs(_ table: String, ids: Set<String>) throws -> [String: Int64] {
         var refs: [String: Int64] = [:]
-        let list = Array(ids)
-        for start in stride(from: 0, to: list.count, by: 500) {
-            let chunk = Array(list[start..<min(start + 500, list.count)])
-            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        try Store.inChunks(ids) { chunk, placeholders in
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ? AND id IN (\(placeholders))",
                 arguments: StatementArguments([directory] + chunk))

@@ -22,20 +22,26 @@ extension Store {
     /// a few hundred keys per statement (an indexed `IN` list).
     static func matching(_ db: Database, table: String, column: String, directory: String, keys: Set<String>) throws -> [String: String] {
         var result: [String: String] = [:]
-        let list = Array(keys)
-        for start in stride(from: 0, to: list.count, by: 500) {
-            let chunk = list[start..<min(start + 500, list.count)]
-            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        try inChunks(keys) { chunk, placeholders in
             // By id, the (directory, id) index; by another column, that column's own index
             // (`+directory` keeps SQLite from scanning the directory's rows instead).
             let sql = column == "id"
                 ? "SELECT id, id FROM \"\(table)\" WHERE directory = ? AND id IN (\(placeholders))"
                 : "SELECT \(column), id FROM \"\(table)\" WHERE \(column) IN (\(placeholders)) AND +directory = ?"
-            let arguments: [String] = column == "id" ? [directory] + Array(chunk) : Array(chunk) + [directory]
+            let arguments = column == "id" ? [directory] + chunk : chunk + [directory]
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
             while let row = try rows.next() { result[row[0]] = row[1] }
         }
         return result
+    }
+
+    /// Calls `body` with the keys a few hundred at a time and the `?,?,…` list for an `IN`.
+    static func inChunks(_ keys: some Collection<String>, _ body: ([String], String) throws -> Void) rethrows {
+        let list = Array(keys)
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let chunk = Array(list[start..<min(start + 500, list.count)])
+            try body(chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
     }
 
     /// A snapshot of just these users and groups as stored: the groups with their members,
@@ -53,10 +59,7 @@ extension Store {
         var snapshot = try read("read \(userIDs.count) users and \(groupIDs.count) groups of \(directory)") { db in
             var snapshot = Snapshot()
             let decoder = JSONDecoder()
-            let ids = Array(userIDs)
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let chunk = ids[start..<min(start + 500, ids.count)]
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try Self.inChunks(userIDs) { chunk, placeholders in
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user"
                     WHERE directory = ? AND id IN (\(placeholders))

@@ -58,19 +58,29 @@ struct DeployTests {
         #expect(config.controlSocket == "/run/groupsync/groupsync.sock")
     }
 
-    @Test("the container's runtime packages provide every library the binary links against")
-    func containerPackages() throws {
+    /// The packages the Containerfile's runtime stage installs (the line after `# runtime packages`).
+    static func runtimePackages() throws -> [String] {
         let file = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("Deploy/container/Containerfile"), encoding: .utf8)
         let runtime = try #require(file.components(separatedBy: "# runtime packages").last)
         let install = try #require(runtime.split(separator: "\n").first { $0.contains("apt-get install") })
-        let packages = install.components(separatedBy: "--no-install-recommends").last!.components(separatedBy: "&&").first!
+        return install.components(separatedBy: "--no-install-recommends").last!.components(separatedBy: "&&").first!
             .split(separator: " ").map(String.init).filter { !$0.isEmpty && $0 != "\\" }
-        #expect(packages.contains("libldap-2.5-0") && packages.contains("libsqlite3-0"), "\(packages)")
-        // What debian:12-slim has (apt and what it needs) plus the runtime packages and theirs.
+    }
+
+    /// Packages and everything they depend on, recursively (what apt would install).
+    static func dependencies(of packages: [String]) throws -> Set<String> {
         let depends = try runCommand("apt-cache", [
             "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
-        ] + packages + ["apt", "libc6"])
-        let available = Set(depends.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }.map { String($0.split(separator: ":").first!) })
+        ] + packages)
+        return Set(depends.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }.map { String($0.split(separator: ":").first!) })
+    }
+
+    @Test("the container's runtime packages provide every library the binary links against")
+    func containerPackages() throws {
+        let packages = try Self.runtimePackages()
+        #expect(packages.contains("libldap-2.5-0") && packages.contains("libsqlite3-0"), "\(packages)")
+        // What debian:12-slim has (apt and what it needs) plus the runtime packages and theirs.
+        let available = try Self.dependencies(of: packages + ["apt", "libc6"])
         // The binary's libraries outside the Swift toolchain (the image links the Swift runtime statically).
         let toolchain = URL(fileURLWithPath: try resolveExecutable("swift")).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().path
         let libraries = try runCommand("ldd", [CLITests.binary]).split(separator: "\n").compactMap { line -> String? in
@@ -111,15 +121,7 @@ struct DeployTests {
     @Test("the binary runs in a root that holds only the image's packages (and the Swift runtime a debug build links)")
     func runsOnRuntimePackages() throws {
         #expect(getuid() == 0, "building a root and chroot need root, as the tests run in CI")
-        let file = try String(contentsOf: ExampleConfigTests.repository.appendingPathComponent("Deploy/container/Containerfile"), encoding: .utf8)
-        let runtimeStage = try #require(file.components(separatedBy: "# runtime packages").last)
-        let install = try #require(runtimeStage.split(separator: "\n").first { $0.contains("apt-get install") })
-        let packages = install.components(separatedBy: "--no-install-recommends").last!.components(separatedBy: "&&").first!
-            .split(separator: " ").map(String.init).filter { !$0.isEmpty }
-        let depends = try runCommand("apt-cache", [
-            "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
-        ] + packages + ["libc6"])
-        let closure = Set(depends.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("<") }.map { String($0.split(separator: ":").first!) })
+        let closure = try Self.dependencies(of: try Self.runtimePackages() + ["libc6"])
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-root-\(UUID().uuidString.prefix(8))")
         defer { if ProcessInfo.processInfo.environment["GROUPSYNC_KEEP_ROOT"] == nil { try? FileManager.default.removeItem(at: root) } }
         let manager = FileManager.default

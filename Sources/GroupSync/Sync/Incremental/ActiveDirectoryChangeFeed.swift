@@ -20,7 +20,7 @@ struct ActiveDirectoryChangeFeed: ChangeFeed {
 
     /// The naming context the configured searches live in: DirSync works from its root.
     func namingContext(_ root: RootDSE) -> String? {
-        func key(_ dn: String) -> String { DistinguishedName.normalizedKey(dn) ?? dn.lowercased() }
+        let key = DNKey.of
         let bases = [key(directory.users.base), key(directory.groups.base)]
         let contexts = (root.namingContexts + [root.defaultNamingContext].compactMap { $0 })
             .filter { context in bases.allSatisfy { $0 == key(context) || $0.hasSuffix("," + key(context)) } }

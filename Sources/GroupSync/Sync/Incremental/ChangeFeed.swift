@@ -69,7 +69,7 @@ extension ChangeFeed {
     /// have been renamed or moved away), or one in scope now (created, or moved in).
     func matters(_ container: (id: String, dn: String), state: SyncState) -> Bool {
         if state.containers.contains(container.id) { return true }
-        func key(_ dn: String) -> String { DistinguishedName.normalizedKey(dn) ?? dn.lowercased() }
+        let key = DNKey.of
         let dn = key(container.dn)
         return [directory.users.base, directory.groups.base].contains { base in
             let base = key(base)

@@ -34,7 +34,7 @@ struct ContentSyncChangeFeed: ChangeFeed {
     var filter: String { "(|\(LDAPFilter.raw(directory.users.filter).render())\(LDAPFilter.raw(directory.groups.filter).render())\(ContainerClasses.filter))" }
 
     func currentState(_ session: LDAPSession, root: RootDSE, fullRunAt: Date) async throws -> SyncState? {
-        func key(_ dn: String) -> String { DistinguishedName.normalizedKey(dn) ?? dn.lowercased() }
+        let key = DNKey.of
         let base = key(searchBase)
         guard let context = root.namingContexts.filter({ base == key($0) || base.hasSuffix("," + key($0)) }).max(by: { $0.count < $1.count }) else {
             logger.notice("incremental runs off: the search bases are in no naming context the server lists", metadata: ["directory": "\(directory.name)"])

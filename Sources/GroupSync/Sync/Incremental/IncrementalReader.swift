@@ -179,17 +179,8 @@ struct IncrementalReader {
     private func addSurroundings(_ wanted: inout Snapshot, _ current: inout Snapshot) throws {
         let touched = Set(wanted.groups.keys).union(current.groups.keys)
         guard !touched.isEmpty else { return }
-        var children = try store.groupEdges(directory: directory.name)
-        var parents: [String: Set<String>] = [:]
-        for (group, members) in children { for member in members { parents[member, default: []].insert(group) } }
-        for (group, members) in wanted.members {
-            for member in members where member.kind == .group {
-                children[group, default: []].insert(member.id)
-                parents[member.id, default: []].insert(group)
-            }
-        }
-        let above = Self.closure(from: touched, along: parents)
-        let needed = Self.closure(from: above, along: children).subtracting(touched)
+        let needed = groupsAround(touched, storedEdges: try store.groupEdges(directory: directory.name), wanted: wanted)
+            .subtracting(touched)
         guard !needed.isEmpty else { return }
         let stored = try store.partialSnapshot(directory: directory.name, userIDs: [], groupIDs: needed)
         Self.merge(stored, into: &wanted)
@@ -202,14 +193,5 @@ struct IncrementalReader {
         snapshot.memberDigests.merge(stored.memberDigests) { kept, _ in kept }
         snapshot.unresolved.merge(stored.unresolved) { kept, _ in kept }
         snapshot.groupMarkers.merge(stored.groupMarkers) { kept, _ in kept }
-    }
-
-    private static func closure(from start: Set<String>, along edges: [String: Set<String>]) -> Set<String> {
-        var result = start
-        var pending = Array(start)
-        while let group = pending.popLast() {
-            for next in edges[group] ?? [] where result.insert(next).inserted { pending.append(next) }
-        }
-        return result
     }
 }
