@@ -156,6 +156,24 @@ public final class TestDirectory: Sendable {
             input: LDIF.document(entries))
     }
 
+    /// Changes cn=config (e.g. the database's access rules) over the ldapi socket as the
+    /// user running the tests (SASL EXTERNAL), while slapd runs.
+    public func modifyConfig(_ ldif: String) throws {
+        try runCommand("ldapmodify", ["-Q", "-Y", "EXTERNAL", "-H", ldapiURL], input: ldif)
+    }
+
+    /// Replaces the access rules of the directory's database (`olcAccess` of `{1}mdb`).
+    /// The first rule always keeps the test process's own ldapi identity in charge.
+    public func setAccess(_ rules: [String]) throws {
+        let manager = "by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage"
+        let lines = ["to attrs=userPassword \(manager) by self write by anonymous auth by * none"] + rules.map { rule in
+            rule.hasPrefix("to ") ? rule.replacingOccurrences(of: " by ", with: " \(manager) by ", options: [], range: rule.range(of: " by ")) : rule
+        }
+        try modifyConfig(
+            "dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcAccess\n"
+                + lines.enumerated().map { "olcAccess: {\($0.offset)}\($0.element)\n" }.joined())
+    }
+
     /// Connection options for this server's plain `ldap://` URL.
     public func options(url: String? = nil, startTLS: Bool = false, tls: TLSOptions? = nil, timeout: Duration = .seconds(10)) -> LDAPConnectionOptions {
         LDAPConnectionOptions(

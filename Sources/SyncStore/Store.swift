@@ -302,6 +302,16 @@ public final class Store: Sendable {
         }
     }
 
+    /// The last run of a directory that decided something: applied, found nothing to apply,
+    /// stopped, or failed (dry runs and the run in progress do not count).
+    public func lastDecisiveRun(directory: String) throws(StoreError) -> RunRecord? {
+        try read("read the last run of \(directory)") { db in
+            try RunRecord.filter(RunRecord.Columns.directory == directory)
+                .filter(!["dry-run", "running"].contains(Column("outcome")))
+                .order(RunRecord.Columns.id.desc).fetchOne(db)
+        }
+    }
+
     // MARK: Plumbing
 
     func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {

@@ -68,9 +68,11 @@ final class SyncHarness: Sendable {
     }
 
     @discardableResult
-    func sync(dryRun: Bool = false, force: Bool = false, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil) async throws -> RunReport {
+    func sync(
+        dryRun: Bool = false, force: Bool = false, full: Bool = false, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil
+    ) async throws -> RunReport {
         let runner = SyncRunner(config: config, store: store, logger: quietLogger)
-        let reports = try await runner.run(SyncRequest(dryRun: dryRun, force: force), progress: progress)
+        let reports = try await runner.run(SyncRequest(dryRun: dryRun, force: force, full: full), progress: progress)
         try #require(reports.count == 1)
         return reports[0]
     }

@@ -124,6 +124,20 @@ public struct DirectoryReader: Sendable {
     ) async throws {
         let request = LDAPSearchRequest(
             base: search.base, scope: search.scope, filter: search.filter, attributes: attributes, pageSize: directory.pageSize)
+        do {
+            try await each(request, search: search, phase: phase, in: session, counter: &counter, body)
+        } catch let error as LDAPError where error.code == .noSuchObject {
+            throw InquireError(
+                directory: directory.name,
+                message: "the \(phase) search base \(search.base) (\(phase).base) does not exist on the server: \(error). "
+                    + "It may have been renamed, moved or deleted, or the bind account may no longer be allowed to see it; nothing was applied")
+        }
+    }
+
+    private func each(
+        _ request: LDAPSearchRequest, search: SearchConfig, phase: String, in session: LDAPSession, counter: inout EntryCounter,
+        _ body: (LDAPEntry) throws -> Void
+    ) async throws {
         for try await event in session.search(request) {
             switch event {
             case .entry(let entry):

@@ -33,6 +33,14 @@ extension SyncRunner {
         guard state.scopeDigest == directory.scopeDigest else {
             return full("the configuration of what runs read (bases, scopes, filters, attributes) changed since the last full run")
         }
+        // While the last run failed or stopped, changes from the feed are not trusted on their
+        // own: a few removals per batch would pass the limits that stopped the whole set.
+        if let last = try store.lastDecisiveRun(directory: directory.name), let id = last.id,
+            [.failed, .stoppedByLimit].contains(last.outcome)
+        {
+            let what = last.outcome == .failed ? "failed" : "was stopped by the safety limits"
+            return full("the last run (#\(id)) \(what); removals are held until a run that reads the whole directory applies")
+        }
         let age = now.timeIntervalSince(state.fullRunAt)
         let fullEvery = Double(directory.incremental.fullEvery.components.seconds)
         if age >= fullEvery { return full("the last full run is older than full_every (\(directory.incremental.fullEvery))") }

@@ -229,8 +229,16 @@ public struct SyncRunner: Sendable {
             stopReason = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
                 + "but the store holds \(current.userCount); nothing was applied. Check users.base and users.filter, "
                 + "and that the bind account can still read the users. (This stop cannot be forced.)"
+        } else if storeTotals == nil && wanted.groups.isEmpty && !current.groups.isEmpty && !request.force {
+            stopReason = "the group search under \(directory.groups.base) with \(directory.groups.filter) returned no groups, "
+                + "but the store holds \(current.groups.count); nothing was applied. Check groups.base and groups.filter, "
+                + "and that the bind account can still read the groups. If the directory really has no groups now, run again with --force."
         } else if !violations.isEmpty && !request.force {
+            let causes = LikelyCauses.of(
+                plan, wanted: wanted, currentMemberships: storeTotals?.memberships ?? current.membershipCount, partial: storeTotals != nil,
+                directory: directory)
             stopReason = "stopped by safety limits: " + violations.joined(separator: "; ")
+                + (causes.isEmpty ? "" : ". Likely cause: " + causes.joined(separator: "; "))
                 + ". Nothing was applied. If these removals are intended, run again with --force."
         }
         if let fullReason, incremental == nil {
