@@ -118,6 +118,15 @@ public final class TestDirectory: Sendable {
         process.withLock { $0?.signal(signal) }
     }
 
+    /// Sends a signal that ends slapd (SIGTERM, SIGKILL) and blocks until it has exited, for
+    /// synchronous contexts such as a progress callback. ``restart()`` starts it again.
+    public func signalAndWait(_ signal: Int32, timeout: Duration = .seconds(10)) {
+        guard let process = process.withLock({ $0 }) else { return }
+        process.signal(signal)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { usleep(5_000) }
+    }
+
     private func waitForState(pid: pid_t, _ state: Character) async {
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline {

@@ -312,6 +312,13 @@ public final class Store: Sendable {
         }
     }
 
+    /// SQLite's `PRAGMA integrity_check`: the problems it finds, none when the file is sound.
+    public func integrityProblems() throws(StoreError) -> [String] {
+        try read("check the integrity") { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+        }
+    }
+
     // MARK: Plumbing
 
     func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {

@@ -25,14 +25,14 @@ final class SyncHarness: Sendable {
     /// `directoryExtra` is added to the directory's keys (indented by the caller), `extra` after the directories.
     init(
         fixture: DirectoryFixture, limits: [String: String] = [:], usersBase: String = people, pageSize: Int = 1000,
-        directoryExtra: String = "", extra: String = ""
+        timeout: String = "5s", directoryExtra: String = "", extra: String = ""
     ) async throws {
         directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: folder.appendingPathComponent("ldap-password"))
         configPath = folder.appendingPathComponent("groupsync.yaml").path
-        try (Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits) + directoryExtra + extra)
+        try (Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits, timeout: timeout) + directoryExtra + extra)
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: configPath)
         store = try Store(path: config.store.path)
@@ -42,7 +42,7 @@ final class SyncHarness: Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    static func configText(directory: TestDirectory, usersBase: String, pageSize: Int, limits: [String: String]) -> String {
+    static func configText(directory: TestDirectory, usersBase: String, pageSize: Int, limits: [String: String], timeout: String = "5s") -> String {
         let limitLines = limits.isEmpty ? "" : "    limits:\n" + limits.sorted { $0.key < $1.key }.map { "      \($0.key): \($0.value)\n" }.joined()
         return """
         store:
@@ -57,7 +57,7 @@ final class SyncHarness: Sendable {
               dn: \(DirectoryFixture.serviceDN)
               password_file: ldap-password
             page_size: \(pageSize)
-            timeout: 5s
+            timeout: \(timeout)
             users:
               base: \(usersBase)
               filter: (objectClass=inetOrgPerson)

@@ -103,6 +103,7 @@ public struct DirectoryReader: Sendable {
             skipped = try await readGroupsSkippingUnchanged(session, into: &builder, prior: prior, counter: &counter)
         }
         if !skipped {
+            counter.report("groups")
             var ranged: [LDAPEntry] = []
             try await each(directory.groups, attributes: mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
                 try addGroup($0, to: &builder, ranged: &ranged)
