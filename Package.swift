@@ -152,6 +152,7 @@ let package = Package(
                 "GroupSyncDaemon", "GroupSync", "SyncStore", "LDAPTestSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -53,7 +53,7 @@ var clock = ContinuousClock.now
 _ = try runCommand("ldapmodify", ["-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword], input: ldif)
 say(String(format: "  seeded %d users and %d groups in %.1f s", users, departments + max(1, departments / 5) + 1, seconds(ContinuousClock.now - clock)))
 
-try Data(SambaDomain.adminPassword.utf8).write(to: work.appendingPathComponent("password"))
+try writeSecret(SambaDomain.adminPassword, to: work.appendingPathComponent("password"))
 func config(_ name: String, store: String) throws -> [String] {
     let path = work.appendingPathComponent("\(name).yaml").path
     try """

@@ -21,7 +21,7 @@ struct APILoad {
 
     func run() async throws -> (floor: Figures, idle: Figures, syncing: Figures) {
         let token = "bench-token-" + UUID().uuidString
-        try Data((token + "\n").utf8).write(to: work.appendingPathComponent("api-token"))
+        try writeSecret(token + "\n", to: work.appendingPathComponent("api-token"))
         let port = try freeLoopbackPort()
         var config = try String(contentsOfFile: configPath, encoding: .utf8)
         config += "\nserver:\n  socket: store/groupsync.sock\n  listen: 127.0.0.1:\(port)\n  token_file: api-token\n"

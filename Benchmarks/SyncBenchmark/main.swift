@@ -34,7 +34,7 @@ let directory = try await TestDirectory.start(DirectoryFixture(entries: Director
 say(String(format: "  loaded into slapd with slapadd -q in %.1f s", seconds(ContinuousClock.now - clock)))
 try? FileManager.default.removeItem(atPath: ldif)
 
-try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: work.appendingPathComponent("password"))
+try writeSecret(DirectoryFixture.servicePassword + "\n", to: work.appendingPathComponent("password"))
 try """
     store:
       path: store/groupsync.sqlite

@@ -37,7 +37,7 @@ say("listening on \(directory.ldapURL) and \(directory.ldapsURL); data in \(dire
 
 try FileManager.default.createDirectory(at: demoFolder, withIntermediateDirectories: true)
 try? FileManager.default.removeItem(at: demoFolder.appendingPathComponent("var"))
-try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: demoFolder.appendingPathComponent("ldap-password"))
+try writeSecret(DirectoryFixture.servicePassword + "\n", to: demoFolder.appendingPathComponent("ldap-password"))
 // A copy of the throwaway CA, so the config stays valid for `groupsync runs` after the demo.
 try? FileManager.default.removeItem(at: demoFolder.appendingPathComponent("ca.pem"))
 try FileManager.default.copyItem(atPath: directory.caFile, toPath: demoFolder.appendingPathComponent("ca.pem").path)

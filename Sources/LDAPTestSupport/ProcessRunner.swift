@@ -98,8 +98,25 @@ final class PipeWriter: @unchecked Sendable {
 
 /// ``runCommand(_:_:input:environment:)`` on a thread of its own, for long commands: waiting
 /// for them must not hold one of the few threads Swift concurrency runs every test on.
+/// Runs blocking work (commands, file writing) on a thread of its own, so it does not hold
+/// one of the few threads Swift concurrency runs every test's tasks on.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 public func runCommandDetached(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> String {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try runCommand(executable, arguments, input: input) }) }.start()
+    }
+}
+
+/// Writes a secret (a password or token file) readable by its owner only, as groupsync
+/// requires of secret files.
+public func writeSecret(_ text: String, to url: URL) throws {
+    try? FileManager.default.removeItem(at: url)
+    guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
     }
 }

@@ -30,6 +30,30 @@ public final class TestDirectory: Sendable {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("config"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
         ChildProcesses.shared.addFolder(folder.path)
+        let certificates = try await offThePool { try prepare(fixture, in: folder, extraModules: extraModules) }
+
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let directory = TestDirectory(
+                folder: folder, suffix: fixture.suffix, certificates: certificates,
+                port: try freeLoopbackPort(), tlsPort: try freeLoopbackPort())
+            do {
+                try await directory.startServer()
+                directory.ownsFolder.withLock { $0 = true }
+                return directory
+            } catch {
+                lastError = error
+                directory.process.withLock { $0 = nil }
+            }
+        }
+        throw lastError!
+    }
+
+    /// Whether this instance removes the folder when it goes: the one that started.
+    private let ownsFolder = Mutex(false)
+
+    /// Certificates, cn=config and the data, loaded with slapadd (blocking: run off the pool).
+    private static func prepare(_ fixture: DirectoryFixture, in folder: URL, extraModules: [String]) throws -> TestCertificates {
         let certificates = try TestCertificates.make(in: folder)
         let config = SlapdConfig(
             folder: folder, suffix: fixture.suffix, rootDN: DirectoryFixture.adminDN,
@@ -45,21 +69,7 @@ public final class TestDirectory: Sendable {
         if let file = fixture.ldifFile {
             try runCommand("slapadd", ["-q", "-n1", "-F", folder.appendingPathComponent("config").path, "-l", file])
         }
-
-        var lastError: (any Error)?
-        for _ in 0..<5 {
-            let directory = TestDirectory(
-                folder: folder, suffix: fixture.suffix, certificates: certificates,
-                port: try freeLoopbackPort(), tlsPort: try freeLoopbackPort())
-            do {
-                try await directory.startServer()
-                return directory
-            } catch {
-                lastError = error
-                directory.process.withLock { $0 = nil }
-            }
-        }
-        throw lastError!
+        return certificates
     }
 
     private init(folder: URL, suffix: String, certificates: TestCertificates, port: Int, tlsPort: Int) {
@@ -76,8 +86,11 @@ public final class TestDirectory: Sendable {
             process.killAndReap()
             ChildProcesses.shared.remove(process.pid)
         }
-        try? FileManager.default.removeItem(at: folder)
-        ChildProcesses.shared.removeFolder(folder.path)
+        // A failed start attempt leaves the folder to the next attempt (same data, other ports).
+        if ownsFolder.withLock({ $0 }) {
+            try? FileManager.default.removeItem(at: folder)
+            ChildProcesses.shared.removeFolder(folder.path)
+        }
     }
 
     /// Starts slapd again on the same ports with the same data, after ``stop()`` or ``kill(_:)``.
@@ -202,7 +215,9 @@ public final class TestDirectory: Sendable {
         process.withLock { $0 = slapd }
         ChildProcesses.shared.add(slapd.pid)
 
-        let deadline = ContinuousClock.now + .seconds(15)
+        // Generous: on two busy cores (a Samba domain seeding beside other tests) a slapd
+        // with a big database can take a while; one that failed to start exits at once.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard slapd.isRunning else { break }
             if await answers() { return }
@@ -212,7 +227,7 @@ public final class TestDirectory: Sendable {
         let logText = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         throw CommandError(
             command: "slapd " + arguments.joined(separator: " "), status: 1,
-            output: "", errorOutput: "slapd did not answer within 15 s; its log ends with:\n" + logText.suffix(2000))
+            output: "", errorOutput: "slapd did not answer within 60 s, or exited; its log ends with:\n" + logText.suffix(2000))
     }
 
     private func answers() async -> Bool {

@@ -17,9 +17,15 @@ public final class Store: Sendable {
         self.path = path
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // No access for others: the snapshot lists people, addresses and groups. SQLite
+            // gives the -wal and -shm files the database file's mode.
+            try FileManager.default.createDirectory(
+                at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+            guard fd >= 0 || errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            if fd >= 0 { close(fd) }
         } catch {
-            throw StoreError(path: path, operation: "create the folder \(folder.path)", underlying: error)
+            throw StoreError(path: path, operation: "create \(path)", underlying: error)
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)

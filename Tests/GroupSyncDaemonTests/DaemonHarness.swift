@@ -40,8 +40,8 @@ final class DaemonHarness: @unchecked Sendable {
         directory = try await TestDirectory.start(Self.fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: folder.appendingPathComponent("ldap-password"))
-        try Data((token + "\n").utf8).write(to: folder.appendingPathComponent("api-token"))
+        try writeSecret(DirectoryFixture.servicePassword + "\n", to: folder.appendingPathComponent("ldap-password"))
+        try writeSecret(token + "\n", to: folder.appendingPathComponent("api-token"))
         configPath = folder.appendingPathComponent("groupsync.yaml").path
         port = tcp ? try freeLoopbackPort() : 0
         try config(schedule: schedule, tcp: tcp).write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -90,9 +90,9 @@ final class DaemonHarness: @unchecked Sendable {
         """
 
     /// Starts `groupsync serve` and waits until its socket answers.
-    func startDaemon() async throws {
+    func startDaemon(flags: [String] = []) async throws {
         let log = folder.appendingPathComponent("daemon.log").path
-        daemon = try SpawnedProcess(executable: Self.binary, arguments: ["serve", "--config", configPath], logPath: log)
+        daemon = try SpawnedProcess(executable: Self.binary, arguments: ["serve", "--config", configPath] + flags, logPath: log)
         let deadline = ContinuousClock.now + .seconds(20)
         while !DaemonClient.answers(socket: socket) {
             guard daemon?.isRunning == true, ContinuousClock.now < deadline else {

@@ -164,7 +164,7 @@ struct ActiveDirectoryCheckTests {
                 "\(steps["root DSE"]?.detail ?? "")")
         #expect(steps["users"]?.detail.hasPrefix("1 users") == true, "\(steps["users"]?.detail ?? "")")
 
-        try Data("not-the-password".utf8).write(to: setup.folder.appendingPathComponent("password"))
+        try writeSecret("not-the-password", to: setup.folder.appendingPathComponent("password"))
         answer = await ConnectionChecker(config: setup.config, logger: quietLogger).run()
         let bind = answer.directories.first?.steps.first { $0.name == "bind" }
         #expect(bind?.status == .fail && bind?.hint?.contains("wrong password (data 52e)") == true, "\(bind?.detail ?? "") \(bind?.hint ?? "")")

@@ -22,7 +22,7 @@ struct ADSyncSetup {
     init(domain: SambaDomain, ou: String, extra: String = "", sections: String = "") throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-ad-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data(SambaDomain.adminPassword.utf8).write(to: folder.appendingPathComponent("password"))
+        try writeSecret(SambaDomain.adminPassword, to: folder.appendingPathComponent("password"))
         let configPath = folder.appendingPathComponent("groupsync.yaml").path
         try """
             store:

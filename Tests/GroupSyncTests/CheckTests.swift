@@ -11,7 +11,7 @@ struct CheckTests {
     func config(_ directory: TestDirectory, folder: URL, url: String? = nil, caFile: String? = nil, password: String = DirectoryFixture.servicePassword,
                 usersBase: String = "ou=people,dc=example,dc=com") throws -> GroupSyncConfig {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data((password + "\n").utf8).write(to: folder.appendingPathComponent("password"))
+        try writeSecret(password + "\n", to: folder.appendingPathComponent("password"))
         let path = folder.appendingPathComponent("groupsync.yaml").path
         try """
             store:

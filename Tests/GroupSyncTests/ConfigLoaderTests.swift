@@ -1,4 +1,5 @@
 import Foundation
+import LDAPTestSupport
 import GroupSync
 import LDAPClient
 import Testing
@@ -8,7 +9,7 @@ struct ConfigLoaderTests {
     static let folder: URL = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-config-tests")
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try? Data("secret\n".utf8).write(to: folder.appendingPathComponent("password"))
+        try? writeSecret("secret\n", to: folder.appendingPathComponent("password"))
         return folder
     }()
 

@@ -50,7 +50,7 @@ struct DeployTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-unit-config-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        for file in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(file)) }
+        for file in ["ca.pem", "ldap-password"] { try writeSecret("x\n", to: folder.appendingPathComponent(file)) }
         let local = text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
             .replacingOccurrences(of: "/run/credentials/groupsync.service/ldap-password", with: folder.appendingPathComponent("ldap-password").path)
         let config = try ConfigLoader.parse(local, file: folder.appendingPathComponent("groupsync.yaml").path)
@@ -112,7 +112,7 @@ struct DeployTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-k8s-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        for file in ["ldap-password", "api-token"] { try Data("change-me-to-at-least-16-characters\n".utf8).write(to: folder.appendingPathComponent(file)) }
+        for file in ["ldap-password", "api-token"] { try writeSecret("change-me-to-at-least-16-characters\n", to: folder.appendingPathComponent(file)) }
         let config = try ConfigLoader.parse(block.replacingOccurrences(of: "/etc/groupsync/secrets/", with: folder.path + "/"), file: folder.appendingPathComponent("groupsync.yaml").path)
         #expect(config.store.path == "/var/lib/groupsync/groupsync.sqlite" && config.server.listen == "0.0.0.0:8470")
         #expect(text.contains("runAsNonRoot: true") && text.contains("readOnlyRootFilesystem: true"))

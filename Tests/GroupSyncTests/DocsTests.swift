@@ -1,5 +1,6 @@
 import Foundation
 import GroupSync
+import LDAPTestSupport
 import Testing
 
 /// The documentation cannot drift from the program: every key the configuration loader
@@ -45,7 +46,7 @@ struct DocsTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         for file in ["ca.pem", "client.pem", "client.key", "ldap-password", "api-token"] {
-            try Data("secret-0123456789abcdef\n".utf8).write(to: folder.appendingPathComponent(file))
+            try writeSecret("secret-0123456789abcdef\n", to: folder.appendingPathComponent(file))
         }
         setenv("BRANCH_LDAP_PASSWORD", "x", 1)
         let config = try ConfigLoader.parse(block, file: folder.appendingPathComponent("groupsync.yaml").path)

@@ -54,7 +54,7 @@ struct DocumentedCommandsTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.copyItem(atPath: directory.caFile, toPath: folder.appendingPathComponent("ca.pem").path)
-        try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: folder.appendingPathComponent("ldap-password"))
+        try writeSecret(DirectoryFixture.servicePassword + "\n", to: folder.appendingPathComponent("ldap-password"))
         let config = folder.appendingPathComponent("groupsync.yaml").path
         try SampleDirectory.demoConfiguration(url: directory.ldapURL).write(toFile: config, atomically: true, encoding: .utf8)
         #expect(try CLITests.run(["sync", "--config", config]).status == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import LDAPTestSupport
 import GroupSync
 import Testing
 import Verification
@@ -12,7 +13,7 @@ struct ExampleConfigTests {
         let text = try String(contentsOf: repository.appendingPathComponent("Config/\(name)"), encoding: .utf8)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-example-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for file in ["ca.pem", "ldap-password"] { try Data("x\n".utf8).write(to: folder.appendingPathComponent(file)) }
+        for file in ["ca.pem", "ldap-password"] { try writeSecret("x\n", to: folder.appendingPathComponent(file)) }
         return (
             text.replacingOccurrences(of: "/etc/groupsync/ca.pem", with: folder.appendingPathComponent("ca.pem").path)
                 .replacingOccurrences(of: "/run/secrets/ldap-password", with: folder.appendingPathComponent("ldap-password").path),

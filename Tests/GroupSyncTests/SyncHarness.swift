@@ -30,7 +30,7 @@ final class SyncHarness: Sendable {
         directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data((DirectoryFixture.servicePassword + "\n").utf8).write(to: folder.appendingPathComponent("ldap-password"))
+        try writeSecret(DirectoryFixture.servicePassword + "\n", to: folder.appendingPathComponent("ldap-password"))
         configPath = folder.appendingPathComponent("groupsync.yaml").path
         try (Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits, timeout: timeout) + directoryExtra + extra)
             .write(toFile: configPath, atomically: true, encoding: .utf8)

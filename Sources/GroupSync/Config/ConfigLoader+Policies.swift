@@ -179,7 +179,7 @@ extension Reader {
         }
         return ServerConfig(
             socket: try fields["socket"].map { node throws(ConfigError) in resolve(try node.nonEmptyString()) },
-            listen: listen, tokenFile: try readableFile(fields["token_file"]),
+            listen: listen, tokenFile: try secretFile(fields["token_file"]),
             readinessGrace: try fields["readiness_grace"]?.duration() ?? .seconds(3600))
     }
 }

@@ -157,7 +157,7 @@ struct Reader {
         try checkDN(dn, dnNode)
         switch (fields["password_file"], fields["password_env"]) {
         case (let file?, nil):
-            guard let path = try readableFile(file) else { throw file.error("must not be empty") }
+            guard let path = try secretFile(file) else { throw file.error("must not be empty") }
             return BindConfig(dn: dn, password: .file(path))
         case (nil, let env?):
             let name = try env.nonEmptyString()
@@ -268,6 +268,20 @@ struct Reader {
         let path = resolve(try node.nonEmptyString())
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw node.error("cannot read \(path) (missing or no permission)")
+        }
+        return path
+    }
+
+    /// A file holding a secret (bind password, API token): readable, and not by everyone.
+    /// A world-readable secret is refused, as ssh refuses such a key: any local account
+    /// could read the directory password.
+    func secretFile(_ node: ConfigNode?) throws(ConfigError) -> String? {
+        guard let node, let path = try readableFile(node) else { return nil }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IROTH != 0 {
+            throw node.error(
+                "\(path) holds a secret but every user on this machine can read it (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "take the permission away: chmod o-rwx \(path) (0600, or 0640 for a group)")
         }
         return path
     }

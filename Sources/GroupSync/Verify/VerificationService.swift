@@ -60,6 +60,7 @@ public struct VerificationService: Sendable {
     /// Did `name` land in each target? Targets naming an unknown policy or profile group are
     /// a usage error; a name matching several users too (give the DN).
     public func verify(_ name: String, targets: [Target], live: Bool = false) async throws(VerifyError) -> VerifyAnswer {
+        try Self.checkName(name, what: "user name")
         try checkTargets(targets)
         let snapshots = try self.snapshots()
         guard snapshots.contains(where: { $0.runID != nil }) else {
@@ -138,9 +139,31 @@ public struct VerificationService: Sendable {
         }
     }
 
+    /// The longest name a question may carry, in UTF-8 bytes: far above any username,
+    /// address or DN, far below what would make a lookup expensive.
+    public static let maximumNameBytes = 4096
+
+    /// Refuses a name no directory object can have: empty, longer than
+    /// ``maximumNameBytes``, or with a control character (NUL included).
+    static func checkName(_ name: String, what: String) throws(VerifyError) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .usage("the \(what) is empty") }
+        let bytes = name.utf8.count
+        guard bytes <= maximumNameBytes else {
+            throw .usage("the \(what) is \(bytes) bytes long; a username, address, DN or group name is at most \(maximumNameBytes)")
+        }
+        if let offset = name.unicodeScalars.firstIndex(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            let scalar = name.unicodeScalars[offset]
+            let position = name.unicodeScalars.distance(from: name.unicodeScalars.startIndex, to: offset)
+            throw .usage(String(format: "the \(what) contains the control character U+%04X at position %d", scalar.value, position))
+        }
+    }
+
     private func checkTargets(_ targets: [Target]) throws(VerifyError) {
         guard !targets.isEmpty else { throw .usage("name at least one target: --group, --policy or --profile-group") }
         for target in targets {
+            switch target {
+            case .group(let name), .policy(let name), .profileGroup(let name): try Self.checkName(name, what: "\(target.kind) name")
+            }
             switch target {
             case .policy(let name) where resolved.policySet.policy(named: name) == nil:
                 throw .usage("no policy named \"\(name)\" in the configuration; policies: \(Self.list(resolved.policySet.policies.map(\.name)))")
@@ -168,6 +191,7 @@ public struct VerificationService: Sendable {
 
     /// Everything that applies to `name`; nil when no user matches (with close matches).
     public func explain(_ name: String) throws(VerifyError) -> (answer: ExplainAnswer?, closeMatches: [String]) {
+        try Self.checkName(name, what: "user name")
         let snapshots = try self.snapshots()
         guard snapshots.contains(where: { $0.runID != nil }) else {
             throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")

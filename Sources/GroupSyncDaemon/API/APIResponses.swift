@@ -68,9 +68,41 @@ struct SyncBody: Decodable {
     /// false: answer 202 with the run ids at once instead of waiting.
     var wait: Bool?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case directory, directories, full, force, wait
         case dryRun = "dry_run"
+    }
+
+    /// Any field name, to find the ones a sync request does not have.
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    struct UnknownFields: Error, CustomStringConvertible {
+        var names: [String]
+        var description: String {
+            "unknown field\(names.count == 1 ? "" : "s") " + names.map { "\"\($0.prefix(100))\"" }.joined(separator: ", ")
+                + "; a sync request takes " + CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")
+        }
+    }
+
+    init() {}
+
+    /// Refuses fields it does not know (a caller cannot name a bind identity or a search
+    /// base: a sync runs with the configuration's, always).
+    init(from decoder: any Decoder) throws {
+        let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).filter { CodingKeys(rawValue: $0) == nil }
+        guard unknown.isEmpty else { throw UnknownFields(names: unknown.sorted()) }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        directory = try container.decodeIfPresent(String.self, forKey: .directory)
+        directories = try container.decodeIfPresent([String].self, forKey: .directories)
+        dryRun = try container.decodeIfPresent(Bool.self, forKey: .dryRun)
+        full = try container.decodeIfPresent(Bool.self, forKey: .full)
+        force = try container.decodeIfPresent(Bool.self, forKey: .force)
+        wait = try container.decodeIfPresent(Bool.self, forKey: .wait)
     }
 }
 

@@ -21,17 +21,32 @@ public struct APIRoutes: Sendable {
     public func router(token: [UInt8]? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
-        router.post("/v1/sync") { request, _ in try await self.sync(request) }
-        router.get("/v1/runs") { request, _ in try await self.runs(request) }
-        router.get("/v1/runs/{id}") { _, context in try await self.run(context.parameters.get("id", as: Int64.self)) }
-        router.get("/v1/status") { _, _ in try await self.status() }
-        router.get("/v1/verify") { request, _ in try await self.verify(request) }
-        router.get("/v1/explain") { request, _ in try await self.explain(request) }
-        router.get("/v1/report") { _, _ in try await self.report() }
+        router.post("/v1/sync") { request, _ in try await Self.refusingUnknown(request, ["wait"]) { try await self.sync(request) } }
+        router.get("/v1/runs") { request, _ in try await Self.refusingUnknown(request, ["limit", "directory"]) { try await self.runs(request) } }
+        router.get("/v1/runs/{id}") { request, context in
+            try await Self.refusingUnknown(request, []) { try await self.run(context.parameters.get("id", as: Int64.self)) }
+        }
+        router.get("/v1/status") { request, _ in try await Self.refusingUnknown(request, []) { try await self.status() } }
+        router.get("/v1/verify") { request, _ in
+            try await Self.refusingUnknown(request, ["user", "group", "policy", "profile_group", "live"]) { try await self.verify(request) }
+        }
+        router.get("/v1/explain") { request, _ in try await Self.refusingUnknown(request, ["user"]) { try await self.explain(request) } }
+        router.get("/v1/report") { request, _ in try await Self.refusingUnknown(request, []) { try await self.report() } }
         router.get("/healthz") { _, _ in try APIResponse.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in APIResponse.text(self.metrics.text(), contentType: "text/plain; version=0.0.4; charset=utf-8") }
         return router
+    }
+
+    /// Answers 400 for a query parameter the endpoint does not take, naming it: a mistyped
+    /// `grup=` is not silently ignored, and there is no parameter through which a caller
+    /// could pick the bind identity, the server or a search base.
+    static func refusingUnknown(_ request: Request, _ allowed: Set<String>, _ body: () async throws -> Response) async throws -> Response {
+        for (key, _) in request.uri.queryParameters where !allowed.contains(String(key)) {
+            let takes = allowed.isEmpty ? "no query parameters" : "only " + allowed.sorted().joined(separator: ", ")
+            return APIResponse.error("unknown query parameter \"\(key.prefix(100))\": \(request.uri.path) takes \(takes)", status: .badRequest)
+        }
+        return try await body()
     }
 
     // MARK: Sync and runs
