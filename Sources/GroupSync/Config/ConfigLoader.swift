@@ -16,7 +16,20 @@ public enum ConfigLoader {
             message: "no configuration file: pass --config PATH, or create ./groupsync.yaml or /etc/groupsync/groupsync.yaml (examples in Config/)")
     }
 
+    /// Far above any real configuration; a bigger file is a mistake (or not a configuration).
+    public static let maximumFileBytes = 1 << 20
+
     public static func load(path: String) throws(ConfigError) -> GroupSyncConfig {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw ConfigError(file: path, line: nil, keyPath: "", message: "not a regular file")
+            }
+            guard info.st_size <= maximumFileBytes else {
+                throw ConfigError(
+                    file: path, line: nil, keyPath: "", message: "the file is \(info.st_size) bytes; a configuration is at most \(maximumFileBytes) (1 MiB)")
+            }
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(file: path, line: nil, keyPath: "", message: "cannot read the file (missing or no permission)")
         }
@@ -28,14 +41,19 @@ public enum ConfigLoader {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> GroupSyncConfig {
         let root: Node?
+        // The parser holds the anchors its nodes point at (weakly): keep it until the shape
+        // check has looked for them.
+        let parser: Parser
         do {
-            root = try Yams.compose(yaml: text)
+            parser = try Parser(yaml: text)
+            root = try parser.singleRoot()
         } catch let error as YamlError {
             throw yamlError(error, file: file)
         } catch {
             throw ConfigError(file: file, line: nil, keyPath: "", message: "cannot parse YAML: \(error)")
         }
         guard let root else { throw ConfigError(file: file, line: nil, keyPath: "", message: "the file is empty") }
+        try withExtendedLifetime(parser) { () throws(ConfigError) in try ConfigNode.checkShape(root, file: file) }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
         let reader = Reader(file: file, folder: folder, text: text)
         return try reader.config(ConfigNode(node: root, path: "", file: file))
@@ -158,7 +176,13 @@ struct Reader {
         switch (fields["password_file"], fields["password_env"]) {
         case (let file?, nil):
             guard let path = try secretFile(file) else { throw file.error("must not be empty") }
-            return BindConfig(dn: dn, password: .file(path))
+            let bind = BindConfig(dn: dn, password: .file(path))
+            do {
+                _ = try bind.readPassword()
+            } catch {
+                throw file.error("\(path): \(error.message)")
+            }
+            return bind
         case (nil, let env?):
             let name = try env.nonEmptyString()
             guard ProcessInfo.processInfo.environment[name] != nil else {

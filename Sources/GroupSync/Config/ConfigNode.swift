@@ -18,6 +18,38 @@ struct ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", file: file)
     }
 
+    /// Far more values than any configuration has.
+    static let maximumNodes = 100_000
+
+    /// Refuses anchors and aliases (an alias repeats a subtree; nested ones multiply it, the
+    /// "billion laughs") and documents of more than ``maximumNodes`` values, before anything
+    /// reads the tree. Yams shares an aliased subtree rather than copying it, so stopping at
+    /// the first anchor never expands one.
+    static func checkShape(_ root: Node, file: String) throws(ConfigError) {
+        var count = 0
+        var pending = [root]
+        while let node = pending.popLast() {
+            count += 1
+            if node.anchor != nil || { if case .alias = node { return true } else { return false } }() {
+                throw ConfigError(
+                    file: file, line: node.mark?.line, keyPath: "",
+                    message: "YAML aliases are not supported in the configuration (found an anchor or alias); write each value out")
+            }
+            guard count <= maximumNodes else {
+                throw ConfigError(file: file, line: node.mark?.line, keyPath: "", message: "more than \(maximumNodes) values; this is not a configuration")
+            }
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    pending.append(key)
+                    pending.append(value)
+                }
+            case .sequence(let sequence): pending.append(contentsOf: sequence)
+            case .scalar, .alias: break
+            }
+        }
+    }
+
     /// The mapping's entries by key, after checking that every key is one of `allowed`.
     func fields(_ allowed: Set<String>) throws(ConfigError) -> Fields {
         guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values, found \(kind)") }
@@ -77,7 +109,7 @@ struct ConfigNode {
     func duration() throws(ConfigError) -> Duration {
         let text = try string().trimmingCharacters(in: .whitespaces)
         guard let duration = parseDuration(text) else {
-            throw error("expected a duration such as 30s, 5m, 2h or 1h30m, found \"\(text)\"")
+            throw error("expected a duration such as 30s, 5m, 2h or 1h30m (at most 3650d), found \"\(text.prefix(100))\"")
         }
         return duration
     }
@@ -109,6 +141,9 @@ struct ConfigNode {
     }
 }
 
+/// Ten years: more than any timeout, interval or `full_every` needs.
+let maximumDurationMilliseconds = 3650 * 86_400_000
+
 func parseDuration(_ text: String) -> Duration? {
     var total = Duration.zero
     var number = ""
@@ -116,14 +151,19 @@ func parseDuration(_ text: String) -> Duration? {
     var parsedAny = false
     func flush() -> Bool {
         guard let value = Int(number), !unit.isEmpty else { return false }
+        let milliseconds: Int
         switch unit {
-        case "ms": total += .milliseconds(value)
-        case "s": total += .seconds(value)
-        case "m": total += .seconds(value * 60)
-        case "h": total += .seconds(value * 3600)
-        case "d": total += .seconds(value * 86400)
+        case "ms": milliseconds = 1
+        case "s": milliseconds = 1000
+        case "m": milliseconds = 60_000
+        case "h": milliseconds = 3_600_000
+        case "d": milliseconds = 86_400_000
         default: return false
         }
+        // Past the longest duration any key takes, and far from overflowing.
+        let (product, overflow) = value.multipliedReportingOverflow(by: milliseconds)
+        guard !overflow, product <= maximumDurationMilliseconds - Int(total / .milliseconds(1)) else { return false }
+        total += .milliseconds(product)
         number = ""
         unit = ""
         parsedAny = true

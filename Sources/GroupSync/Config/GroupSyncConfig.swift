@@ -130,14 +130,24 @@ public struct BindConfig: Sendable {
             var bytes = [UInt8](data)
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
+            guard !bytes.isEmpty else {
+                throw ConfigError(file: path, line: nil, keyPath: "bind.password_file", message: Self.emptyPassword)
+            }
             return bytes
         case .environment(let name):
             guard let value = ProcessInfo.processInfo.environment[name] else {
                 throw ConfigError(file: "environment", line: nil, keyPath: "bind.password_env", message: "the variable \(name) is not set")
             }
+            guard !value.isEmpty else {
+                throw ConfigError(file: "environment", line: nil, keyPath: "bind.password_env", message: "the variable \(name) is empty: " + Self.emptyPassword)
+            }
             return Array(value.utf8)
         }
     }
+
+    /// RFC 4513 5.1.2: a simple bind with a DN and no password is an unauthenticated bind,
+    /// which many servers accept as anonymous. Never send one by accident.
+    static let emptyPassword = "the password is empty; a simple bind with an empty password is an unauthenticated (anonymous) bind, which groupsync never sends"
 }
 
 public struct SearchConfig: Sendable, Equatable {
