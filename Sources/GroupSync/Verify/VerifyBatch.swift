@@ -17,9 +17,28 @@ public struct VerifyBatch: Sendable {
 
     public static let targetColumns = ["group", "policy", "profile_group"]
 
+    /// Far above any batch of onboarding checks.
+    public static let maximumFileBytes = 64 << 20
+
     public init(path: String) throws(VerifyError) {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw .usage("cannot read \(path) (missing, no permission, or not UTF-8)")
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG else { throw .usage("\(path): not a regular file") }
+            guard info.st_size <= Self.maximumFileBytes else {
+                throw .usage("\(path): \(info.st_size) bytes; a verification file is at most \(Self.maximumFileBytes) (64 MiB)")
+            }
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .usage("cannot read \(path) (missing or no permission)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            // Name the first line that is not UTF-8.
+            var line = 1
+            for bytes in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+                if String(data: Data(bytes), encoding: .utf8) == nil { break }
+                line += 1
+            }
+            throw .usage("\(path):\(line): not valid UTF-8 (save the file as UTF-8)")
         }
         try self.init(csv: text, file: path)
     }
@@ -53,6 +72,16 @@ public struct VerifyBatch: Sendable {
                 }
             }
             guard !targets.isEmpty else { throw .usage("\(file):\(record.line): no target on this row") }
+            do {
+                try VerificationService.checkName(user, what: "user name")
+                for target in targets {
+                    switch target {
+                    case .group(let name), .policy(let name), .profileGroup(let name): try VerificationService.checkName(name, what: "\(target.kind) name")
+                    }
+                }
+            } catch {
+                throw .usage("\(file):\(record.line): \(error)")
+            }
             rows.append(Row(line: record.line, user: user, targets: targets))
         }
         guard !rows.isEmpty else { throw .usage("\(file): no rows after the header") }

@@ -61,25 +61,44 @@ public struct DaemonClient: Sendable {
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         var request = Data((head + "\r\n").utf8)
         if let body { request.append(body) }
-        try request.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                guard written > 0 else { throw DaemonError("cannot send to the daemon: \(String(cString: strerror(errno)))") }
-                offset += written
-            }
-        }
+        try Self.send(request, to: fd, timeout: timeout)
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count == 0 { break }
+            // A daemon that answered early and closed on unread request bytes resets the
+            // connection after its answer: what arrived is the answer.
+            if count < 0 && errno == ECONNRESET && !received.isEmpty { break }
             guard count > 0 else {
                 throw DaemonError(errno == EAGAIN ? "the daemon did not answer within \(Int(timeout)) s" : "cannot read from the daemon: \(String(cString: strerror(errno)))")
             }
             received.append(contentsOf: buffer[0..<count])
         }
         return try Self.parse(received)
+    }
+
+    /// Sends the request, unless the daemon answers first: it refuses a request it will not
+    /// read to the end (a 1 MB URL, say) with an early 400 and stops reading, and a client
+    /// that kept pushing would wait out its timeout instead of reading that answer.
+    static func send(_ request: Data, to fd: Int32, timeout: TimeInterval) throws {
+        try request.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+                let ready = poll(&poller, 1, Int32(min(timeout * 1000, Double(Int32.max))))
+                guard ready > 0 else {
+                    throw DaemonError(ready == 0 ? "the daemon did not take the request within \(Int(timeout)) s" : "cannot wait for the daemon: \(String(cString: strerror(errno)))")
+                }
+                // An answer (or a hang-up) before the request is out: read it.
+                if poller.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { return }
+                let written = Glibc.send(fd, raw.baseAddress! + offset, min(raw.count - offset, 65536), Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if written < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+                if written < 0 && (errno == EPIPE || errno == ECONNRESET) { return }  // the answer, if any, is waiting
+                guard written > 0 else { throw DaemonError("cannot send to the daemon: \(String(cString: strerror(errno)))") }
+                offset += written
+            }
+        }
     }
 
     static func parse(_ data: Data) throws -> Response {
