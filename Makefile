@@ -1,8 +1,9 @@
 # groupsync — the commands the README promises. Each one installs what it needs.
 SWIFT ?= swift
 SCRATCH_ASAN ?= .build-asan
+FUZZ_TIME ?= 60
 
-.PHONY: demo test deps build release benchmark benchmark-ad leakcheck man completions clean
+.PHONY: demo test deps build release benchmark benchmark-ad leakcheck fuzz man completions clean
 
 ## Set up everything and run the main job on a throwaway directory: sync, change, sync, history.
 demo: deps
@@ -15,6 +16,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory leakcheck
+	$(MAKE) --no-print-directory fuzz
 
 deps:
 	@Scripts/install-deps.sh
@@ -32,6 +34,11 @@ leakcheck: deps
 	$(SWIFT) build --scratch-path $(SCRATCH_ASAN) -Xswiftc -sanitize=address --product ldap-leakcheck
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=Benchmarks/lsan.supp:print_suppressions=1 \
 		$(SCRATCH_ASAN)/debug/ldap-leakcheck 10000
+
+## Fuzz the DN parser, the filter builder and the configuration loader with libFuzzer
+## (-sanitize=fuzzer,address), FUZZ_TIME seconds each (default 60), all three at once.
+fuzz: deps
+	FUZZ_TIME=$(FUZZ_TIME) SWIFT=$(SWIFT) Scripts/fuzz.sh
 
 ## The sync benchmark (release build): 100,000 users, 10,000 groups, 1,000,000 member values.
 ## BENCH_SCALE=0.1 runs a tenth of it.
@@ -62,4 +69,4 @@ completions: build
 	@echo "completions in .build/completions (install: cp groupsync.bash /etc/bash_completion.d/groupsync; _groupsync into a zsh fpath folder; groupsync.fish into ~/.config/fish/completions/)"
 
 clean:
-	rm -rf .build $(SCRATCH_ASAN)
+	rm -rf .build $(SCRATCH_ASAN) .build-fuzz

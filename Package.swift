@@ -126,6 +126,28 @@ let package = Package(
             path: "Benchmarks/LDAPLeakCheck",
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets (`make fuzz`, built with -DGROUPSYNC_FUZZ -sanitize=fuzzer,address);
+        // an ordinary build replays the committed corpora through them.
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "fuzz-dn",
+            dependencies: ["LDAPClient", "FuzzSupport"],
+            path: "Fuzz/DNParser",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-filter",
+            dependencies: ["LDAPClient", "GroupSync", "FuzzSupport"],
+            path: "Fuzz/Filter",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-config",
+            dependencies: ["GroupSync", "FuzzSupport"],
+            path: "Fuzz/Config",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LDAPClientTests",
             dependencies: ["LDAPClient", "LDAPTestSupport"],

@@ -40,6 +40,7 @@ struct HostileConfigTests {
         ("ten thousand open brackets", "store: " + String(repeating: "[", count: 10000) + String(repeating: "]", count: 10000) + "\n", "nesting"),
         ("an alias", "store: &s\n  path: a.sqlite\ndirectories: *s\n", "YAML aliases are not supported"),
         ("a bad filter", base.replacingOccurrences(of: "      base: ou=people,dc=example,dc=com", with: "      base: ou=people,dc=example,dc=com\n      filter: (&(uid=a)"), "directories[0].users.filter: invalid LDAP filter"),
+        ("a filter nested 100,000 deep", base.replacingOccurrences(of: "      base: ou=people,dc=example,dc=com", with: "      base: ou=people,dc=example,dc=com\n      filter: \"" + String(repeating: "(!", count: 100_000) + "(uid=a)" + String(repeating: ")", count: 100_000) + "\""), "filters nested more than 64 deep"),
         ("a bad DN", base.replacingOccurrences(of: "      base: ou=groups,dc=example,dc=com", with: "      base: ou=groups,,dc=example"), "directories[0].groups.base: not a valid DN"),
         ("a missing CA file", base + "\n    tls:\n      ca_file: /nonexistent/ca.pem", "directories[0].tls.ca_file: cannot read /nonexistent/ca.pem"),
     ]
@@ -104,5 +105,18 @@ struct HostileConfigTests {
         guard let bind = config.directories[0].bind else { Issue.record("no bind"); return }
         let envError = try #require(throws: ConfigError.self) { try bind.readPassword() }
         #expect(envError.message.contains("is empty"), "\(envError)")
+    }
+
+    @Test("the committed fuzz corpora replay through the fuzz targets without a failure")
+    func fuzzCorpora() throws {
+        let repository = ExampleConfigTests.repository
+        for target in ["dn", "filter", "config"] {
+            let binary = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().appendingPathComponent("fuzz-\(target)").path
+            let corpus = repository.appendingPathComponent("Fuzz/Corpus/\(target)").path
+            let inputs = try FileManager.default.contentsOfDirectory(atPath: corpus).count
+            #expect(inputs >= 3, "\(target): the corpus is committed")
+            let output = try runCommand(binary, [corpus])
+            #expect(output.contains("replayed \(inputs) inputs without a failure"), "\(target): \(output)")
+        }
     }
 }

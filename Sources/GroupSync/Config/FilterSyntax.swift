@@ -1,15 +1,20 @@
 /// A light RFC 4515 syntax check for filters written in the configuration, so a typo is a
 /// config error at load time and not a failed run at 3 a.m.
-enum FilterSyntax {
+public enum FilterSyntax {
+    /// Deeper nesting than any real filter; it bounds the recursion (a filter nested a
+    /// million deep in a configuration file would otherwise overflow the stack).
+    public static let maximumDepth = 64
+
     /// A description of the first problem, or nil when the filter is well-formed.
-    static func problem(in filter: String) -> String? {
+    public static func problem(in filter: String) -> String? {
         let bytes = Array(filter.utf8)
         var index = 0
-        if let problem = parseFilter(bytes, &index) { return problem }
+        if let problem = parseFilter(bytes, &index, depth: 1) { return problem }
         return index == bytes.count ? nil : "unexpected text after the filter at offset \(index)"
     }
 
-    private static func parseFilter(_ bytes: [UInt8], _ index: inout Int) -> String? {
+    private static func parseFilter(_ bytes: [UInt8], _ index: inout Int, depth: Int) -> String? {
+        guard depth <= maximumDepth else { return "filters nested more than \(maximumDepth) deep, at offset \(index)" }
         guard index < bytes.count, bytes[index] == UInt8(ascii: "(") else { return "expected \"(\" at offset \(index)" }
         index += 1
         guard index < bytes.count else { return "the filter ends after \"(\"" }
@@ -18,13 +23,13 @@ enum FilterSyntax {
             index += 1
             var count = 0
             while index < bytes.count, bytes[index] == UInt8(ascii: "(") {
-                if let problem = parseFilter(bytes, &index) { return problem }
+                if let problem = parseFilter(bytes, &index, depth: depth + 1) { return problem }
                 count += 1
             }
             if count == 0 { return "\"&\" or \"|\" needs at least one filter, at offset \(index)" }
         case UInt8(ascii: "!"):
             index += 1
-            if let problem = parseFilter(bytes, &index) { return problem }
+            if let problem = parseFilter(bytes, &index, depth: depth + 1) { return problem }
         default:
             let start = index
             var sawEquals = false
