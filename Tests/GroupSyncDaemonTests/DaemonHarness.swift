@@ -36,8 +36,8 @@ final class DaemonHarness: @unchecked Sendable {
         return DirectoryFixture(entries: entries)
     }
 
-    init(schedule: String = "", tcp: Bool = false) async throws {
-        directory = try await TestDirectory.start(Self.fixture)
+    init(schedule: String = "", tcp: Bool = false, fixture: DirectoryFixture = DaemonHarness.fixture) async throws {
+        directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try writeSecret(DirectoryFixture.servicePassword + "\n", to: folder.appendingPathComponent("ldap-password"))

@@ -7,27 +7,27 @@ import Testing
 
 @Suite("groupsync serve: the API, single flight, signals, the CLI through the daemon", .tags(.slapd))
 struct DaemonTests {
-    @Test("50 concurrent POST /v1/sync make exactly one run, and all 50 get its id")
+    @Test("100 simultaneous POST /v1/sync make exactly one run, and all 100 get its id")
     func singleFlight() async throws {
         let harness = try await DaemonHarness()
         try await harness.startDaemon()
         // Hold the directory so every request arrives while the run waits on it.
         await harness.directory.kill(SIGSTOP)
         let ids = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<50 {
+            for _ in 0..<100 {
                 group.addTask {
                     let response = try await harness.post("/v1/sync")
                     let runs = try #require(try harness.json(response)["runs"] as? [[String: Any]], "\(response.text)")
                     return try #require(runs.first?["id"] as? Int)
                 }
             }
-            try await Task.sleep(for: .seconds(2))  // all 50 requests arrive while the run waits (the LDAP timeout is 5 s)
+            try await Task.sleep(for: .seconds(3))  // all 100 requests arrive while the run waits (the LDAP timeout is 5 s)
             harness.directory.signalNow(SIGCONT)
             var ids: [Int] = []
             for try await id in group { ids.append(id) }
             return ids
         }
-        #expect(ids.count == 50)
+        #expect(ids.count == 100)
         let recorded = try harness.store().runs().map { "\($0.id ?? 0) \($0.outcome) \($0.message ?? "")" }
         #expect(Set(ids).count == 1, "one run: \(Set(ids)) \(recorded)")
         #expect(try harness.store().runs().count == 1)

@@ -1,22 +1,24 @@
 import Foundation
 
-/// The benchmark directory: 100,000 users, 10,000 groups and 1,000,000 member values —
+/// The benchmark directory (also the load test's): 100,000 users, 10,000 groups and 1,000,000 member values —
 /// one group of 60,000 members, five of 20,000, the rest small, and about 500 groups nested
 /// in others — written as LDIF for `slapadd -q`. Deterministic (a fixed seed).
-struct BenchmarkData {
-    var users = 100_000
-    var groups = 10_000
-    var memberValues = 1_000_000
+public struct BenchmarkData: Sendable {
+    public var users = 100_000
+    public var groups = 10_000
+    public var memberValues = 1_000_000
 
-    static let people = "ou=people,dc=example,dc=com"
-    static let groupsBase = "ou=groups,dc=example,dc=com"
+    public init() {}
 
-    static func userDN(_ index: Int) -> String { "uid=u\(index),\(people)" }
-    static func groupDN(_ index: Int) -> String { "cn=g\(index),\(groupsBase)" }
+    public static let people = "ou=people,dc=example,dc=com"
+    public static let groupsBase = "ou=groups,dc=example,dc=com"
+
+    public static func userDN(_ index: Int) -> String { "uid=u\(index),\(people)" }
+    public static func groupDN(_ index: Int) -> String { "cn=g\(index),\(groupsBase)" }
 
     /// Writes the LDIF (people and groups, without the skeleton) and returns each group's
     /// user members, for generating changes later.
-    func write(to path: String) throws -> [Int: [Int]] {
+    public func write(to path: String) throws -> [Int: [Int]] {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? file.close() }
@@ -81,12 +83,12 @@ struct BenchmarkData {
 }
 
 /// A small deterministic random number generator.
-struct SplitMix64 {
-    var state: UInt64
+public struct SplitMix64: Sendable {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
