@@ -31,7 +31,7 @@ defer { try? FileManager.default.removeItem(at: work) }
 
 say("starting a Samba AD DC …")
 let domain = try await SambaDomain.shared()
-let ou = try domain.makeOrganizationalUnit("bench")
+let ou = try await domain.makeOrganizationalUnit("bench")
 func user(_ index: Int) -> String { "CN=b\(index),OU=people,\(ou)" }
 func group(_ name: String) -> String { "CN=\(name),OU=groups,\(ou)" }
 var ldif = "dn: OU=people,\(ou)\nchangetype: add\nobjectClass: organizationalUnit\n\ndn: OU=groups,\(ou)\nchangetype: add\nobjectClass: organizationalUnit\n\n"

@@ -118,21 +118,22 @@ public final class SambaDomain: Sendable {
 
     /// Runs `ldapmodify` as the administrator (`changetype` records; `-c` is not used:
     /// the first error stops and throws).
-    public func modify(_ ldif: String) throws {
-        _ = try runCommand("ldapmodify", ["-x", "-H", ldapURL, "-D", Self.adminDN, "-w", Self.adminPassword], input: ldif)
+    /// Off the concurrency pool: seeding thousands of entries takes a while.
+    public func modify(_ ldif: String) async throws {
+        _ = try await runCommandDetached("ldapmodify", ["-x", "-H", ldapURL, "-D", Self.adminDN, "-w", Self.adminPassword], input: ldif)
     }
 
     /// Creates an OU under the domain for one test and returns its DN.
-    public func makeOrganizationalUnit(_ prefix: String = "test") throws -> String {
+    public func makeOrganizationalUnit(_ prefix: String = "test") async throws -> String {
         let dn = "OU=\(prefix)-\(UUID().uuidString.prefix(8).lowercased()),\(Self.baseDN)"
-        try modify("dn: \(dn)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
+        try await modify("dn: \(dn)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
         return dn
     }
 
     /// Sets an account's password (over `samba-tool`, which writes it locally), which AD
     /// requires before the account can be enabled.
-    public func setPassword(_ samAccountName: String, _ password: String) throws {
-        _ = try runCommand("samba-tool", [
+    public func setPassword(_ samAccountName: String, _ password: String) async throws {
+        _ = try await runCommandDetached("samba-tool", [
             "user", "setpassword", samAccountName, "--newpassword=\(password)",
             "-H", "\(folder.path)/private/sam.ldb",
         ])

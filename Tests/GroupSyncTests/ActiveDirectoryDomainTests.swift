@@ -16,7 +16,7 @@ struct ActiveDirectoryDomainTests {
     @Test("effective groups equal the DC's own answer (tokenGroups for all 5,000 users, in-chain plus primary group for a sample); an incremental run applies exactly the changes")
     func seededDomain() async throws {
         let domain = try await SambaDomain.shared()
-        let ou = try domain.makeOrganizationalUnit("seed")
+        let ou = try await domain.makeOrganizationalUnit("seed")
         let tag = String(ou.dropFirst("OU=seed-".count).prefix(8))
         func user(_ index: Int) -> String { "CN=s\(index)-\(tag),OU=\(index % 2 == 0 ? "staff" : "contractors"),\(ou)" }
         func group(_ name: String) -> String { "CN=\(name)-\(tag),OU=groups,\(ou)" }
@@ -55,8 +55,8 @@ struct ActiveDirectoryDomainTests {
         for index in 3000..<3050 { primaryLDIF += "dn: \(user(index))\nchangetype: modify\nreplace: primaryGroupID\nprimaryGroupID: \(rid)\n\n" }
         _ = try await runCommandDetached("ldapmodify", ["-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword], input: primaryLDIF)
         // One account with a password, enabled, to be disabled later.
-        try domain.setPassword("s7-\(tag)", "Seven-Passw0rd!")
-        try domain.modify("dn: \(user(7))\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n\n")
+        try await domain.setPassword("s7-\(tag)", "Seven-Passw0rd!")
+        try await domain.modify("dn: \(user(7))\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n\n")
         print("seeded \(Self.users) users in \(ContinuousClock.now - seeding)")
 
         let setup = try ADSyncSetup(domain: domain, ou: ou, extra: "    limits:\n      max_group_deletions: 5\n      max_user_deletions: 5", sections: """
@@ -119,7 +119,7 @@ struct ActiveDirectoryDomainTests {
 
         // Each kind of change, then one incremental run.
         let doomed = try #require(snapshot.groups.values.first { $0.name == "doomed-\(tag)" })
-        try domain.modify("""
+        try await domain.modify("""
             dn: \(user(7))
             changetype: modify
             replace: userAccountControl

@@ -53,7 +53,7 @@ struct ActiveDirectoryTests {
     @Test("objectGUID ids, sAMAccountName, UPN and smtp: aliases, disabled accounts, nested groups, renames")
     func sync() async throws {
         let domain = try await SambaDomain.shared()
-        let ou = try domain.makeOrganizationalUnit()
+        let ou = try await domain.makeOrganizationalUnit()
         let tag = String(ou.dropFirst("OU=test-".count).prefix(8))
         func user(_ name: String, _ display: String, extra: String = "") -> String {
             """
@@ -67,14 +67,14 @@ struct ActiveDirectoryTests {
             \(extra)
             """
         }
-        try domain.modify([
+        try await domain.modify([
             user("alice", "Alice Archer", extra: "proxyAddresses: SMTP:alice-\(tag)@example.com\nproxyAddresses: smtp:a.archer-\(tag)@example.com\nproxyAddresses: X500:/o=Example/cn=alice"),
             user("bob", "Bob Baker"), user("carol", "Carol Clark"),
         ].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: "\n\n") + "\n\n")
         // Accounts created without a password are disabled; give Alice one and enable her.
-        try domain.setPassword("alice-\(tag)", "Alice-Passw0rd!")
-        try domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n\n")
-        try domain.modify("""
+        try await domain.setPassword("alice-\(tag)", "Alice-Passw0rd!")
+        try await domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 512\n\n")
+        try await domain.modify("""
             dn: CN=finance-\(tag),\(ou)
             changetype: add
             objectClass: group
@@ -128,7 +128,7 @@ struct ActiveDirectoryTests {
 
         // A primary group: Carol's primaryGroupID names a group, which then lists her
         // without a member value; groupsync counts her in it.
-        try domain.modify("""
+        try await domain.modify("""
             dn: CN=primary-\(tag),\(ou)
             changetype: add
             objectClass: group
@@ -139,7 +139,7 @@ struct ActiveDirectoryTests {
         let groupShown = try runCommand("samba-tool", ["group", "show", "primary-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectSid"])
         let groupSID = try #require(groupShown.split(separator: "\n").first { $0.hasPrefix("objectSid: ") }).dropFirst("objectSid: ".count)
         let rid = try #require(groupSID.split(separator: "-").last)
-        try domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modify\nreplace: primaryGroupID\nprimaryGroupID: \(rid)\n\n")
+        try await domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modify\nreplace: primaryGroupID\nprimaryGroupID: \(rid)\n\n")
         let memberValues = try runCommand("ldapsearch", [
             "-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword, "-LLL", "-b", "CN=primary-\(tag),\(ou)",
             "-s", "base", "member",
@@ -156,7 +156,7 @@ struct ActiveDirectoryTests {
         // Unchanged: no changes. Then a rename keeps the id.
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.outcome == .noChanges, "\(report.run.message ?? "")")
-        try domain.modify("dn: CN=finance-\(tag),\(ou)\nchangetype: modrdn\nnewrdn: CN=finance-team-\(tag)\ndeleteoldrdn: 1\n\n")
+        try await domain.modify("dn: CN=finance-\(tag),\(ou)\nchangetype: modrdn\nnewrdn: CN=finance-team-\(tag)\ndeleteoldrdn: 1\n\n")
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.outcome == .applied)
         #expect(report.run.counts.groups.changed == 1 && report.run.counts.groups.added == 0 && report.run.counts.groups.removed == 0)
@@ -164,20 +164,20 @@ struct ActiveDirectoryTests {
         #expect(snapshot.groups[finance.id]?.name == "finance-team-\(tag)")
 
         // Moving a user to another OU is one change: the DN, same id.
-        try domain.modify("dn: OU=moved,\(ou)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
-        try domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modrdn\nnewrdn: CN=Carol Clark\ndeleteoldrdn: 1\nnewsuperior: OU=moved,\(ou)\n\n")
+        try await domain.modify("dn: OU=moved,\(ou)\nchangetype: add\nobjectClass: organizationalUnit\n\n")
+        try await domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modrdn\nnewrdn: CN=Carol Clark\ndeleteoldrdn: 1\nnewsuperior: OU=moved,\(ou)\n\n")
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.counts.users.changed == 1 && report.run.counts.users.added == 0 && report.run.counts.users.removed == 0)
         #expect(try store.snapshot(directory: "ad").users[carol.id]?.dn == "CN=Carol Clark,OU=moved,\(ou)")
 
         // Disabling an account is one change of one field.
-        try domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n")
+        try await domain.modify("dn: CN=Alice Archer,\(ou)\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n")
         report = try #require(try await runner.run(SyncRequest()).first)
         #expect(report.run.counts.users.changed == 1)
         #expect(try store.snapshot(directory: "ad").users[alice.id]?.disabled == true)
 
         // Computers and contacts are not users; deleted objects are gone.
-        try domain.modify("""
+        try await domain.modify("""
             dn: CN=PC1-\(tag),\(ou)
             changetype: add
             objectClass: computer
@@ -206,7 +206,7 @@ struct ActiveDirectoryTests {
     @Test("for every user, the effective groups equal the DC's own in-chain answer (three levels, a cycle)")
     func inChain() async throws {
         let domain = try await SambaDomain.shared()
-        let ou = try domain.makeOrganizationalUnit("chain")
+        let ou = try await domain.makeOrganizationalUnit("chain")
         let tag = String(ou.dropFirst("OU=chain-".count).prefix(8))
         let users = 120
         func user(_ index: Int) -> String { "CN=u\(index)-\(tag),\(ou)" }
@@ -258,7 +258,7 @@ struct RangedRetrievalTests {
     @Test("a 450-member group read 100 values at a time, and an entry cut short completed range by range")
     func ranges() async throws {
         let domain = try await SambaDomain.shared()
-        let ou = try domain.makeOrganizationalUnit("ranged")
+        let ou = try await domain.makeOrganizationalUnit("ranged")
         let tag = String(ou.dropFirst("OU=ranged-".count).prefix(8))
         let count = 450
         var ldif = ""

@@ -268,6 +268,7 @@ public struct SyncRunner: Sendable {
         }
         run.outcome = .applied
         if !violations.isEmpty { run.message = "applied with --force past: " + violations.joined(separator: "; ") }
+        logger.info("applying the plan", metadata: ["directory": "\(directory.name)", "changes": "\(plan.changeCount)"])
         do {
             let applied = try store.apply(plan, run: run, syncState: syncState)
             phaseDone("applying")
