@@ -21,7 +21,7 @@ public struct VerificationService: Sendable {
     let now: @Sendable () -> Date
 
     /// The in-memory snapshot the daemon answers from; nil to query the store.
-    let index: SnapshotIndex?
+    public let index: SnapshotIndex?
     public var usesIndex: Bool { index != nil }
 
     /// With `index`, answers come from memory (the daemon); without, from the store (the CLI).

@@ -36,6 +36,24 @@ public actor DaemonState {
     /// it is built (on a thread of its own: a large directory takes a second or two).
     public func snapshotChanged() { refresh() }
 
+    /// A run found nothing to change: the snapshot is the same, so the index stays and only
+    /// what answers say about the last run is renewed (off this actor; until then the
+    /// answers, identical but for that, keep coming from the index).
+    public func snapshotConfirmed() {
+        guard let index = verification?.index else { return refresh() }
+        indexGeneration += 1
+        let generation = indexGeneration
+        let (config, store, logger) = (self.config, self.store, self.logger)
+        Thread {
+            do {
+                let service = try VerificationService(config: config, store: store, index: index, logger: logger)
+                Task { await self.install(service, generation: generation) }
+            } catch {
+                logger.error("cannot renew the verification service", metadata: ["error": "\(error)"])
+            }
+        }.start()
+    }
+
     private func refresh() {
         indexGeneration += 1
         let generation = indexGeneration

@@ -132,8 +132,8 @@ public actor RunCoordinator: Service {
         let runner = SyncRunner(config: config, store: state.store, logger: state.logger)
         let directory = key.directory
         do {
-            let reports = try await runner.run(
-                request,
+            let reports = try await Self.runOnRunThread(
+                runner, request,
                 progress: { _, progress in Task { await self.setProgress(progress, directory: directory) } },
                 onStart: { _, id in Task { await self.started(id, flight: flight, directory: directory) } })
             guard let report = reports.first else { return .failure(.store("the run produced no report")) }
@@ -144,6 +144,23 @@ public actor RunCoordinator: Service {
             metrics?.directoryError(directory)
             return .failure(error)
         }
+    }
+
+    /// Runs the sync off this actor and off the cooperative pool (see ``RunExecutor``).
+    /// Cancelling the caller cancels the run.
+    private nonisolated static func runOnRunThread(
+        _ runner: SyncRunner, _ request: SyncRequest, progress: @escaping @Sendable (String, DirectoryReader.Progress) -> Void,
+        onStart: @escaping @Sendable (String, Int64) -> Void
+    ) async throws(SyncError) -> [RunReport] {
+        let task = Task(executorPreference: RunExecutor.shared) { () async -> Result<[RunReport], SyncError> in
+            do throws(SyncError) {
+                return .success(try await runner.run(request, progress: progress, onStart: onStart))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        return try result.get()
     }
 
     private func started(_ id: Int64, flight: Flight, directory: String) {
@@ -167,7 +184,7 @@ public actor RunCoordinator: Service {
             statuses[run.directory, default: DirectoryStatus()].consecutiveFailures = 0
         }
         if [.applied, .noChanges].contains(run.outcome) {
-            await state.snapshotChanged()
+            if run.outcome == .applied { await state.snapshotChanged() } else { await state.snapshotConfirmed() }
             if case .success(let landing) = await runner.evaluateLandings(after: [report]) { lastLanding = landing }
         }
         state.logger.info("run finished", metadata: [
