@@ -131,6 +131,27 @@ struct DaemonTests {
         #expect(await harness.stopDaemon() == 0)
     }
 
+    @Test("runs execute on a thread of their own, at a lower priority than the API's")
+    func runThread() async throws {
+        let harness = try await DaemonHarness()
+        try await harness.startDaemon()
+        #expect(try await harness.post("/v1/sync").status == 200)
+        let pid = try #require(harness.daemon?.pid)
+        var threads: [String: Int] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            // /proc/PID/task/TID/stat: "tid (comm) state …", nice is the 19th field.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            threads[name] = Int(fields[16]) ?? 0
+        }
+        #expect(threads["groupsync-runs"] == 10, "\(threads)")
+        #expect(threads.filter { $0.key != "groupsync-runs" }.values.allSatisfy { $0 == 0 }, "\(threads)")
+        #expect(await harness.stopDaemon() == 0)
+    }
+
     @Test("/metrics is Prometheus text and moves after a run; healthz and readyz")
     func metrics() async throws {
         let harness = try await DaemonHarness()
