@@ -152,7 +152,8 @@ public actor RunCoordinator: Service {
         _ runner: SyncRunner, _ request: SyncRequest, progress: @escaping @Sendable (String, DirectoryReader.Progress) -> Void,
         onStart: @escaping @Sendable (String, Int64) -> Void
     ) async throws(SyncError) -> [RunReport] {
-        let task = Task(executorPreference: RunExecutor.shared) { () async -> Result<[RunReport], SyncError> in
+        let executor = request.trigger == .watch ? RunExecutor.prompt : RunExecutor.background
+        let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
                 return .success(try await runner.run(request, progress: progress, onStart: onStart))
             } catch {

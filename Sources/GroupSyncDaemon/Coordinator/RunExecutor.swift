@@ -1,18 +1,23 @@
 import Foundation
 
-/// A thread of its own for sync runs. A run is long stretches of CPU work (building the
+/// Threads of their own for sync runs. A run is long stretches of CPU work (building the
 /// snapshot, planning, the SQLite apply); on Swift's cooperative pool — as many threads as
 /// cores, two here — it would hold a thread the API's handlers need, and a verification
-/// would wait behind it. On this thread, at a lower priority, the kernel's scheduler
-/// shares the cores instead and lets answers go first.
+/// would wait behind it. On these threads the kernel's scheduler shares the cores instead.
+///
+/// Scheduled, API and command-line runs (often full: seconds of work) run at nice 10 and
+/// let answers go first; watch-mode batches (small, and waited for: their delay is the
+/// point of watch mode) run at normal priority. Threads a run starts (its LDAP connection's)
+/// inherit the priority.
 final class RunExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = RunExecutor()
+    static let background = RunExecutor(name: "groupsync-runs", niceness: 10)
+    static let prompt = RunExecutor(name: "groupsync-watch", niceness: 0)
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
 
-    private init() {
-        Thread { [unowned self] in self.serve() }.start()
+    private init(name: String, niceness: Int32) {
+        Thread { [unowned self] in self.serve(name: name, niceness: niceness) }.start()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -23,15 +28,11 @@ final class RunExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The thread's nice value: a run yields the cores to the API's threads when both want
-    /// them (a run takes seconds either way; an answer should take milliseconds).
-    static let niceness: Int32 = 10
-
-    private func serve() {
+    private func serve(name: String, niceness: Int32) {
         // Named for ps and /proc (a new thread would otherwise carry its creator's name).
-        Thread.current.name = "groupsync-runs"
+        Thread.current.name = name
         // On Linux this sets the calling thread's priority only (threads are tasks).
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+        if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }
