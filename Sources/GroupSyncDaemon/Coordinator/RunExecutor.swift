@@ -5,13 +5,11 @@ import Foundation
 /// cores, two here — it would hold a thread the API's handlers need, and a verification
 /// would wait behind it. On these threads the kernel's scheduler shares the cores instead.
 ///
-/// Scheduled, API and command-line runs (often full: seconds of work) run at nice 10 and
-/// let answers go first; watch-mode batches (small, and waited for: their delay is the
-/// point of watch mode) run at normal priority. Threads a run starts (its LDAP connection's)
-/// inherit the priority.
+/// Scheduled, API and command-line runs (often full: seconds of work) run here at nice 10
+/// and let answers go first; threads a run starts (its LDAP connection's) inherit the
+/// priority. Watch-mode batches do not come here (see ``RunCoordinator``).
 final class RunExecutor: TaskExecutor, @unchecked Sendable {
     static let background = RunExecutor(name: "groupsync-runs", niceness: 10)
-    static let prompt = RunExecutor(name: "groupsync-watch", niceness: 0)
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
