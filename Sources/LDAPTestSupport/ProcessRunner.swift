@@ -135,9 +135,7 @@ public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
 /// ``runCommand(_:_:input:environment:)`` on a thread of its own, for long commands: waiting
 /// for them must not hold one of the few threads Swift concurrency runs every test on.
 public func runCommandDetached(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> String {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try runCommand(executable, arguments, input: input) }) }.start()
-    }
+    try await offThePool { try runCommand(executable, arguments, input: input) }
 }
 
 /// Writes a secret (a password or token file) readable by its owner only, as groupsync

@@ -16,6 +16,12 @@ struct SlapdConfig {
     var extraModules: [String] = []
     var syncProvider = true
 
+    /// The access clause that keeps the test process (its uid and gid over ldapi, SASL
+    /// EXTERNAL) in charge of cn=config and the data.
+    static var testProcessManages: String {
+        "by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage"
+    }
+
     func ldif() throws -> String {
         let data = folder.appendingPathComponent("data").path
         var out = """
@@ -62,7 +68,7 @@ struct SlapdConfig {
             dn: olcDatabase={0}config,cn=config
             objectClass: olcDatabaseConfig
             olcDatabase: {0}config
-            olcAccess: {0}to * by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage by * none
+            olcAccess: {0}to * \(Self.testProcessManages) by * none
 
             dn: olcDatabase={1}mdb,cn=config
             objectClass: olcDatabaseConfig
@@ -81,7 +87,7 @@ struct SlapdConfig {
             olcSizeLimit: unlimited
             olcLimits: {0}dn.exact="\(limitedDN)" size.soft=\(limitedSizeLimit) size.hard=\(limitedSizeLimit) size.prtotal=unlimited
             olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-            olcAccess: {1}to * by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage by * read
+            olcAccess: {1}to * \(Self.testProcessManages) by * read
 
             dn: olcOverlay={0}memberof,olcDatabase={1}mdb,cn=config
             objectClass: olcOverlayConfig

@@ -187,7 +187,7 @@ public final class TestDirectory: Sendable {
     /// Replaces the access rules of the directory's database (`olcAccess` of `{1}mdb`).
     /// The first rule always keeps the test process's own ldapi identity in charge.
     public func setAccess(_ rules: [String]) throws {
-        let manager = "by dn.exact=gidNumber=\(getgid())+uidNumber=\(getuid()),cn=peercred,cn=external,cn=auth manage"
+        let manager = SlapdConfig.testProcessManages
         let lines = ["to attrs=userPassword \(manager) by self write by anonymous auth by * none"] + rules.map { rule in
             rule.hasPrefix("to ") ? rule.replacingOccurrences(of: " by ", with: " \(manager) by ", options: [], range: rule.range(of: " by ")) : rule
         }

@@ -20,17 +20,13 @@ public enum ConfigLoader {
     public static let maximumFileBytes = 1 << 20
 
     public static func load(path: String) throws(ConfigError) -> GroupSyncConfig {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFREG else {
-                throw ConfigError(file: path, line: nil, keyPath: "", message: "not a regular file")
-            }
-            guard info.st_size <= maximumFileBytes else {
-                throw ConfigError(
-                    file: path, line: nil, keyPath: "", message: "the file is \(info.st_size) bytes; a configuration is at most \(maximumFileBytes) (1 MiB)")
-            }
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data: Data
+        switch BoundedFile.read(path, maximumBytes: maximumFileBytes) {
+        case .success(let contents): data = contents
+        case .failure(.notRegular): throw ConfigError(file: path, line: nil, keyPath: "", message: "not a regular file")
+        case .failure(.tooBig(let size)):
+            throw ConfigError(file: path, line: nil, keyPath: "", message: "the file is \(size) bytes; a configuration is at most \(maximumFileBytes) (1 MiB)")
+        case .failure(.unreadable):
             throw ConfigError(file: path, line: nil, keyPath: "", message: "cannot read the file (missing or no permission)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -119,16 +115,8 @@ struct Reader {
         guard let flavour = DirectoryConfig.Flavour(rawValue: flavourText) else {
             throw flavourNode!.error("expected auto, openldap or activedirectory, found \"\(flavourText)\"")
         }
-        let schedule = try schedule(fields["schedule"])
         let incremental = try incremental(fields["incremental"])
-        if schedule?.watch == true, let watchNode = try fields["schedule"]?.fields(["every", "jitter", "at", "on_start", "retries", "retry_after", "watch", "batch_window"])["watch"] {
-            if flavour == .activedirectory {
-                throw watchNode.error("watch mode needs OpenLDAP content synchronization (syncprov); on Active Directory use every/at with incremental runs")
-            }
-            if ![.auto, .syncrepl].contains(incremental.method) {
-                throw watchNode.error("watch mode runs incrementally through content synchronization, but incremental.method is \(incremental.method.rawValue)")
-            }
-        }
+        let schedule = try schedule(fields["schedule"], flavour: flavour, incremental: incremental)
         return DirectoryConfig(
             name: name, url: url, startTLS: startTLS, tls: try tlsOptions(fields["tls"]), bind: try bind(fields["bind"]),
             flavour: flavour, pageSize: try fields["page_size"]?.int(in: 1...100_000) ?? 1000,
@@ -253,7 +241,8 @@ struct Reader {
         throw node.error("expected a count (500) or a share (10%), found \"\(text)\"")
     }
 
-    func schedule(_ node: ConfigNode?) throws(ConfigError) -> ScheduleConfig? {
+    /// `flavour` and `incremental`: watch mode needs OpenLDAP content synchronization.
+    func schedule(_ node: ConfigNode?, flavour: DirectoryConfig.Flavour, incremental: IncrementalConfig) throws(ConfigError) -> ScheduleConfig? {
         guard let node else { return nil }
         let fields = try node.fields(["every", "jitter", "at", "on_start", "retries", "retry_after", "watch", "batch_window"])
         let every = try fields["every"]?.duration()
@@ -267,6 +256,14 @@ struct Reader {
         if every != nil && !at.isEmpty { throw node.error("give either every or at, not both") }
         let onStart = try fields["on_start"]?.bool() ?? false
         let watch = try fields["watch"]?.bool() ?? false
+        if watch, let watchNode = fields["watch"] {
+            if flavour == .activedirectory {
+                throw watchNode.error("watch mode needs OpenLDAP content synchronization (syncprov); on Active Directory use every/at with incremental runs")
+            }
+            if ![.auto, .syncrepl].contains(incremental.method) {
+                throw watchNode.error("watch mode runs incrementally through content synchronization, but incremental.method is \(incremental.method.rawValue)")
+            }
+        }
         if every == nil && at.isEmpty && !onStart && !watch {
             throw node.error("give every (an interval), at (times of day), on_start: true or watch: true")
         }

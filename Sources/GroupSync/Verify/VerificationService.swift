@@ -161,9 +161,7 @@ public struct VerificationService: Sendable {
     private func checkTargets(_ targets: [Target]) throws(VerifyError) {
         guard !targets.isEmpty else { throw .usage("name at least one target: --group, --policy or --profile-group") }
         for target in targets {
-            switch target {
-            case .group(let name), .policy(let name), .profileGroup(let name): try Self.checkName(name, what: "\(target.kind) name")
-            }
+            try Self.checkName(target.name, what: "\(target.kind) name")
             switch target {
             case .policy(let name) where resolved.policySet.policy(named: name) == nil:
                 throw .usage("no policy named \"\(name)\" in the configuration; policies: \(Self.list(resolved.policySet.policies.map(\.name)))")

@@ -21,15 +21,12 @@ public struct VerifyBatch: Sendable {
     public static let maximumFileBytes = 64 << 20
 
     public init(path: String) throws(VerifyError) {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFREG else { throw .usage("\(path): not a regular file") }
-            guard info.st_size <= Self.maximumFileBytes else {
-                throw .usage("\(path): \(info.st_size) bytes; a verification file is at most \(Self.maximumFileBytes) (64 MiB)")
-            }
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .usage("cannot read \(path) (missing or no permission)")
+        let data: Data
+        switch BoundedFile.read(path, maximumBytes: Self.maximumFileBytes) {
+        case .success(let contents): data = contents
+        case .failure(.notRegular): throw .usage("\(path): not a regular file")
+        case .failure(.tooBig(let size)): throw .usage("\(path): \(size) bytes; a verification file is at most \(Self.maximumFileBytes) (64 MiB)")
+        case .failure(.unreadable): throw .usage("cannot read \(path) (missing or no permission)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             // Name the first line that is not UTF-8.
@@ -74,11 +71,7 @@ public struct VerifyBatch: Sendable {
             guard !targets.isEmpty else { throw .usage("\(file):\(record.line): no target on this row") }
             do {
                 try VerificationService.checkName(user, what: "user name")
-                for target in targets {
-                    switch target {
-                    case .group(let name), .policy(let name), .profileGroup(let name): try VerificationService.checkName(name, what: "\(target.kind) name")
-                    }
-                }
+                for target in targets { try VerificationService.checkName(target.name, what: "\(target.kind) name") }
             } catch {
                 throw .usage("\(file):\(record.line): \(error)")
             }

@@ -41,27 +41,23 @@ public actor DaemonState {
     /// answers, identical but for that, keep coming from the index).
     public func snapshotConfirmed() {
         guard let index = verification?.index else { return refresh() }
-        indexGeneration += 1
-        let generation = indexGeneration
-        let (config, store, logger) = (self.config, self.store, self.logger)
-        Thread {
-            do {
-                let service = try VerificationService(config: config, store: store, index: index, logger: logger)
-                Task { await self.install(service, generation: generation) }
-            } catch {
-                logger.error("cannot renew the verification service", metadata: ["error": "\(error)"])
-            }
-        }.start()
+        rebuild(reusing: index)
     }
 
     private func refresh() {
+        verification = try? VerificationService(config: config, store: store, logger: logger)
+        rebuild(reusing: nil)
+    }
+
+    /// Makes the index-backed service on a thread of its own — with `index`, or a new one
+    /// loaded from the store — and installs it unless a later rebuild started meanwhile.
+    private func rebuild(reusing index: SnapshotIndex?) {
         indexGeneration += 1
         let generation = indexGeneration
-        verification = try? VerificationService(config: config, store: store, logger: logger)
         let (config, store, logger) = (self.config, self.store, self.logger)
         Thread {
             do {
-                let index = try SnapshotIndex.load(from: store)
+                let index = try index ?? SnapshotIndex.load(from: store)
                 let service = try VerificationService(config: config, store: store, index: index, logger: logger)
                 Task { await self.install(service, generation: generation) }
             } catch {
