@@ -28,7 +28,9 @@ final class RunExecutor: TaskExecutor, @unchecked Sendable {
 
     private func serve(name: String, niceness: Int32) {
         // Named for ps and /proc (a new thread would otherwise carry its creator's name).
-        Thread.current.name = name
+        // Written to the kernel directly: Foundation's Thread.current.name did not always
+        // reach it (a parallel test run once saw the thread under its creator's name).
+        try? name.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
         // On Linux this sets the calling thread's priority only (threads are tasks).
         if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         while true {
