@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncStoreTests",
-            dependencies: ["SyncStore", "SyncCore"],
+            dependencies: ["SyncStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

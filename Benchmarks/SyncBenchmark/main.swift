@@ -80,6 +80,14 @@ try """
 
     """.write(to: work.appendingPathComponent("groupsync.yaml"), atomically: true, encoding: .utf8)
 let config = ["--config", work.appendingPathComponent("groupsync.yaml").path]
+// The same directory read without content synchronization (a server without syncprov, or
+// `incremental: {method: off}`): every run is full, and groups whose entryCSN did not move
+// are not fetched with their members.
+let configText = try String(contentsOf: work.appendingPathComponent("groupsync.yaml"), encoding: .utf8)
+let fullConfigText = configText.replacingOccurrences(of: "    limits:\n", with: "    incremental:\n      method: off\n    limits:\n")
+precondition(fullConfigText != configText, "the benchmark configuration has no limits key to put incremental beside")
+try fullConfigText.write(to: work.appendingPathComponent("groupsync-full.yaml"), atomically: true, encoding: .utf8)
+let fullConfig = ["--config", work.appendingPathComponent("groupsync-full.yaml").path]
 
 struct Measurement {
     var name: String
@@ -122,6 +130,9 @@ say(String(format: "  initial sync: %.2f s", time))
 (time, memory) = try measure(groupsync, ["sync", "--full"] + config)
 results.append(Measurement(name: "unchanged re-sync, full (--full)", seconds: time, peakMiB: memory))
 say(String(format: "  unchanged re-sync, full: %.2f s", time))
+(time, memory) = try measure(groupsync, ["sync"] + fullConfig)
+results.append(Measurement(name: "unchanged re-sync, full run (no syncprov: unchanged groups skipped)", seconds: time, peakMiB: memory))
+say(String(format: "  unchanged re-sync, full run skipping unchanged groups: %.2f s", time))
 (time, memory) = try measure(groupsync, ["sync"] + config)
 results.append(Measurement(name: "unchanged re-sync, incremental", seconds: time, peakMiB: memory))
 say(String(format: "  unchanged re-sync, incremental: %.2f s", time))
@@ -156,7 +167,9 @@ let fullSeconds = time
 say(String(format: "  full run after 1,000 changes: %.2f s", time))
 if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_SYNC_ONLY"] != nil {
     // Profiling the sync steps: stop here.
-    for result in results { say(String(format: "| %@ | %.2f s |", result.name, result.seconds)) }
+    for result in results {
+        say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / results[0].seconds, result.peakMiB))
+    }
     await directory.stop()
     exit(0)
 }

@@ -12,8 +12,7 @@ struct SnapshotWriter {
     func write(_ plan: Plan) throws {
         // A small plan (an incremental run) reads the refs of the objects it names; a large
         // one (a first sync) all of them in one scan.
-        var userRefs: [String: Int64]
-        var groupRefs: [String: Int64]
+        var refs = StoredRefs()
         if plan.membershipsAddedCount + plan.membershipsRemoved.count < 50_000 {
             var users = Set<String>(), groups = Set<String>()
             for user in plan.usersRemoved { users.insert(user.id) }
@@ -31,148 +30,173 @@ struct SnapshotWriter {
             for value in plan.unresolvedAdded + plan.unresolvedRemoved { groups.insert(value.groupID) }
             groups.formUnion(plan.groupMarkers.keys)
             groups.formUnion(plan.memberDigests.keys)
-            userRefs = try refs("user", ids: users)
-            groupRefs = try refs("group", ids: groups)
+            try readRefs(.user, ids: users, into: &refs)
+            try readRefs(.group, ids: groups, into: &refs)
         } else {
-            userRefs = try refs("user")
-            groupRefs = try refs("group")
+            try readRefs(.user, into: &refs)
+            try readRefs(.group, into: &refs)
         }
-        func ref(_ member: MemberRef) throws -> Int64 {
-            let found = member.kind == .user ? userRefs[member.id] : groupRefs[member.id]
-            guard let found else { throw StoreInconsistency("no stored \(member.kind.rawValue) with id \(member.id)") }
-            return found
-        }
-        func groupRef(_ id: String) throws -> Int64 {
-            guard let found = groupRefs[id] else { throw StoreInconsistency("no stored group with id \(id)") }
-            return found
-        }
+        // A first sync: the secondary indexes are built after the rows are in.
+        var bulk = BulkLoad(db: db)
+        try bulk.setAsideIndexes(of: "user", adding: plan.usersAdded.count)
+        try bulk.setAsideIndexes(of: "membership", adding: plan.membershipsAddedCount)
 
         // Removals first: edges, then the objects they point at.
         let deleteMembership = try db.makeStatement(sql: "DELETE FROM membership WHERE group_ref = ? AND member_kind = ? AND member_ref = ?")
         for membership in plan.membershipsRemoved {
-            try deleteMembership.execute(arguments: [try groupRef(membership.groupID), membership.member.kind.code, try ref(membership.member)])
+            try deleteMembership.execute(arguments: [try refs.group(membership.groupID), membership.member.kind.code, try refs[membership.member]])
         }
         let deleteUnresolved = try db.makeStatement(sql: "DELETE FROM unresolved_member WHERE group_ref = ? AND value = ?")
         for value in plan.unresolvedRemoved {
-            try deleteUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
+            try deleteUnresolved.execute(arguments: [try refs.group(value.groupID), value.value])
         }
         let deleteUser = try db.makeStatement(sql: "DELETE FROM \"user\" WHERE ref = ?")
         let deleteAddresses = try db.makeStatement(sql: "DELETE FROM user_address WHERE user_ref = ?")
         for user in plan.usersRemoved {
-            let userRef = try ref(.user(user.id))
+            let userRef = try refs[.user(user.id)]
             try deleteAddresses.execute(arguments: [userRef])
             try deleteUser.execute(arguments: [userRef])
-            userRefs[user.id] = nil
+            refs.remove(.user(user.id))
         }
         let deleteGroup = try db.makeStatement(sql: "DELETE FROM \"group\" WHERE ref = ?")
         for group in plan.groupsRemoved {
-            try deleteGroup.execute(arguments: [try groupRef(group.id)])
-            groupRefs[group.id] = nil
+            try deleteGroup.execute(arguments: [try refs.group(group.id)])
+            refs.remove(.group(group.id))
         }
 
-        let encoder = JSONEncoder()
-        func aliases(_ user: DirectoryUser) throws -> String {
-            user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
-        }
-        let insertUser = try db.makeStatement(sql: """
-            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let insertAddress = try db.makeStatement(sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
-        func insertAddresses(_ user: DirectoryUser, ref: Int64) throws {
-            if let mail = user.mail { try insertAddress.execute(arguments: [mail.lowercased(), ref]) }
-            for alias in user.aliases { try insertAddress.execute(arguments: [alias.lowercased(), ref]) }
-        }
-        for user in plan.usersAdded {
-            try insertUser.execute(arguments: [
-                directory, user.id, user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), user.primaryGroup,
-            ])
-            userRefs[user.id] = db.lastInsertedRowID
-            try insertAddresses(user, ref: db.lastInsertedRowID)
-        }
-        let updateUser = try db.makeStatement(sql: """
-            UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
-                resolution_digest = ?, dn_key = ?, primary_group = ? WHERE ref = ?
-            """)
-        for change in plan.usersChanged {
-            let user = change.after
-            let userRef = try ref(.user(user.id))
-            try updateUser.execute(arguments: [
-                user.dn, user.username, user.mail, try aliases(user), user.displayName, user.disabled,
-                Int64(bitPattern: user.stableDigest), Int64(bitPattern: user.resolutionDigest), DNKey.of(user.dn), user.primaryGroup, userRef,
-            ])
-            try deleteAddresses.execute(arguments: [userRef])
-            try insertAddresses(user, ref: userRef)
-        }
+        try writeUsers(plan, refs: &refs, deleteAddresses: deleteAddresses)
         let insertGroup = try db.makeStatement(sql: """
             INSERT INTO "group" (directory, id, dn, name, mail, dn_key, group_type, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for group in plan.groupsAdded {
             try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn), group.type, group.sid])
-            groupRefs[group.id] = db.lastInsertedRowID
+            refs.add(.group(group.id), ref: db.lastInsertedRowID)
         }
         let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ?, group_type = ?, sid = ? WHERE ref = ?")
         for change in plan.groupsChanged {
             try updateGroup.execute(arguments: [
                 change.after.dn, change.after.name, change.after.mail, DNKey.of(change.after.dn), change.after.type, change.after.sid,
-                try groupRef(change.after.id),
+                try refs.group(change.after.id),
             ])
         }
+        try writeMembershipsAdded(plan, refs: refs)
+        try bulk.rebuild()
+        let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (group_ref, value) VALUES (?, ?)")
+        for value in plan.unresolvedAdded {
+            try insertUnresolved.execute(arguments: [try refs.group(value.groupID), value.value])
+        }
+        try writeMarkers(plan.groupMarkers, refs: refs)
+        // Digests last: they must describe the members as written above.
+        let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
+        for (group, digest) in plan.memberDigests {
+            guard let ref = refs.lookup(.group(group)) else { continue }
+            try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
+        }
+    }
 
-        // The planner lists additions group by group. Each group's rows are sorted on their
-        // own and the groups taken in ref order, so rows go in in key order (appending to the
-        // B-tree) without an array of every row (a first sync has a million) being built.
+    /// Users added and changed, then their addresses: collected and written in key order,
+    /// which keeps the address table's B-tree appending rather than splitting pages at random.
+    private func writeUsers(_ plan: Plan, refs: inout StoredRefs, deleteAddresses: Statement) throws {
+        var addresses: [(address: String, ref: Int64)] = []
+        func collectAddresses(_ user: DirectoryUser, ref: Int64) {
+            if let mail = user.mail { addresses.append((mail.lowercased(), ref)) }
+            for alias in user.aliases { addresses.append((alias.lowercased(), ref)) }
+        }
+        let encoder = JSONEncoder()
+        func aliases(_ user: DirectoryUser) throws -> String {
+            user.aliases.isEmpty ? "[]" : String(decoding: try encoder.encode(user.aliases), as: UTF8.self)
+        }
+        func bind(_ user: DirectoryUser, to statement: inout DirectInsert) throws {
+            statement.bind(user.dn)
+            statement.bind(user.username)
+            statement.bind(user.mail)
+            statement.bind(try aliases(user))
+            statement.bind(user.displayName)
+            statement.bind(user.disabled)
+            statement.bind(Int64(bitPattern: user.stableDigest))
+            statement.bind(Int64(bitPattern: user.resolutionDigest))
+            statement.bind(DNKey.of(user.dn))
+            statement.bind(user.primaryGroup)
+        }
+        var insertUser = try DirectInsert(db, sql: """
+            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        addresses.reserveCapacity(plan.usersAdded.count + plan.usersChanged.count)
+        for user in plan.usersAdded {
+            insertUser.bind(directory)
+            insertUser.bind(user.id)
+            try bind(user, to: &insertUser)
+            try insertUser.step()
+            refs.add(.user(user.id), ref: db.lastInsertedRowID)
+            collectAddresses(user, ref: db.lastInsertedRowID)
+        }
+        var updateUser = try DirectInsert(db, sql: """
+            UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
+                resolution_digest = ?, dn_key = ?, primary_group = ? WHERE ref = ?
+            """)
+        for change in plan.usersChanged {
+            let userRef = try refs[.user(change.after.id)]
+            try bind(change.after, to: &updateUser)
+            updateUser.bind(userRef)
+            try updateUser.step()
+            try deleteAddresses.execute(arguments: [userRef])
+            collectAddresses(change.after, ref: userRef)
+        }
+        addresses.sort { ($0.address, $0.ref) < ($1.address, $1.ref) }
+        var insertAddress = try DirectInsert(db, sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
+        for row in addresses {
+            insertAddress.bind(row.address)
+            insertAddress.bind(row.ref)
+            try insertAddress.step()
+        }
+    }
+
+    /// Memberships added, in key order. The planner lists additions group by group; each
+    /// group's rows are sorted on their own and the groups taken in ref order, so rows go in
+    /// in key order (appending to the B-tree) without an array of every row (a first sync
+    /// has a million) being built.
+    private func writeMembershipsAdded(_ plan: Plan, refs: StoredRefs) throws {
         let added = plan.membershipsAdded
         var runs: [(ref: Int64, range: Range<Int>)] = []
         var start = 0
         while start < added.count {
             var end = start + 1
             while end < added.count && added[end].groupID == added[start].groupID { end += 1 }
-            runs.append((try groupRef(added[start].groupID), start..<end))
+            runs.append((try refs.group(added[start].groupID), start..<end))
             start = end
         }
         // Groups new to the store: all their members, from the set the plan shares.
         var newGroups: [(ref: Int64, id: String)] = []
-        for group in plan.newGroupMembers.keys { newGroups.append((try groupRef(group), group)) }
+        for group in plan.newGroupMembers.keys { newGroups.append((try refs.group(group), group)) }
         var order: [(ref: Int64, run: Range<Int>?, group: String?)] = runs.map { ($0.ref, $0.range, nil) }
         order += newGroups.map { ($0.ref, nil, $0.id) }
         order.sort { $0.ref < $1.ref }
-        var inserter = EdgeInserter(db: db)
+        var inserter = try EdgeInserter(db: db)
         var groupEdges: [Edge] = []
         for item in order {
             groupEdges.removeAll(keepingCapacity: true)
             if let range = item.run {
                 for membership in added[range] {
-                    groupEdges.append(Edge(group: item.ref, kind: Int64(membership.member.kind.code), member: try ref(membership.member)))
+                    groupEdges.append(Edge(group: item.ref, kind: Int64(membership.member.kind.code), member: try refs[membership.member]))
                 }
             } else if let group = item.group, let members = plan.newGroupMembers[group] {
-                for member in members { groupEdges.append(Edge(group: item.ref, kind: Int64(member.kind.code), member: try ref(member))) }
+                for member in members { groupEdges.append(Edge(group: item.ref, kind: Int64(member.kind.code), member: try refs[member])) }
             }
             groupEdges.sort()
             try inserter.add(groupEdges)
         }
         try inserter.finish()
-        let insertUnresolved = try db.makeStatement(sql: "INSERT INTO unresolved_member (group_ref, value) VALUES (?, ?)")
-        for value in plan.unresolvedAdded {
-            try insertUnresolved.execute(arguments: [try groupRef(value.groupID), value.value])
-        }
-        try writeMarkers(plan.groupMarkers, groupRefs: groupRefs)
-        // Digests last: they must describe the members as written above.
-        let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
-        for (group, digest) in plan.memberDigests {
-            guard let ref = groupRefs[group] else { continue }
-            try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
-        }
     }
 
     /// Remembers each group's change marker (entryCSN) as of this run.
-    func writeMarkers(_ markers: [String: String], groupRefs: [String: Int64]? = nil) throws {
+    func writeMarkers(_ markers: [String: String], refs: StoredRefs? = nil) throws {
         guard !markers.isEmpty else { return }
-        let refs = try groupRefs ?? refs("group")
+        var known = refs ?? StoredRefs()
+        if refs == nil { try readRefs(.group, into: &known) }
         let update = try db.makeStatement(sql: "UPDATE \"group\" SET change_marker = ? WHERE ref = ?")
         for (group, marker) in markers {
-            guard let ref = refs[group] else { continue }
+            guard let ref = known.lookup(.group(group)) else { continue }
             try update.execute(arguments: [marker, ref])
         }
     }
@@ -186,24 +210,39 @@ struct SnapshotWriter {
         static func < (lhs: Edge, rhs: Edge) -> Bool { (lhs.group, lhs.kind, lhs.member) < (rhs.group, rhs.kind, rhs.member) }
     }
 
-    private func refs(_ table: String) throws -> [String: Int64] {
-        var refs: [String: Int64] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ?", arguments: [directory])
-        while let row = try rows.next() { refs[row[0]] = row[1] }
-        return refs
+    private func readRefs(_ kind: MemberRef.Kind, into refs: inout StoredRefs) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(kind.rawValue)\" WHERE directory = ?", arguments: [directory])
+        while let row = try rows.next() { refs.add(MemberRef(kind, row[0]), ref: row[1]) }
     }
 
     /// The refs of these ids only, a few hundred per statement.
-    private func refs(_ table: String, ids: Set<String>) throws -> [String: Int64] {
-        var refs: [String: Int64] = [:]
+    private func readRefs(_ kind: MemberRef.Kind, ids: Set<String>, into refs: inout StoredRefs) throws {
         try Store.inChunks(ids) { chunk, placeholders in
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT id, ref FROM \"\(table)\" WHERE directory = ? AND id IN (\(placeholders))",
+                db, sql: "SELECT id, ref FROM \"\(kind.rawValue)\" WHERE directory = ? AND id IN (\(placeholders))",
                 arguments: StatementArguments([directory] + chunk))
-            while let row = try rows.next() { refs[row[0]] = row[1] }
+            while let row = try rows.next() { refs.add(MemberRef(kind, row[0]), ref: row[1]) }
         }
-        return refs
     }
+}
+
+/// The stored `ref` of each user and group a plan names. Keyed by ``MemberRef``, whose hash
+/// is computed once per object: a first sync looks up a million member references.
+struct StoredRefs {
+    private var refs: [MemberRef: Int64] = [:]
+
+    mutating func add(_ member: MemberRef, ref: Int64) { refs[member] = ref }
+    mutating func remove(_ member: MemberRef) { refs[member] = nil }
+    func lookup(_ member: MemberRef) -> Int64? { refs[member] }
+
+    subscript(member: MemberRef) -> Int64 {
+        get throws {
+            guard let found = refs[member] else { throw StoreInconsistency("no stored \(member.kind.rawValue) with id \(member.id)") }
+            return found
+        }
+    }
+
+    func group(_ id: String) throws -> Int64 { try self[.group(id)] }
 }
 
 /// Inserts membership rows many per statement: one statement execution per row costs more
@@ -211,38 +250,46 @@ struct SnapshotWriter {
 struct EdgeInserter {
     let db: Database
     static let batch = 300
-    private var pending: [(any DatabaseValueConvertible)?] = []
-    private var statements: [Int: Statement] = [:]
+    private var pending: [SnapshotWriter.Edge] = []
+    private var full: DirectInsert
 
-    init(db: Database) {
+    init(db: Database) throws {
         self.db = db
-        pending.reserveCapacity(Self.batch * 3)
+        pending.reserveCapacity(Self.batch)
+        full = try DirectInsert(db, sql: Self.sql(rows: Self.batch))
     }
 
     mutating func add(_ edges: [SnapshotWriter.Edge]) throws {
         for edge in edges {
-            pending.append(edge.group)
-            pending.append(edge.kind)
-            pending.append(edge.member)
-            if pending.count == Self.batch * 3 { try flush() }
+            pending.append(edge)
+            if pending.count == Self.batch { try flush() }
         }
     }
 
     mutating func finish() throws { try flush() }
 
     private mutating func flush() throws {
-        let count = pending.count / 3
-        guard count > 0 else { return }
-        let statement: Statement
-        if let cached = statements[count] {
-            statement = cached
+        guard !pending.isEmpty else { return }
+        if pending.count == Self.batch {
+            try Self.insert(pending, with: &full)
         } else {
-            let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
-            statement = try db.makeStatement(sql: "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES \(values)")
-            statements[count] = statement
+            var rest = try DirectInsert(db, sql: Self.sql(rows: pending.count))
+            try Self.insert(pending, with: &rest)
         }
-        try statement.execute(arguments: StatementArguments(pending))
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private static func insert(_ edges: [SnapshotWriter.Edge], with statement: inout DirectInsert) throws {
+        for edge in edges {
+            statement.bind(edge.group)
+            statement.bind(edge.kind)
+            statement.bind(edge.member)
+        }
+        try statement.step()
+    }
+
+    private static func sql(rows: Int) -> String {
+        "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES " + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ")
     }
 }
 

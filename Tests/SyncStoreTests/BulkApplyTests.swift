@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import SyncCore
+import SyncStore
+import Testing
+
+/// A first sync of a large directory sets the secondary indexes aside and builds them after
+/// the rows are in (BulkLoad). These tests use plans above its threshold (20,000 rows).
+@Suite("Applying a large plan")
+struct BulkApplyTests {
+    /// `users` users with a mail and an alias; groups of 1,000 users; one group nested in
+    /// another; one unresolved value.
+    static func directory(users count: Int, prefix: String) -> Snapshot {
+        let users = (0..<count).map {
+            DirectoryUser(
+                id: "\(prefix)-u\($0)", dn: "uid=\(prefix)\($0),ou=people,dc=x", username: "\(prefix)\($0)", mail: "\(prefix)\($0)@x",
+                aliases: ["\(prefix).alias\($0)@x"], displayName: "User \($0)")
+        }
+        let groupCount = count / 1000
+        let groups = (0..<groupCount).map { DirectoryGroup(id: "\(prefix)-g\($0)", dn: "cn=\(prefix)g\($0),ou=groups,dc=x", name: "\(prefix)g\($0)") }
+        var memberships: [Membership] = []
+        for index in 0..<count { memberships.append(Membership(groupID: "\(prefix)-g\(index % groupCount)", member: .user("\(prefix)-u\(index)"))) }
+        memberships.append(Membership(groupID: "\(prefix)-g0", member: .group("\(prefix)-g1")))
+        var snapshot = Snapshot(
+            users: users, groups: groups, memberships: memberships,
+            unresolved: [UnresolvedMember(groupID: "\(prefix)-g0", value: "uid=ghost,dc=x")])
+        snapshot.computeDigests()
+        return snapshot
+    }
+
+    /// Every index's definition, by name, straight from the file.
+    static func indexes(_ store: Store) throws -> [String: String] {
+        let queue = try DatabaseQueue(path: store.path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        return try queue.read { db in
+            var found: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL") {
+                found[row["name"]] = row["sql"]
+            }
+            return found
+        }
+    }
+
+    @Test("a first sync of 25,000 users writes the wanted snapshot, and every index is there again, consistent with its table")
+    func firstSync() throws {
+        let store = try StoreTests.temporaryStore()
+        let schema = try Self.indexes(store)
+        #expect(schema["membership_member"] != nil && schema["user_dn_key"] != nil, "the migrations' indexes")
+        let wanted = Self.directory(users: 25_000, prefix: "a")
+        let plan = Planner.plan(wanted: wanted, current: try store.snapshot(directory: "corp"))
+        #expect(plan.usersAdded.count == 25_000 && plan.membershipsAddedCount == 25_001)
+        let run = try store.apply(plan, run: StoreTests.run(.applied))
+        #expect(try store.snapshot(directory: "corp") == wanted)
+        #expect(run.totals == RunRecord.Totals(users: 25_000, groups: 25, memberships: 25_001, unresolvedMembers: 1))
+        #expect(try Self.indexes(store) == schema)
+        #expect(try store.integrityProblems().isEmpty)
+        // Lookups through the rebuilt indexes: a member's groups, nested ones included.
+        #expect(try store.effectiveGroups(directory: "corp", userID: "a-u1") == ["a-g1", "a-g0"])
+        #expect(try store.effectiveGroups(directory: "corp", userID: "a-u24999") == ["a-g24"])
+
+        // A second directory as large as what the store holds: built the same way, the first kept.
+        let other = Self.directory(users: 25_000, prefix: "b")
+        try store.apply(Planner.plan(wanted: other, current: Snapshot()), run: StoreTests.run(.applied, "other"))
+        #expect(try store.snapshot(directory: "other") == other)
+        #expect(try store.snapshot(directory: "corp") == wanted)
+        #expect(try Self.indexes(store) == schema)
+        #expect(try store.integrityProblems().isEmpty)
+    }
+
+    @Test("a large apply that fails halfway leaves the store as it was, indexes included")
+    func failureRollsBack() throws {
+        let store = try StoreTests.temporaryStore()
+        let schema = try Self.indexes(store)
+        let small = StoreTests.wanted
+        try store.apply(Planner.plan(wanted: small, current: Snapshot()), run: StoreTests.run(.applied))
+        var plan = Planner.plan(wanted: Self.directory(users: 25_000, prefix: "a"), current: Snapshot())
+        // A membership naming a user the plan never adds: found after the users and most
+        // memberships are written and the indexes dropped.
+        plan.membershipsAdded.append(Membership(groupID: "a-g3", member: .user("nobody")))
+        let error = try #require(throws: StoreError.self) { try store.apply(plan, run: StoreTests.run(.applied, "big")) }
+        #expect(error.description.contains("no stored user with id nobody"))
+        #expect(try store.snapshot(directory: "big").isEmpty)
+        #expect(try store.snapshot(directory: "corp") == small)
+        #expect(try Self.indexes(store) == schema)
+        #expect(try store.integrityProblems().isEmpty)
+        #expect(try store.runs().count == 1)
+    }
+}
