@@ -170,6 +170,10 @@ if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_SYNC_ONLY"] != nil {
     for result in results {
         say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / results[0].seconds, result.peakMiB))
     }
+    if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
+        say("holding the directory for \(seconds) s: \(directory.ldapURL), configs \(config[1]) and \(fullConfig[1])")
+        try await Task.sleep(for: .seconds(seconds))
+    }
     await directory.stop()
     exit(0)
 }

@@ -19,6 +19,13 @@ public struct StableHash {
         for byte in bytes { add(byte) }
     }
 
+    /// A field of a digest: its bytes (nil as 0x01), then the separator 0x1F.
+    @inline(__always)
+    mutating func addField(_ field: String?) {
+        if let field { add(field) } else { add(0x01) }
+        add(0x1F)
+    }
+
     var value: UInt64 {
         var hash = state
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -70,12 +70,12 @@ public final class Store: Sendable {
                 snapshot.partialUsers = true
                 snapshot.userDigests.reserveCapacity(totals.users)
                 snapshot.userResolutionDigests.reserveCapacity(totals.users)
-                let users = try Row.fetchCursor(db, sql: "SELECT id, digest, resolution_digest FROM \"user\" WHERE directory = ?", arguments: [directory])
-                while let row = try users.next() {
+                let users = try DirectRows(db, sql: "SELECT id, digest, resolution_digest FROM \"user\" WHERE directory = ?", arguments: [directory])
+                try users.forEach { row in
                     // 0: unknown, never equal to a computed digest, so the user is read.
-                    let id: String = row[0]
-                    snapshot.userDigests[id] = (row[1] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
-                    snapshot.userResolutionDigests[id] = (row[2] as Int64?).map { UInt64(bitPattern: $0) } ?? 0
+                    let id = row.string(0)
+                    snapshot.userDigests[id] = row.isNull(1) ? 0 : UInt64(bitPattern: row.int64(1))
+                    snapshot.userResolutionDigests[id] = row.isNull(2) ? 0 : UInt64(bitPattern: row.int64(2))
                 }
             } else {
                 snapshot.users.reserveCapacity(totals.users)
