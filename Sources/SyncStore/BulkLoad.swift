@@ -35,15 +35,10 @@ struct BulkLoad {
         }
     }
 
-    /// Builds every index set aside again. The sort runs with a small page cache: SQLite
-    /// gives the sorter as much memory as the cache, and the pages written so far are not
-    /// read again, so the memory goes back to the sort instead of adding to the peak.
+    /// Builds every index set aside again. (SQLite gives the sort as much memory as the
+    /// page cache, which the store keeps small: see `Store.init`.)
     mutating func rebuild() throws {
-        guard !definitions.isEmpty else { return }
-        let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -16384
-        try db.execute(sql: "PRAGMA cache_size = -4096")
         for definition in definitions { try db.execute(sql: definition) }
-        try db.execute(sql: "PRAGMA cache_size = \(cacheSize)")
         definitions.removeAll()
     }
 }

@@ -34,6 +34,12 @@ enum Main {
         // not reused by another, which costs a large sync about 20 MB. Two arenas suffice:
         // the LDAP reader's thread and Swift's.
         _ = glibcMallopt(-8, 2)  // M_ARENA_MAX
+        // Blocks of 256 KiB and more (tables of 100,000 users, member sets of large groups)
+        // always get pages of their own, given back to the kernel when freed. glibc would
+        // otherwise raise this threshold after the first such block is freed and carve later
+        // ones out of the heap, where freed space fragments: a large sync's peak varied by
+        // 8 MiB with the order of its allocations.
+        _ = glibcMallopt(-3, 256 * 1024)  // M_MMAP_THRESHOLD
         do {
             var command = try GroupSyncCommand.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -49,6 +49,7 @@ struct HostileInputTests {
         for (bytes, expected) in [
             (Array("ali".utf8) + [0] + Array("ce".utf8), "control character U+0000 at position 3"),
             ([UInt8](), "give ?user="),
+            (Array(" \t\u{2003}".utf8), "the user name is empty"),
             (Array(repeating: UInt8(ascii: "a"), count: 5000), "is 5000 bytes long"),
         ] {
             let response = try await harness.get("/v1/verify?user=\(Self.encode(bytes))&group=finance")

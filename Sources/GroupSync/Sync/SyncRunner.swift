@@ -160,7 +160,7 @@ public struct SyncRunner: Sendable {
             // What the store holds, without members: sizes the tables, says which groups may be
             // skipped, and becomes the current snapshot once the members it needs are added.
             do {
-                current = try store.header(directory: directory.name, usersByDigest: true)
+                current = try store.header(directory: directory.name, usersByDigest: true, resolutionDigests: !request.full)
             } catch {
                 throw SyncError.store(error.description)
             }

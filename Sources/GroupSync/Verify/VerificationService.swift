@@ -146,7 +146,11 @@ public struct VerificationService: Sendable {
     /// Refuses a name no directory object can have: empty, longer than
     /// ``maximumNameBytes``, or with a control character (NUL included).
     static func checkName(_ name: String, what: String) throws(VerifyError) {
-        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .usage("the \(what) is empty") }
+        // Only blanks (what Foundation's .whitespaces holds: tab and the space separators),
+        // checked without bridging to NSString: the API asks this for every question.
+        guard name.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory != .spaceSeparator }) else {
+            throw .usage("the \(what) is empty")
+        }
         let bytes = name.utf8.count
         guard bytes <= maximumNameBytes else {
             throw .usage("the \(what) is \(bytes) bytes long; a username, address, DN or group name is at most \(maximumNameBytes)")
