@@ -48,8 +48,8 @@ struct DocsTests {
         for file in ["ca.pem", "client.pem", "client.key", "ldap-password", "api-token"] {
             try writeSecret("secret-0123456789abcdef\n", to: folder.appendingPathComponent(file))
         }
-        setenv("BRANCH_LDAP_PASSWORD", "x", 1)
-        let config = try ConfigLoader.parse(block, file: folder.appendingPathComponent("groupsync.yaml").path)
+        let config = try ConfigLoader.parse(
+            block, file: folder.appendingPathComponent("groupsync.yaml").path, environment: ["BRANCH_LDAP_PASSWORD": "x"])
         #expect(config.directories.count == 2 && config.policies.intents.count == 3)
         #expect(config.directories[0].schedule?.watch == true && config.directories[1].incremental.method == .dirsync)
     }

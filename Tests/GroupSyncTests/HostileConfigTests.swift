@@ -99,11 +99,13 @@ struct HostileConfigTests {
         try FileManager.default.removeItem(at: password)
         error = try #require(throws: ConfigError.self) { try ConfigLoader.parse(text, file: Self.file) }
         #expect(error.message.contains("missing or no permission"), "\(error)")
-        setenv("GROUPSYNC_EMPTY_PASSWORD", "", 1)
+        // (An environment of the test's own: setenv would race with other tests starting
+        // processes, whose posix_spawn reads the environment as setenv reallocates it.)
+        let emptyVariable = ["GROUPSYNC_EMPTY_PASSWORD": ""]
         let environment = Self.base.replacingOccurrences(of: "password_file: password", with: "password_env: GROUPSYNC_EMPTY_PASSWORD")
-        let config = try ConfigLoader.parse(environment, file: Self.file)
+        let config = try ConfigLoader.parse(environment, file: Self.file, environment: emptyVariable)
         guard let bind = config.directories[0].bind else { Issue.record("no bind"); return }
-        let envError = try #require(throws: ConfigError.self) { try bind.readPassword() }
+        let envError = try #require(throws: ConfigError.self) { try bind.readPassword(environment: emptyVariable) }
         #expect(envError.message.contains("is empty"), "\(envError)")
     }
 

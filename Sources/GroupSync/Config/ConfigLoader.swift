@@ -35,7 +35,11 @@ public enum ConfigLoader {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> GroupSyncConfig {
+    /// `environment` answers `password_env` (the process's own by default; tests pass theirs
+    /// rather than calling `setenv`, which races with other threads starting processes).
+    public static func parse(
+        _ text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> GroupSyncConfig {
         let root: Node?
         // The parser holds the anchors its nodes point at (weakly): keep it until the shape
         // check has looked for them.
@@ -51,7 +55,7 @@ public enum ConfigLoader {
         guard let root else { throw ConfigError(file: file, line: nil, keyPath: "", message: "the file is empty") }
         try withExtendedLifetime(parser) { () throws(ConfigError) in try ConfigNode.checkShape(root, file: file) }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
-        let reader = Reader(file: file, folder: folder, text: text)
+        let reader = Reader(file: file, folder: folder, text: text, environment: environment)
         return try reader.config(ConfigNode(node: root, path: "", file: file))
     }
 
@@ -70,6 +74,7 @@ struct Reader {
     let file: String
     let folder: URL
     let text: String
+    let environment: [String: String]
 
     func config(_ node: ConfigNode) throws(ConfigError) -> GroupSyncConfig {
         let fields = try node.fields(["store", "directories", "profile_groups", "relay_profiles", "policies", "intents", "server"])
@@ -173,7 +178,7 @@ struct Reader {
             return bind
         case (nil, let env?):
             let name = try env.nonEmptyString()
-            guard ProcessInfo.processInfo.environment[name] != nil else {
+            guard environment[name] != nil else {
                 throw env.error("the environment variable \(name) is not set")
             }
             return BindConfig(dn: dn, password: .environment(name))

@@ -121,7 +121,8 @@ public struct BindConfig: Sendable {
     public var password: Secret
 
     /// Reads the password now, as bytes. A single trailing newline of a file is dropped.
-    public func readPassword() throws(ConfigError) -> [UInt8] {
+    /// `environment` answers `password_env`: the process's own unless a test passes one.
+    public func readPassword(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> [UInt8] {
         switch password {
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -135,7 +136,7 @@ public struct BindConfig: Sendable {
             }
             return bytes
         case .environment(let name):
-            guard let value = ProcessInfo.processInfo.environment[name] else {
+            guard let value = environment[name] else {
                 throw ConfigError(file: "environment", line: nil, keyPath: "bind.password_env", message: "the variable \(name) is not set")
             }
             guard !value.isEmpty else {
