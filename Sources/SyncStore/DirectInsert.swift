@@ -1,7 +1,7 @@
 import GRDB
 import GRDBSQLite
 
-/// An INSERT prepared by GRDB but bound and stepped through SQLite's C API.
+/// An INSERT (or UPDATE) prepared by GRDB but bound and stepped through SQLite's C API.
 ///
 /// A first sync writes 100,000 users and a million memberships; building a
 /// `StatementArguments` array of boxed values for every row cost more than SQLite's own work.
@@ -28,8 +28,6 @@ struct DirectInsert {
         column += 1
         sqlite3_bind_int64(statement.sqliteStatement, column, value)
     }
-
-    mutating func bind(_ value: Int) { bind(Int64(value)) }
 
     mutating func bind(_ value: Bool) { bind(Int64(value ? 1 : 0)) }
 
