@@ -52,9 +52,13 @@ struct DirectInsert {
         let code = sqlite3_step(statement.sqliteStatement)
         sqlite3_reset(statement.sqliteStatement)
         column = 0
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
-        }
+        guard code == SQLITE_DONE else { throw db.directError(code, sql: statement.sql) }
+    }
+}
+
+extension Database {
+    /// The error of a statement stepped through SQLite's C API, as GRDB would report it.
+    func directError(_ code: Int32, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
     }
 }

@@ -21,10 +21,7 @@ struct DirectRows {
         while true {
             let code = sqlite3_step(handle)
             if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
-            }
+            guard code == SQLITE_ROW else { throw db.directError(code, sql: statement.sql) }
             try body(Columns(handle: handle))
         }
     }

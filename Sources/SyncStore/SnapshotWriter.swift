@@ -53,15 +53,15 @@ struct SnapshotWriter {
         let deleteUser = try db.makeStatement(sql: "DELETE FROM \"user\" WHERE ref = ?")
         let deleteAddresses = try db.makeStatement(sql: "DELETE FROM user_address WHERE user_ref = ?")
         for user in plan.usersRemoved {
-            let userRef = try refs[.user(user.id)]
+            let userRef = try refs.user(user.id)
             try deleteAddresses.execute(arguments: [userRef])
             try deleteUser.execute(arguments: [userRef])
-            refs.remove(.user(user.id))
+            refs.remove(.user, user.id)
         }
         let deleteGroup = try db.makeStatement(sql: "DELETE FROM \"group\" WHERE ref = ?")
         for group in plan.groupsRemoved {
             try deleteGroup.execute(arguments: [try refs.group(group.id)])
-            refs.remove(.group(group.id))
+            refs.remove(.group, group.id)
         }
 
         try writeUsers(plan, refs: &refs, deleteAddresses: deleteAddresses)
@@ -70,7 +70,7 @@ struct SnapshotWriter {
             """)
         for group in plan.groupsAdded {
             try insertGroup.execute(arguments: [directory, group.id, group.dn, group.name, group.mail, DNKey.of(group.dn), group.type, group.sid])
-            refs.add(.group(group.id), ref: db.lastInsertedRowID)
+            refs.add(.group, group.id, ref: db.lastInsertedRowID)
         }
         let updateGroup = try db.makeStatement(sql: "UPDATE \"group\" SET dn = ?, name = ?, mail = ?, dn_key = ?, group_type = ?, sid = ? WHERE ref = ?")
         for change in plan.groupsChanged {
@@ -89,7 +89,7 @@ struct SnapshotWriter {
         // Digests last: they must describe the members as written above.
         let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
         for (group, digest) in plan.memberDigests {
-            guard let ref = refs.lookup(.group(group)) else { continue }
+            guard let ref = refs.lookup(.group, group) else { continue }
             try updateDigest.execute(arguments: [Int64(bitPattern: digest.sum), Int64(bitPattern: digest.xor), digest.count, ref])
         }
     }
@@ -97,12 +97,14 @@ struct SnapshotWriter {
     /// Users added and changed, with their addresses.
     private func writeUsers(_ plan: Plan, refs: inout StoredRefs, deleteAddresses: Statement) throws {
         var insertAddress = try DirectInsert(db, sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
+        func writeAddress(_ address: String, ref: Int64) throws {
+            insertAddress.bind(address.lowercased())
+            insertAddress.bind(ref)
+            try insertAddress.step()
+        }
         func insertAddresses(_ user: DirectoryUser, ref: Int64) throws {
-            for address in [user.mail].compactMap({ $0 }) + user.aliases {
-                insertAddress.bind(address.lowercased())
-                insertAddress.bind(ref)
-                try insertAddress.step()
-            }
+            if let mail = user.mail { try writeAddress(mail, ref: ref) }
+            for alias in user.aliases { try writeAddress(alias, ref: ref) }
         }
         let encoder = JSONEncoder()
         func aliases(_ user: DirectoryUser) throws -> String {
@@ -129,7 +131,7 @@ struct SnapshotWriter {
             insertUser.bind(user.id)
             try bind(user, to: &insertUser)
             try insertUser.step()
-            refs.add(.user(user.id), ref: db.lastInsertedRowID)
+            refs.add(.user, user.id, ref: db.lastInsertedRowID)
             try insertAddresses(user, ref: db.lastInsertedRowID)
         }
         var updateUser = try DirectInsert(db, sql: """
@@ -137,7 +139,7 @@ struct SnapshotWriter {
                 resolution_digest = ?, dn_key = ?, primary_group = ? WHERE ref = ?
             """)
         for change in plan.usersChanged {
-            let userRef = try refs[.user(change.after.id)]
+            let userRef = try refs.user(change.after.id)
             try bind(change.after, to: &updateUser)
             updateUser.bind(userRef)
             try updateUser.step()
@@ -190,7 +192,7 @@ struct SnapshotWriter {
         if refs == nil { try readRefs(.group, into: &known) }
         let update = try db.makeStatement(sql: "UPDATE \"group\" SET change_marker = ? WHERE ref = ?")
         for (group, marker) in markers {
-            guard let ref = known.lookup(.group(group)) else { continue }
+            guard let ref = known.lookup(.group, group) else { continue }
             try update.execute(arguments: [marker, ref])
         }
     }
@@ -206,7 +208,7 @@ struct SnapshotWriter {
 
     private func readRefs(_ kind: MemberRef.Kind, into refs: inout StoredRefs) throws {
         let rows = try Row.fetchCursor(db, sql: "SELECT id, ref FROM \"\(kind.rawValue)\" WHERE directory = ?", arguments: [directory])
-        while let row = try rows.next() { refs.add(MemberRef(kind, row[0]), ref: row[1]) }
+        while let row = try rows.next() { refs.add(kind, row[0], ref: row[1]) }
     }
 
     /// The refs of these ids only, a few hundred per statement.
@@ -215,39 +217,37 @@ struct SnapshotWriter {
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT id, ref FROM \"\(kind.rawValue)\" WHERE directory = ? AND id IN (\(placeholders))",
                 arguments: StatementArguments([directory] + chunk))
-            while let row = try rows.next() { refs.add(MemberRef(kind, row[0]), ref: row[1]) }
+            while let row = try rows.next() { refs.add(kind, row[0], ref: row[1]) }
         }
     }
 }
 
-/// The stored `ref` of each user and group a plan names, by id. Two dictionaries of String
-/// keys rather than one keyed by ``MemberRef``: a first sync holds 110,000 of them while
-/// its memory peaks, and the narrower entries keep that peak 4 MiB lower.
+/// The stored `ref` of each user and group a plan names, by kind and id. Two dictionaries
+/// of String keys: a first sync holds 110,000 of them while its memory peaks, and entries
+/// keyed by ``MemberRef`` (with its stored hash) kept that peak 4 MiB higher.
 struct StoredRefs {
     private var users: [String: Int64] = [:]
     private var groups: [String: Int64] = [:]
 
-    mutating func add(_ member: MemberRef, ref: Int64) {
-        if member.kind == .user { users[member.id] = ref } else { groups[member.id] = ref }
+    mutating func add(_ kind: MemberRef.Kind, _ id: String, ref: Int64) {
+        if kind == .user { users[id] = ref } else { groups[id] = ref }
     }
 
-    mutating func remove(_ member: MemberRef) {
-        if member.kind == .user { users[member.id] = nil } else { groups[member.id] = nil }
+    mutating func remove(_ kind: MemberRef.Kind, _ id: String) {
+        if kind == .user { users[id] = nil } else { groups[id] = nil }
     }
 
-    func lookup(_ member: MemberRef) -> Int64? { member.kind == .user ? users[member.id] : groups[member.id] }
+    func lookup(_ kind: MemberRef.Kind, _ id: String) -> Int64? { kind == .user ? users[id] : groups[id] }
 
-    subscript(member: MemberRef) -> Int64 {
-        get throws {
-            guard let found = lookup(member) else { throw StoreInconsistency("no stored \(member.kind.rawValue) with id \(member.id)") }
-            return found
-        }
-    }
-
-    func group(_ id: String) throws -> Int64 {
-        guard let found = groups[id] else { throw StoreInconsistency("no stored group with id \(id)") }
+    /// The ref of a stored object the plan names; a plan naming one the store lacks is inconsistent.
+    func require(_ kind: MemberRef.Kind, _ id: String) throws -> Int64 {
+        guard let found = lookup(kind, id) else { throw StoreInconsistency("no stored \(kind.rawValue) with id \(id)") }
         return found
     }
+
+    subscript(member: MemberRef) -> Int64 { get throws { try require(member.kind, member.id) } }
+    func user(_ id: String) throws -> Int64 { try require(.user, id) }
+    func group(_ id: String) throws -> Int64 { try require(.group, id) }
 }
 
 /// Inserts membership rows many per statement: one statement execution per row costs more

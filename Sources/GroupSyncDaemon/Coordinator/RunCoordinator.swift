@@ -153,7 +153,7 @@ public actor RunCoordinator: Service {
         onStart: @escaping @Sendable (String, Int64) -> Void
     ) async throws(SyncError) -> [RunReport] {
         // Watch-mode batches stay on the cooperative pool: small, waited for, and measured
-        // slower on a thread of their own (release benchmark: delay p99 1.8 s → 4.7 s).
+        // slower on a thread of their own (release benchmark: delay p99 1.6 s → 4.7 s).
         let executor: RunExecutor? = request.trigger == .watch ? nil : RunExecutor.background
         let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
