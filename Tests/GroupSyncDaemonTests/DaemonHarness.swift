@@ -36,7 +36,14 @@ final class DaemonHarness: @unchecked Sendable {
         return DirectoryFixture(entries: entries)
     }
 
-    init(schedule: String = "", tcp: Bool = false, fixture: DirectoryFixture = DaemonHarness.fixture) async throws {
+    /// The directory's `timeout`: short, so tests of a stalled server fail fast; a test that
+    /// stalls slapd on purpose and must not fail gives a longer one.
+    let ldapTimeout: String
+
+    init(
+        schedule: String = "", tcp: Bool = false, fixture: DirectoryFixture = DaemonHarness.fixture, ldapTimeout: String = "5s"
+    ) async throws {
+        self.ldapTimeout = ldapTimeout
         directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-daemon-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -64,7 +71,7 @@ final class DaemonHarness: @unchecked Sendable {
             bind:
               dn: \(DirectoryFixture.serviceDN)
               password_file: ldap-password
-            timeout: 5s
+            timeout: \(ldapTimeout)
             users:
               base: \(Self.people)
             groups:
