@@ -13,6 +13,7 @@ packages=(
   samba-ad-dc     # a throwaway Active Directory domain controller for the AD tests
   samba-ad-provision  # its provisioning data (samba-tool domain provision)
   systemd         # systemd-analyze verify checks the unit in Deploy/systemd
+  postgresql      # throwaway PostgreSQL clusters (initdb, pg_ctl) for the PostgreSQL store tests
 )
 [ "${1:-}" = "--with-valgrind" ] && packages+=(valgrind)
 [ "${1:-}" = "--benchmark" ] && packages+=(wrk)   # HTTP load for the API part of the benchmark

@@ -1,0 +1,42 @@
+import Foundation
+import PostgresNIO
+import PostgresStore
+import Testing
+
+@Suite("PostgreSQL schema")
+struct PostgresSchemaTests {
+    @Test("migrate creates every table once; a second migrate applies nothing")
+    func migrates() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        try await blocking {
+            let session = try PostgresSession.connect(settings)
+            #expect(try PostgresSchema.appliedMigrations(session).isEmpty)
+            #expect(try PostgresSchema.migrate(session) == [PostgresSchema.latest])
+            #expect(try PostgresSchema.migrate(session).isEmpty)
+            #expect(try PostgresSchema.appliedMigrations(session) == [PostgresSchema.latest])
+            let tables = Set(try session.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").map { try $0.decode(String.self) })
+            #expect(tables == [
+                "user", "group", "membership", "unresolved_member", "user_address", "config_version", "run", "run_change",
+                "landing", "sync_state", "directory_lease", "schema_migration",
+            ])
+        }
+    }
+
+    @Test("daemons starting together: each migration applied exactly once")
+    func concurrentMigrations() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await blocking { try PostgresSchema.migrate(try PostgresSession.connect(settings)) } }
+            }
+            var all: [String] = []
+            for try await ids in group { all += ids }
+            return all
+        }
+        #expect(applied == [PostgresSchema.latest])
+        try await blocking {
+            let session = try PostgresSession.connect(settings)
+            #expect(try session.query("SELECT count(*) FROM schema_migration").first!.decode(Int64.self) == 1)
+        }
+    }
+}
