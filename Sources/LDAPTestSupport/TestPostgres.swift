@@ -15,6 +15,8 @@ public final class TestPostgres: Sendable {
     public static let user = "groupsync"
     public static let database = "groupsync"
     public let password: String
+    /// With TLS: the CA that signed the server's certificate (for 127.0.0.1 and localhost).
+    public let certificates: TestCertificates?
     private let process = Mutex<SpawnedProcess?>(nil)
 
     /// `postgres://groupsync@127.0.0.1:PORT/groupsync` (the password comes from a file).
@@ -35,16 +37,20 @@ public final class TestPostgres: Sendable {
         return "\(root)/\(version)/bin"
     }
 
-    /// Makes the cluster, creates the `groupsync` database and starts the server.
-    public static func start() async throws -> TestPostgres {
+    /// Makes the cluster, creates the `groupsync` database and starts the server; with
+    /// `tls`, the server also offers TLS with a certificate from a throwaway CA.
+    public static func start(tls: Bool = false) async throws -> TestPostgres {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         ChildProcesses.shared.addFolder(folder.path)
         let password = "pg-" + UUID().uuidString
-        try await offThePool { try initialise(folder, password: password) }
+        let certificates = try await offThePool { () -> TestCertificates? in
+            try initialise(folder, password: password)
+            return tls ? try serverCertificates(in: folder) : nil
+        }
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let server = TestPostgres(folder: folder, port: try freeLoopbackPort(), password: password)
+            let server = TestPostgres(folder: folder, port: try freeLoopbackPort(), password: password, certificates: certificates)
             do {
                 try await server.startServer()
                 try await server.createDatabase(database)
@@ -60,10 +66,26 @@ public final class TestPostgres: Sendable {
 
     private let ownsFolder = Mutex(false)
 
-    private init(folder: URL, port: Int, password: String) {
+    private init(folder: URL, port: Int, password: String, certificates: TestCertificates?) {
         self.folder = folder
         self.port = port
         self.password = password
+        self.certificates = certificates
+    }
+
+    /// A CA and server certificate in the folder, the key readable by the server's account
+    /// only (PostgreSQL refuses a key others can read).
+    private static func serverCertificates(in folder: URL) throws -> TestCertificates {
+        let tlsFolder = folder.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: tlsFolder, withIntermediateDirectories: true)
+        let certificates = try TestCertificates.make(in: tlsFolder)
+        if geteuid() == 0, let account = getpwnam("postgres") {
+            for file in [tlsFolder.path, certificates.keyFile, certificates.certificateFile] {
+                chown(file, account.pointee.pw_uid, account.pointee.pw_gid)
+            }
+        }
+        chmod(certificates.keyFile, 0o600)
+        return certificates
     }
 
     deinit {
@@ -112,7 +134,7 @@ public final class TestPostgres: Sendable {
             // A throwaway cluster: durability buys nothing here.
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=100",
-        ])
+        ] + (certificates.map { ["-c", "ssl=on", "-c", "ssl_cert_file=\($0.certificateFile)", "-c", "ssl_key_file=\($0.keyFile)"] } ?? []))
         let spawned = try SpawnedProcess(executable: postgres, arguments: arguments, logPath: logFile.path)
         process.withLock { $0 = spawned }
         ChildProcesses.shared.add(spawned.pid)

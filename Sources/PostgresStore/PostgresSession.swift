@@ -154,6 +154,11 @@ public final class PostgresSession: @unchecked Sendable {
             return PostgresStoreError(text, sqlState: info[.sqlState])
         }
         let cause = error.underlying.map { ": \($0)" } ?? ""
+        if cause.contains("CERTIFICATE_VERIFY_FAILED") {
+            return PostgresStoreError(
+                "cannot connect to \(place): its TLS certificate was refused (not signed by a trusted CA, or not for host "
+                    + "\(settings.host)): set tls.ca_file to the CA that signed it, or connect by the name the certificate carries\(cause)")
+        }
         switch error.code {
         case .connectionError:
             return PostgresStoreError("cannot connect to \(place)\(cause)")
