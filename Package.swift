@@ -76,6 +76,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `groupsync migrate-store`: a whole store copied between SQLite and PostgreSQL.
+        .target(
+            name: "StoreCopy",
+            dependencies: [
+                "SyncStore", "PostgresStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Runs (inquire → plan → apply), limits, configuration, reports.
         .target(
             name: "GroupSync",
@@ -105,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "groupsync",
             dependencies: [
-                "GroupSync", "GroupSyncDaemon", "LDAPClient", "SyncCore", "SyncStore", "Verification",
+                "GroupSync", "GroupSyncDaemon", "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore", "StoreCopy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -180,7 +190,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["PostgresStore", "LDAPTestSupport"],
+            dependencies: [
+                "PostgresStore", "StoreCopy", "SyncStore", "SyncCore", "Verification", "LDAPTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -103,15 +103,23 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// How a transaction starts.
+    public enum Isolation: String, Sendable {
+        /// PostgreSQL's default (READ COMMITTED).
+        case readCommitted = "BEGIN"
+        /// One snapshot for every statement, read only: a consistent copy of many tables.
+        case snapshotReadOnly = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    }
+
     /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws (the
     /// error is rethrown). Other callers of this session wait until it ends.
-    public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+    public func transaction<T>(_ isolation: Isolation = .readCommitted, _ body: (Transaction) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         precondition(!inTransaction, "PostgresSession.transaction is not reentrant")
         inTransaction = true
         defer { inTransaction = false }
-        _ = try run("BEGIN")
+        _ = try run(PostgresQuery(unsafeSQL: isolation.rawValue))
         let value: T
         do {
             value = try body(Transaction(session: self))

@@ -43,7 +43,7 @@ public struct PostgresSettings: Sendable, Equatable {
     /// URL, a missing user or database, or anything after the path is refused, naming it.
     public init(url: String, passwordFile: String? = nil, tls: TLS = TLS()) throws(PostgresStoreError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
-            throw PostgresStoreError("\"\(url)\" is not a URL; expected postgres://USER@HOST:PORT/DATABASE")
+            throw PostgresStoreError("it is not a URL; expected postgres://USER@HOST:PORT/DATABASE")
         }
         guard scheme == "postgres" || scheme == "postgresql" else {
             throw PostgresStoreError("the URL's scheme is \"\(scheme)\"; expected postgres://USER@HOST:PORT/DATABASE")

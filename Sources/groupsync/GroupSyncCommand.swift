@@ -20,7 +20,7 @@ struct GroupSyncCommand: AsyncParsableCommand {
         version: Version.text,
         subcommands: [
             SyncCommand.self, VerifyCommand.self, ExplainCommand.self, ReportCommand.self, RunsCommand.self, StatusCommand.self, CheckCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, MigrateStoreCommand.self,
         ]
     )
 }
