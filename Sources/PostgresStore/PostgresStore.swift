@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncCore
+import SyncStore
+
+/// The store on PostgreSQL (issue 10): the same tables as the SQLite store, the same
+/// answers. Built in parts; this one holds run history, configuration versions, landing
+/// reports and sync state. The snapshot (users, groups, memberships), the catalog for
+/// verification and the switch-over behind the store interface are not built yet.
+public final class PostgresStore: Sendable {
+    public let settings: PostgresSettings
+    let session: PostgresSession
+
+    /// Connects and brings the schema up to date.
+    public init(settings: PostgresSettings, logger: Logger = Logger(label: "groupsync.postgres")) throws(StoreError) {
+        self.settings = settings
+        do {
+            session = try PostgresSession.connect(settings, logger: logger)
+            try PostgresSchema.migrate(session)
+        } catch {
+            throw StoreError(path: "postgres://" + settings.label, operation: "open", underlying: error)
+        }
+    }
+
+    /// What messages call the store.
+    public var label: String { "postgres://" + settings.label }
+
+    func query(_ operation: @autoclosure () -> String, _ query: PostgresQuery) throws(StoreError) -> [PostgresRow] {
+        do {
+            return try session.query(query)
+        } catch {
+            throw StoreError(path: label, operation: operation(), underlying: error)
+        }
+    }
+
+    func transaction<T>(_ operation: @autoclosure () -> String, _ body: (PostgresSession.Transaction) throws -> T) throws(StoreError) -> T {
+        do {
+            return try session.transaction(.readCommitted, body)
+        } catch {
+            throw StoreError(path: label, operation: operation(), underlying: error)
+        }
+    }
+
+    func decode<each T: PostgresDecodable>(_ operation: @autoclosure () -> String, _ row: PostgresRow, as type: (repeat each T).Type) throws(StoreError) -> (repeat each T) {
+        do {
+            return try row.decode((repeat each T).self)
+        } catch {
+            throw StoreError(path: label, operation: operation(), underlying: error)
+        }
+    }
+}
