@@ -1,0 +1,163 @@
+import Foundation
+import PostgresNIO
+import SyncCore
+import SyncStore
+
+/// Writes a plan into the snapshot tables inside the caller's transaction, as the SQLite
+/// store's SnapshotWriter does: removals first (edges, then the objects they point at),
+/// then users, groups, memberships, unresolved values, change markers and, last, the member
+/// digests. Rows go in many per statement (``PostgresSession/Transaction/values(_:_:tail:)``).
+struct PostgresSnapshotWriter {
+    let transaction: PostgresSession.Transaction
+    let directory: String
+
+    func write(_ plan: Plan) throws {
+        var users = try refs("user")
+        var groups = try refs("group")
+        func ref(_ member: MemberRef) throws -> Int64 {
+            guard let found = member.kind == .user ? users[member.id] : groups[member.id] else {
+                throw PostgresStoreError("the plan does not match the stored snapshot: no stored \(member.kind.rawValue) with id \(member.id)")
+            }
+            return found
+        }
+        func group(_ id: String) throws -> Int64 { try ref(MemberRef(.group, id)) }
+        func user(_ id: String) throws -> Int64 { try ref(MemberRef(.user, id)) }
+
+        if !plan.membershipsRemoved.isEmpty {
+            try transaction.values("DELETE FROM membership m USING (VALUES", try plan.membershipsRemoved.map {
+                [.integer(try group($0.groupID)), .small(Int16($0.member.kind == .user ? 0 : 1)), .integer(try ref($0.member))]
+            }, tail: ") AS d(g, k, r) WHERE m.group_ref = d.g AND m.member_kind = d.k AND m.member_ref = d.r")
+        }
+        if !plan.unresolvedRemoved.isEmpty {
+            try transaction.values("DELETE FROM unresolved_member x USING (VALUES", try plan.unresolvedRemoved.map {
+                [.integer(try group($0.groupID)), .text($0.value)]
+            }, tail: ") AS d(g, v) WHERE x.group_ref = d.g AND x.value = d.v")
+        }
+        if !plan.usersRemoved.isEmpty {
+            let removed = try plan.usersRemoved.map { try user($0.id) }
+            try transaction.query("DELETE FROM user_address WHERE user_ref = ANY(\(removed))")
+            try transaction.query(#"DELETE FROM "user" WHERE ref = ANY(\#(removed))"#)
+            for removedUser in plan.usersRemoved { users[removedUser.id] = nil }
+        }
+        if !plan.groupsRemoved.isEmpty {
+            let removed = try plan.groupsRemoved.map { try group($0.id) }
+            try transaction.query(#"DELETE FROM "group" WHERE ref = ANY(\#(removed))"#)
+            for removedGroup in plan.groupsRemoved { groups[removedGroup.id] = nil }
+        }
+
+        // Users added and changed, with their addresses.
+        if !plan.usersAdded.isEmpty {
+            let rows = try transaction.values("""
+                INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group) VALUES
+                """, try plan.usersAdded.map { [.text(directory), .text($0.id)] + (try Self.columns($0)) }, tail: "RETURNING id, ref")
+            for row in rows {
+                let (id, ref) = try row.decode((String, Int64).self)
+                users[id] = ref
+            }
+            try insertAddresses(plan.usersAdded, refs: users)
+        }
+        if !plan.usersChanged.isEmpty {
+            var changedRefs: [Int64] = []
+            for change in plan.usersChanged {
+                let userRef = try user(change.after.id)
+                changedRefs.append(userRef)
+                let after = change.after
+                try transaction.query("""
+                    UPDATE "user" SET dn = \(after.dn), username = \(after.username), mail = \(after.mail), aliases = \(try Self.aliases(after)),
+                        display_name = \(after.displayName), disabled = \(after.disabled), digest = \(Int64(bitPattern: after.stableDigest)),
+                        resolution_digest = \(Int64(bitPattern: after.resolutionDigest)), dn_key = \(DNKey.of(after.dn)),
+                        primary_group = \(after.primaryGroup)
+                    WHERE ref = \(userRef)
+                    """)
+            }
+            try transaction.query("DELETE FROM user_address WHERE user_ref = ANY(\(changedRefs))")
+            try insertAddresses(plan.usersChanged.map(\.after), refs: users)
+        }
+
+        if !plan.groupsAdded.isEmpty {
+            let rows = try transaction.values(#"INSERT INTO "group" (directory, id, dn, name, mail, dn_key, group_type, sid) VALUES"#,
+                plan.groupsAdded.map {
+                    [.text(directory), .text($0.id), .text($0.dn), .text($0.name), SQLValue($0.mail), .text(DNKey.of($0.dn)), SQLValue($0.type), SQLValue($0.sid)]
+                }, tail: "RETURNING id, ref")
+            for row in rows {
+                let (id, ref) = try row.decode((String, Int64).self)
+                groups[id] = ref
+            }
+        }
+        for change in plan.groupsChanged {
+            let after = change.after
+            try transaction.query("""
+                UPDATE "group" SET dn = \(after.dn), name = \(after.name), mail = \(after.mail), dn_key = \(DNKey.of(after.dn)),
+                    group_type = \(after.type), sid = \(after.sid)
+                WHERE ref = \(try group(after.id))
+                """)
+        }
+
+        // Memberships added: to groups the store had, and every member of new groups.
+        var edges: [[SQLValue]] = []
+        edges.reserveCapacity(plan.membershipsAddedCount)
+        for membership in plan.membershipsAdded {
+            edges.append([.integer(try group(membership.groupID)), .small(membership.member.kind == .user ? 0 : 1), .integer(try ref(membership.member))])
+        }
+        for (groupID, members) in plan.newGroupMembers {
+            let groupRef = try group(groupID)
+            for member in members { edges.append([.integer(groupRef), .small(member.kind == .user ? 0 : 1), .integer(try ref(member))]) }
+        }
+        if !edges.isEmpty { try transaction.values("INSERT INTO membership (group_ref, member_kind, member_ref) VALUES", edges) }
+        if !plan.unresolvedAdded.isEmpty {
+            try transaction.values("INSERT INTO unresolved_member (group_ref, value) VALUES", try plan.unresolvedAdded.map {
+                [.integer(try group($0.groupID)), .text($0.value)]
+            })
+        }
+        let markers = plan.groupMarkers.compactMap { id, marker in groups[id].map { [SQLValue.integer($0), .text(marker)] } }
+        if !markers.isEmpty {
+            try transaction.values(#"UPDATE "group" g SET change_marker = v.m FROM (VALUES"#, markers, tail: ") AS v(r, m) WHERE g.ref = v.r")
+        }
+        // Digests last: they describe the members as written above.
+        let digests = plan.memberDigests.compactMap { id, digest in
+            groups[id].map { [SQLValue.integer($0), .integer(Int64(bitPattern: digest.sum)), .integer(Int64(bitPattern: digest.xor)), .integer(Int64(digest.count))] }
+        }
+        if !digests.isEmpty {
+            try transaction.values(#"UPDATE "group" g SET members_sum = v.s, members_xor = v.x, members_count = v.c FROM (VALUES"#, digests,
+                                   tail: ") AS v(r, s, x, c) WHERE g.ref = v.r")
+        }
+    }
+
+    /// The stored refs of the directory's users or groups, by id.
+    private func refs(_ table: String) throws -> [String: Int64] {
+        var refs: [String: Int64] = [:]
+        for row in try transaction.query(PostgresQuery(unsafeSQL: "SELECT id, ref FROM \"\(table)\" WHERE directory = $1", binds: {
+            var binds = PostgresBindings()
+            binds.append(directory)
+            return binds
+        }())) {
+            let (id, ref) = try row.decode((String, Int64).self)
+            refs[id] = ref
+        }
+        return refs
+    }
+
+    private func insertAddresses(_ users: [DirectoryUser], refs: [String: Int64]) throws {
+        var rows: [[SQLValue]] = []
+        for user in users {
+            guard let ref = refs[user.id] else { continue }
+            for address in Set(([user.mail].compactMap { $0 } + user.aliases).map { $0.lowercased() }) {
+                rows.append([.text(address), .integer(ref)])
+            }
+        }
+        if !rows.isEmpty { try transaction.values("INSERT INTO user_address (address, user_ref) VALUES", rows, tail: "ON CONFLICT DO NOTHING") }
+    }
+
+    /// A user's columns after directory and id, in the INSERT's order.
+    static func columns(_ user: DirectoryUser) throws -> [SQLValue] {
+        [
+            .text(user.dn), SQLValue(user.username), SQLValue(user.mail), .text(try aliases(user)), SQLValue(user.displayName),
+            .boolean(user.disabled), .integer(Int64(bitPattern: user.stableDigest)), .integer(Int64(bitPattern: user.resolutionDigest)),
+            .text(DNKey.of(user.dn)), SQLValue(user.primaryGroup),
+        ]
+    }
+
+    static func aliases(_ user: DirectoryUser) throws -> String {
+        user.aliases.isEmpty ? "[]" : String(decoding: try JSONEncoder().encode(user.aliases), as: UTF8.self)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import PostgresNIO
+import SyncCore
+import SyncStore
+
+/// The snapshot on PostgreSQL: applying a plan (one transaction with the run record) and
+/// reading a directory's snapshot back, as ``Store`` does in SQLite.
+extension PostgresStore {
+    /// Applies a plan to a directory's snapshot and records the run with its changes, in one
+    /// transaction. Returns the run with its id and the totals after the apply.
+    @discardableResult
+    public func apply(_ plan: Plan, run: RunRecord, syncState: SyncState? = nil) throws(StoreError) -> RunRecord {
+        var run = run
+        let (id, totals) = try transaction("apply run of \(run.directory)") { transaction -> (Int64, RunRecord.Totals) in
+            try PostgresSnapshotWriter(transaction: transaction, directory: run.directory).write(plan)
+            if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
+            var recorded = run
+            recorded.totals = try Self.totals(transaction, directory: run.directory)
+            let id = try run.id.map { id in try Self.update(recorded, id: id, transaction); return id } ?? Self.insert(recorded, transaction)
+            try Self.insertChanges(plan.changes, runID: id, transaction)
+            return (id, recorded.totals)
+        }
+        run.id = id
+        run.totals = totals
+        return run
+    }
+
+    /// Counts of the stored snapshot of a directory.
+    public func totals(directory: String) throws(StoreError) -> RunRecord.Totals {
+        try transaction("count the snapshot of \(directory)") { transaction in try Self.totals(transaction, directory: directory) }
+    }
+
+    static func totals(_ transaction: PostgresSession.Transaction, directory: String) throws -> RunRecord.Totals {
+        let row = try transaction.query("""
+            SELECT (SELECT count(*) FROM "user" WHERE directory = \(directory)),
+                   (SELECT count(*) FROM "group" WHERE directory = \(directory)),
+                   (SELECT count(*) FROM membership m JOIN "group" g ON g.ref = m.group_ref WHERE g.directory = \(directory)),
+                   (SELECT count(*) FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = \(directory))
+            """).first!
+        let (users, groups, memberships, unresolved) = try row.decode((Int64, Int64, Int64, Int64).self)
+        return RunRecord.Totals(users: Int(users), groups: Int(groups), memberships: Int(memberships), unresolvedMembers: Int(unresolved))
+    }
+
+    /// The whole snapshot the store holds for a directory (empty before its first applied
+    /// run), with the groups' member digests and change markers.
+    public func snapshot(directory: String) throws(StoreError) -> Snapshot {
+        let operation = "read the snapshot of \(directory)"
+        return try transaction(operation) { transaction -> Snapshot in
+            var snapshot = Snapshot()
+            let decoder = JSONDecoder()
+            for row in try transaction.query("""
+                SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user" WHERE directory = \(directory)
+                """) {
+                let (id, dn, username, mail, aliases, displayName, disabled, primaryGroup) = try row.decode(
+                    (String, String, String?, String?, String, String?, Bool, String?).self)
+                snapshot.users[id] = DirectoryUser(
+                    id: id, dn: dn, username: username, mail: mail, aliases: try decoder.decode([String].self, from: Data(aliases.utf8)),
+                    displayName: displayName, disabled: disabled, primaryGroup: primaryGroup)
+            }
+            for row in try transaction.query("""
+                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type, sid
+                FROM "group" WHERE directory = \(directory)
+                """) {
+                let (id, dn, name, mail, sum, xor, count, marker, type, sid) = try row.decode(
+                    (String, String, String, String?, Int64?, Int64?, Int64?, String?, String?, String?).self)
+                snapshot.groups[id] = DirectoryGroup(id: id, dn: dn, name: name, mail: mail, type: type, sid: sid)
+                if let marker { snapshot.groupMarkers[id] = marker }
+                if let sum, let xor, let count {
+                    snapshot.memberDigests[id] = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: Int(count))
+                }
+            }
+            for row in try transaction.query("""
+                SELECT g.id, m.member_kind, COALESCE(u.id, mg.id) FROM membership m
+                JOIN "group" g ON g.ref = m.group_ref
+                LEFT JOIN "user" u ON m.member_kind = 0 AND u.ref = m.member_ref
+                LEFT JOIN "group" mg ON m.member_kind = 1 AND mg.ref = m.member_ref
+                WHERE g.directory = \(directory)
+                """) {
+                let (group, kind, member) = try row.decode((String, Int16, String?).self)
+                guard let member else { throw PostgresStoreError("a membership of group \(group) points at no stored object") }
+                snapshot.members[group, default: []].insert(MemberRef(kind == 0 ? .user : .group, member))
+            }
+            for row in try transaction.query("""
+                SELECT g.id, u.value FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = \(directory)
+                """) {
+                let (group, value) = try row.decode((String, String).self)
+                snapshot.unresolved[group, default: []].insert(value)
+            }
+            return snapshot
+        }
+    }
+}
