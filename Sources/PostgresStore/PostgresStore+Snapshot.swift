@@ -48,26 +48,15 @@ extension PostgresStore {
         return try transaction(operation) { transaction -> Snapshot in
             var snapshot = Snapshot()
             let decoder = JSONDecoder()
-            for row in try transaction.query("""
-                SELECT id, dn, username, mail, aliases, display_name, disabled, primary_group FROM "user" WHERE directory = \(directory)
-                """) {
-                let (id, dn, username, mail, aliases, displayName, disabled, primaryGroup) = try row.decode(
-                    (String, String, String?, String?, String, String?, Bool, String?).self)
-                snapshot.users[id] = DirectoryUser(
-                    id: id, dn: dn, username: username, mail: mail, aliases: try decoder.decode([String].self, from: Data(aliases.utf8)),
-                    displayName: displayName, disabled: disabled, primaryGroup: primaryGroup)
+            for row in try transaction.query(#"SELECT \#(unescaped: Self.userColumns) FROM "user" WHERE directory = \#(directory)"#) {
+                let user = try Self.user(row, decoder: decoder)
+                snapshot.users[user.id] = user
             }
             for row in try transaction.query("""
                 SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type, sid
                 FROM "group" WHERE directory = \(directory)
                 """) {
-                let (id, dn, name, mail, sum, xor, count, marker, type, sid) = try row.decode(
-                    (String, String, String, String?, Int64?, Int64?, Int64?, String?, String?, String?).self)
-                snapshot.groups[id] = DirectoryGroup(id: id, dn: dn, name: name, mail: mail, type: type, sid: sid)
-                if let marker { snapshot.groupMarkers[id] = marker }
-                if let sum, let xor, let count {
-                    snapshot.memberDigests[id] = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: Int(count))
-                }
+                try Self.addGroup(row, to: &snapshot)
             }
             for row in try transaction.query("""
                 SELECT g.id, m.member_kind, COALESCE(u.id, mg.id) FROM membership m
