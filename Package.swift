@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
-                "SyncStore", "SyncCore", "Verification",
+                "SyncStore", "SyncCore", "Verification", "LDAPClient",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

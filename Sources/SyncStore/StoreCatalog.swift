@@ -209,9 +209,9 @@ extension Store {
     }
 }
 
-/// Names close to a name that matched nothing, best first.
-enum CloseMatches {
-    static func rank(_ name: String, candidates: Set<String>, limit: Int) -> [String] {
+/// Names close to a name that matched nothing, best first (both stores rank alike).
+public enum CloseMatches {
+    public static func rank(_ name: String, candidates: Set<String>, limit: Int) -> [String] {
         let wanted = name.lowercased()
         let local = wanted.split(separator: "@").first.map(String.init) ?? wanted
         var scored: [(Int, String)] = []

@@ -1,0 +1,82 @@
+import Foundation
+import PostgresStore
+import SyncCore
+import SyncStore
+import Testing
+import Verification
+
+/// Verification's questions (the Catalog) answer on PostgreSQL as they do on SQLite.
+@Suite("PostgreSQL store: the catalog verification asks")
+struct PostgresCatalogTests {
+    /// Users compared by key and content (refs are each store's own numbers).
+    static func keyed(_ users: [UserInfo]) -> [UserKey: DirectoryUser] {
+        Dictionary(users.map { ($0.key, $0.user) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    @Test("users and groups by name, address and DN; nesting; effective members; graphs; close matches: the same answers")
+    func sameAnswers() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        let folder = try StoreCopyTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sqlite = try Store(path: folder.appendingPathComponent("store.sqlite").path)
+        let postgres = try await blocking { try PostgresStore(settings: settings) }
+        var corp = PostgresSnapshotTests.changed(PostgresSnapshotTests.directory(users: 150, groups: 10))
+        corp.users["u3"]?.username = "MiXeD"
+        corp.groups["g5"]?.name = "Sales Team"
+        var lab = PostgresSnapshotTests.directory(users: 20, groups: 4, tag: " lab")
+        lab.users["u1"]?.mail = "shared@x.example"
+        corp.users["u1"]?.mail = "shared@x.example"
+        for (directory, wanted) in [("corp", corp), ("lab", lab)] {
+            let run = RunRecord(directory: directory, trigger: .manual, mode: .full, outcome: .applied, startedAt: Date(), finishedAt: Date())
+            try sqlite.apply(Planner.plan(wanted: wanted, current: try sqlite.snapshot(directory: directory)), run: run)
+            try postgres.apply(Planner.plan(wanted: wanted, current: try postgres.snapshot(directory: directory)), run: run)
+        }
+        func both<T>(_ question: (any Catalog) throws -> T) throws -> (T, T) {
+            (try sqlite.withCatalog { try question($0) }, try postgres.withCatalog { try question($0) })
+        }
+
+        for name in ["u2", "U2", "mixed", "MIXED", "shared@x.example", "SHARED@X.EXAMPLE", "alias8@x.example", "uid=U2, ou=people, dc=x",
+                     "nobody", "", "  u4  "] {
+            let (a, b) = try both { try $0.users(matching: name) }
+            #expect(Self.keyed(a) == Self.keyed(b), "users(matching: \(name))")
+            #expect(a.count == b.count)
+        }
+        #expect(try postgres.withCatalog { try $0.users(matching: "shared@x.example") }.count == 2)
+        let keys = [UserKey(directory: "corp", id: "u1"), UserKey(directory: "lab", id: "u1"), UserKey(directory: "corp", id: "gone")]
+        let (usersA, usersB) = try both { try $0.users(keys: keys) }
+        #expect(Self.keyed(usersA) == Self.keyed(usersB))
+        for name in ["g1", "G1", "sales team", "cn=g2,ou=groups,dc=x", "CN=G2, OU=Groups, DC=x", "nothing"] {
+            let (a, b) = try both { try $0.groups(matching: name) }
+            #expect(Set(a) == Set(b), "groups(matching: \(name))")
+        }
+        let groupKeys = [GroupKey(directory: "corp", id: "g0"), GroupKey(directory: "corp", id: "gnew"), GroupKey(directory: "lab", id: "g1")]
+        for subset in [Array(groupKeys.prefix(1)), groupKeys, [GroupKey(directory: "corp", id: "none")]] {
+            let (nestedA, nestedB) = try both { try $0.nestedGroups(of: subset) }
+            #expect(nestedA == nestedB)
+            let (hasA, hasB) = try both { try $0.hasUserMembers(subset) }
+            #expect(hasA == hasB)
+            let (effA, effB) = try both { try $0.effectiveUsers(of: subset) }
+            #expect(Self.keyed(effA) == Self.keyed(effB))
+            let (refsA, refsB) = try both { catalog in try catalog.users(refs: try catalog.effectiveUserRefs(of: subset)) }
+            #expect(Self.keyed(refsA) == Self.keyed(refsB))
+            #expect(Self.keyed(refsA) == Self.keyed(effA))
+        }
+        let (byAddressA, byAddressB) = try both { catalog in
+            try catalog.users(refs: try catalog.userRefs(withAddresses: ["U10@X.example", "shared@x.example"], domains: ["x.example", "nope.example"]))
+        }
+        #expect(Self.keyed(byAddressA) == Self.keyed(byAddressB))
+        #expect(!byAddressA.isEmpty)
+        for key in [UserKey(directory: "corp", id: "u2"), UserKey(directory: "corp", id: "new1"), UserKey(directory: "lab", id: "u3")] {
+            let (graphA, graphB) = try both { catalog -> UserGraph in
+                try catalog.graph(of: try catalog.users(keys: [key]).first!)
+            }
+            #expect(graphA.groups == graphB.groups, "graph of \(key)")
+            #expect(graphA.direct.sorted() == graphB.direct.sorted())
+            #expect(graphA.parents.mapValues { $0.sorted() } == graphB.parents.mapValues { $0.sorted() })
+        }
+        for name in ["u2x", "shard@x.example", "mixd", "zzzzzz"] {
+            let (a, b) = try both { try $0.closeMatches(to: name, limit: 5) }
+            #expect(a == b, "closeMatches(\(name))")
+        }
+    }
+}
