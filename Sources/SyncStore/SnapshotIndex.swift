@@ -32,70 +32,103 @@ public final class SnapshotIndex: Catalog, Sendable {
         try store.read("build the verification index") { db in try SnapshotIndex(db) }
     }
 
-    init(_ db: Database) throws {
-        var users: [UserInfo] = []
-        var userByRef: [Int64: Int32] = [:]
+    convenience init(_ db: Database) throws {
+        var builder = Builder()
         let decoder = JSONDecoder()
         let userRows = try Row.fetchCursor(db, sql: "SELECT \(StoreCatalog.userColumns), u.dn_key FROM \"user\" u")
-        var userByName: [String: [Int32]] = [:], userByDN: [String: [Int32]] = [:], userByKey: [UserKey: Int32] = [:]
         while let row = try userRows.next() {
-            let info = StoreCatalog.userInfo(row, decoder: decoder)
+            builder.addUser(StoreCatalog.userInfo(row, decoder: decoder), dnKey: row[9])
+        }
+        let addresses = try Row.fetchCursor(db, sql: "SELECT address, user_ref FROM user_address")
+        while let row = try addresses.next() { builder.addAddress(row[0], userRef: row[1]) }
+        let groupRows = try Row.fetchCursor(db, sql: "SELECT ref, directory, id, dn, name, mail, dn_key, group_type FROM \"group\"")
+        while let row = try groupRows.next() {
+            builder.addGroup(
+                GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5], type: row[7])),
+                ref: row[0], dnKey: row[6])
+        }
+        builder.startEdges()
+        let edges = try Row.fetchCursor(db, sql: "SELECT group_ref, member_kind, member_ref FROM membership")
+        while let row = try edges.next() { builder.addEdge(group: row[0], memberIsUser: (row[1] as Int) == 0, member: row[2]) }
+        self.init(builder)
+    }
+
+    /// Collects a store's rows (users, their addresses, groups, then membership edges, in
+    /// that order) into an index; each store reads its own tables into one.
+    public struct Builder {
+        var users: [UserInfo] = []
+        var userByRef: [Int64: Int32] = [:]
+        var userByName: [String: [Int32]] = [:], userByDN: [String: [Int32]] = [:], userByKey: [UserKey: Int32] = [:]
+        var userByAddress: [String: [Int32]] = [:]
+        var groups: [GroupInfo] = []
+        var groupByRef: [Int64: Int32] = [:]
+        var groupByName: [String: [Int32]] = [:], groupByDN: [String: [Int32]] = [:], groupByKey: [GroupKey: Int32] = [:]
+        var userGroups: [[Int32]] = [], groupParents: [[Int32]] = [], groupUsers: [[Int32]] = [], groupChildren: [[Int32]] = []
+
+        public init() {}
+
+        /// A user (with its store ref in `info.ref`) and its normalised DN.
+        public mutating func addUser(_ info: UserInfo, dnKey: String?) {
             let index = Int32(users.count)
             users.append(info)
             userByRef[info.ref] = index
             userByKey[info.key] = index
             if let username = info.user.username { userByName[username.lowercased(), default: []].append(index) }
-            userByDN[(row[9] as String?) ?? info.user.dn.lowercased(), default: []].append(index)
+            userByDN[dnKey ?? info.user.dn.lowercased(), default: []].append(index)
         }
-        var userByAddress: [String: [Int32]] = [:]
-        let addresses = try Row.fetchCursor(db, sql: "SELECT address, user_ref FROM user_address")
-        while let row = try addresses.next() {
-            if let index = userByRef[row[1]] { userByAddress[(row[0] as String).lowercased(), default: []].append(index) }
+
+        public mutating func addAddress(_ address: String, userRef: Int64) {
+            if let index = userByRef[userRef] { userByAddress[address.lowercased(), default: []].append(index) }
         }
-        var groups: [GroupInfo] = []
-        var groupByRef: [Int64: Int32] = [:]
-        var groupByName: [String: [Int32]] = [:], groupByDN: [String: [Int32]] = [:], groupByKey: [GroupKey: Int32] = [:]
-        let groupRows = try Row.fetchCursor(db, sql: "SELECT ref, directory, id, dn, name, mail, dn_key, group_type FROM \"group\"")
-        while let row = try groupRows.next() {
-            let info = GroupInfo(directory: row[1], group: DirectoryGroup(id: row[2], dn: row[3], name: row[4], mail: row[5], type: row[7]))
+
+        public mutating func addGroup(_ info: GroupInfo, ref: Int64, dnKey: String?) {
             let index = Int32(groups.count)
             groups.append(info)
-            groupByRef[row[0]] = index
+            groupByRef[ref] = index
             groupByKey[info.key] = index
             groupByName[info.name.lowercased(), default: []].append(index)
-            groupByDN[(row[6] as String?) ?? info.dn.lowercased(), default: []].append(index)
+            groupByDN[dnKey ?? info.dn.lowercased(), default: []].append(index)
         }
-        var userGroups = [[Int32]](repeating: [], count: users.count)
-        var groupParents = [[Int32]](repeating: [], count: groups.count)
-        var groupUsers = [[Int32]](repeating: [], count: groups.count)
-        var groupChildren = [[Int32]](repeating: [], count: groups.count)
-        let edges = try Row.fetchCursor(db, sql: "SELECT group_ref, member_kind, member_ref FROM membership")
-        while let row = try edges.next() {
-            guard let group = groupByRef[row[0]] else { continue }
-            if (row[1] as Int) == 0 {
-                guard let user = userByRef[row[2]] else { continue }
+
+        /// After every user and group, before the edges.
+        public mutating func startEdges() {
+            userGroups = [[Int32]](repeating: [], count: users.count)
+            groupParents = [[Int32]](repeating: [], count: groups.count)
+            groupUsers = [[Int32]](repeating: [], count: groups.count)
+            groupChildren = [[Int32]](repeating: [], count: groups.count)
+        }
+
+        /// A direct membership by refs; edges naming objects not added are skipped.
+        public mutating func addEdge(group groupRef: Int64, memberIsUser: Bool, member memberRef: Int64) {
+            guard let group = groupByRef[groupRef] else { return }
+            if memberIsUser {
+                guard let user = userByRef[memberRef] else { return }
                 userGroups[Int(user)].append(group)
                 groupUsers[Int(group)].append(user)
             } else {
-                guard let child = groupByRef[row[2]] else { continue }
+                guard let child = groupByRef[memberRef] else { return }
                 groupParents[Int(child)].append(group)
                 groupChildren[Int(group)].append(child)
             }
         }
-        self.users = users
-        self.groups = groups
-        self.userByName = userByName
-        self.userByAddress = userByAddress
-        self.userByDN = userByDN
-        self.userByKey = userByKey
-        self.userByRef = userByRef
-        self.groupByName = groupByName
-        self.groupByDN = groupByDN
-        self.groupByKey = groupByKey
-        self.userGroups = userGroups
-        self.groupParents = groupParents
-        self.groupUsers = groupUsers
-        self.groupChildren = groupChildren
+    }
+
+    /// The index of what `builder` collected.
+    public init(_ builder: Builder) {
+        users = builder.users
+        groups = builder.groups
+        userByName = builder.userByName
+        userByAddress = builder.userByAddress
+        userByDN = builder.userByDN
+        userByKey = builder.userByKey
+        userByRef = builder.userByRef
+        groupByName = builder.groupByName
+        groupByDN = builder.groupByDN
+        groupByKey = builder.groupByKey
+        userGroups = builder.userGroups
+        groupParents = builder.groupParents
+        groupUsers = builder.groupUsers
+        groupChildren = builder.groupChildren
     }
 
     public var userCount: Int { users.count }

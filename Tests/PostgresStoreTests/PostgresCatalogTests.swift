@@ -31,8 +31,17 @@ struct PostgresCatalogTests {
             try sqlite.apply(Planner.plan(wanted: wanted, current: try sqlite.snapshot(directory: directory)), run: run)
             try postgres.apply(Planner.plan(wanted: wanted, current: try postgres.snapshot(directory: directory)), run: run)
         }
+        try Self.compare(SQLiteSource(store: sqlite), PostgresSource(store: postgres))
+        // The daemon's in-memory index, loaded from each store, answers alike too.
+        let sqliteIndex = try SnapshotIndex.load(from: sqlite)
+        let postgresIndex = try postgres.loadIndex()
+        #expect(postgresIndex.userCount == sqliteIndex.userCount)
+        try Self.compare(IndexSource(index: sqliteIndex), IndexSource(index: postgresIndex))
+    }
+
+    static func compare(_ sqlite: some CatalogSource, _ postgres: some CatalogSource) throws {
         func both<T>(_ question: (any Catalog) throws -> T) throws -> (T, T) {
-            (try sqlite.withCatalog { try question($0) }, try postgres.withCatalog { try question($0) })
+            (try sqlite.ask(question), try postgres.ask(question))
         }
 
         for name in ["u2", "U2", "mixed", "MIXED", "shared@x.example", "SHARED@X.EXAMPLE", "alias8@x.example", "uid=U2, ou=people, dc=x",
@@ -41,7 +50,7 @@ struct PostgresCatalogTests {
             #expect(Self.keyed(a) == Self.keyed(b), "users(matching: \(name))")
             #expect(a.count == b.count)
         }
-        #expect(try postgres.withCatalog { try $0.users(matching: "shared@x.example") }.count == 2)
+        #expect(try both { try $0.users(matching: "shared@x.example") }.1.count == 2)
         let keys = [UserKey(directory: "corp", id: "u1"), UserKey(directory: "lab", id: "u1"), UserKey(directory: "corp", id: "gone")]
         let (usersA, usersB) = try both { try $0.users(keys: keys) }
         #expect(Self.keyed(usersA) == Self.keyed(usersB))
@@ -79,4 +88,24 @@ struct PostgresCatalogTests {
             #expect(a == b, "closeMatches(\(name))")
         }
     }
+}
+
+/// Where a comparison's answers come from: a store's catalog transaction or an index.
+protocol CatalogSource {
+    func ask<T>(_ question: (any Catalog) throws -> T) throws -> T
+}
+
+struct SQLiteSource: CatalogSource {
+    let store: Store
+    func ask<T>(_ question: (any Catalog) throws -> T) throws -> T { try store.withCatalog { try question($0) } }
+}
+
+struct PostgresSource: CatalogSource {
+    let store: PostgresStore
+    func ask<T>(_ question: (any Catalog) throws -> T) throws -> T { try store.withCatalog { try question($0) } }
+}
+
+struct IndexSource: CatalogSource {
+    let index: SnapshotIndex
+    func ask<T>(_ question: (any Catalog) throws -> T) throws -> T { try question(index) }
 }
