@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "GroupSync",
             dependencies: [
-                "LDAPClient", "SyncCore", "SyncStore", "Verification",
+                "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),

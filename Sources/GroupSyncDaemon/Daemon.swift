@@ -18,7 +18,7 @@ public struct Daemon: Sendable {
     let clock: any WallClock
     let logger: Logger
 
-    public init(config: GroupSyncConfig, store: Store, logger: Logger, clock: any WallClock = SystemWallClock()) {
+    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger, clock: any WallClock = SystemWallClock()) {
         self.logger = logger
         self.clock = clock
         state = DaemonState(config: config, store: store, logger: logger)

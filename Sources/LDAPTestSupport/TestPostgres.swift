@@ -187,3 +187,30 @@ public final class TestPostgres: Sendable {
         try await startServer()
     }
 }
+
+/// One PostgreSQL server per test process (initdb takes seconds), started by the first test
+/// that asks; each caller gets an empty database of its own on it.
+public actor SharedTestPostgres {
+    public static let shared = SharedTestPostgres()
+    private var server: Task<TestPostgres, any Error>?
+    private var databases = 0
+
+    /// The server, started by the first caller; callers arriving meanwhile wait for it.
+    public func server() async throws -> TestPostgres {
+        if let server { return try await server.value }
+        let starting = Task { try await TestPostgres.start() }
+        server = starting
+        return try await starting.value
+    }
+
+    /// A new, empty database: its URL (no password) and a password file for it.
+    public func freshDatabase() async throws -> (server: TestPostgres, url: String, passwordFile: String) {
+        let server = try await server()
+        databases += 1
+        let name = "test_\(databases)"
+        try await server.createDatabase(name)
+        let passwordFile = server.folder.appendingPathComponent("client-password-\(name)")
+        try writeSecret(server.password + "\n", to: passwordFile)
+        return (server, server.url(database: name), passwordFile.path)
+    }
+}

@@ -77,7 +77,7 @@ public struct PostgresSettings: Sendable, Equatable {
     public var label: String { "\(user)@\(host):\(port)/\(database)" }
 
     /// The password from `passwordFile`: its first line, the line end removed. The file must
-    /// be a regular file that only its owner may read (as the directory passwords).
+    /// be a regular file that not every account may read (as the directory passwords).
     public func readPassword() throws(PostgresStoreError) -> String? {
         guard let passwordFile else { return nil }
         var info = stat()
@@ -87,9 +87,10 @@ public struct PostgresSettings: Sendable, Equatable {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw PostgresStoreError("the PostgreSQL password file \(passwordFile) is not a regular file")
         }
-        guard info.st_mode & 0o077 == 0 else {
+        // As the configuration's other secret files: not readable by every account.
+        guard info.st_mode & 0o007 == 0 else {
             throw PostgresStoreError(
-                "the PostgreSQL password file \(passwordFile) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+                "the PostgreSQL password file \(passwordFile) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod o-rwx it (0600, or 0640 for a group)")
         }
         guard let data = FileManager.default.contents(atPath: passwordFile), let text = String(data: data, encoding: .utf8) else {
             throw PostgresStoreError("cannot read the PostgreSQL password file \(passwordFile) as UTF-8 text")

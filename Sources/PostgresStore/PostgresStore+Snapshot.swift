@@ -42,8 +42,14 @@ extension PostgresStore {
     }
 
     /// The whole snapshot the store holds for a directory (empty before its first applied
-    /// run), with the groups' member digests and change markers.
-    public func snapshot(directory: String) throws(StoreError) -> Snapshot {
+    /// run), with the groups' member digests and change markers. With `wanted`, the members
+    /// of groups whose digests agree with it are taken from it instead of being read.
+    public func snapshot(directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError) -> Snapshot {
+        if let wanted {
+            var snapshot = try header(directory: directory, usersByDigest: false, resolutionDigests: true)
+            try completeMembers(&snapshot, directory: directory, reusingMembersOf: wanted)
+            return snapshot
+        }
         let operation = "read the snapshot of \(directory)"
         return try transaction(operation) { transaction -> Snapshot in
             var snapshot = Snapshot()

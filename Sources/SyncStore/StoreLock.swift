@@ -37,8 +37,14 @@ public struct StoreLockError: Error, Sendable, CustomStringConvertible {
     public var holder: String?
     public var reason: String?
 
+    public init(path: String, holder: String?, reason: String?) {
+        self.path = path
+        self.holder = holder
+        self.reason = reason
+    }
+
     public var description: String {
-        if let reason { return "cannot open the lock file \(path): \(reason)" }
+        if let reason { return "cannot take the run lock of \(path): \(reason)" }
         let who = holder.map { " (process \($0))" } ?? ""
         return "another sync is running against this store\(who); wait for it to finish, or check `groupsync status` (lock: \(path))"
     }

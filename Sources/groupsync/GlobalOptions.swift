@@ -24,9 +24,9 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    func openStore(_ config: GroupSyncConfig) throws -> Store {
+    func openStore(_ config: GroupSyncConfig) throws -> any SnapshotStore {
         do {
-            return try Store(path: config.store.path)
+            return try config.store.open()
         } catch {
             throw fail("\(error)", .unavailable)
         }

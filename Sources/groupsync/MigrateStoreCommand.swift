@@ -17,7 +17,7 @@ struct MigrateStoreCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The store to copy: an SQLite file or postgres://USER@HOST:PORT/DATABASE (default: store.path of the configuration).")
+    @Option(name: .long, help: "The store to copy: an SQLite file or postgres://USER@HOST:PORT/DATABASE (default: the configuration's store).")
     var from: String?
 
     @Option(name: .long, help: "Where to copy it: postgres://USER@HOST:PORT/DATABASE or an SQLite file.")
@@ -46,20 +46,19 @@ struct MigrateStoreCommand: ParsableCommand {
             throw fail("--tls \(tls): expected one of \(PostgresSettings.TLSMode.allCases.map(\.rawValue).joined(separator: ", "))", .usage)
         }
         let tlsSettings = PostgresSettings.TLS(mode: mode, caFile: caFile)
-        let sourceText: String
-        if let from {
-            sourceText = from
-        } else {
-            var global = GlobalOptions()
-            global.config = config
-            sourceText = try global.loadConfig().store.path
-        }
         let source: StoreLocation
         let target: StoreLocation
         do {
-            source = try StoreLocation(sourceText, passwordFile: passwordFile, tls: tlsSettings)
+            if let from {
+                source = try StoreLocation(from, passwordFile: passwordFile, tls: tlsSettings)
+            } else {
+                var global = GlobalOptions()
+                global.config = config
+                let store = try global.loadConfig().store
+                source = store.postgres.map(StoreLocation.postgres) ?? .sqlite(path: store.path)
+            }
             target = try StoreLocation(to, passwordFile: passwordFile, tls: tlsSettings)
-        } catch {
+        } catch let error as StoreCopyError {
             throw fail("\(error)", .usage)
         }
         let showProgress = !json && isatty(STDERR_FILENO) == 1

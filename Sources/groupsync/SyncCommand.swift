@@ -89,7 +89,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// Starts (or joins) the runs in the daemon, shows progress from its status, then reads
     /// the finished runs from the store and prints them exactly as an in-process sync would.
-    private func runThroughDaemon(config: GroupSyncConfig, store: Store) async throws {
+    private func runThroughDaemon(config: GroupSyncConfig, store: any SnapshotStore) async throws {
         let client = DaemonClient(endpoint: .unix(config.controlSocket))
         struct Body: Encodable {
             var directories: [String]

@@ -18,9 +18,9 @@ struct ContentSyncTests {
         return try store.snapshot(directory: "corp")
     }
 
-    @Test("each kind of change, then one incremental run: exactly those changes, the same store as a full sync")
-    func changes() async throws {
-        let harness = try await SyncHarness(fixture: SyncFixture.standard, limits: Self.limits)
+    @Test("each kind of change, then one incremental run: exactly those changes, the same store as a full sync", arguments: SyncHarness.Backend.allCases)
+    func changes(backend: SyncHarness.Backend) async throws {
+        let harness = try await SyncHarness(fixture: SyncFixture.standard, limits: Self.limits, backend: backend)
         var report = try await harness.sync()
         #expect(report.run.mode == .full && report.run.outcome == .applied)
         #expect(try harness.store.syncState(directory: "corp")?.method == "syncrepl")

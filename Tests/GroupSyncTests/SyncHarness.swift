@@ -17,7 +17,15 @@ final class SyncHarness: Sendable {
     let folder: URL
     let configPath: String
     let config: GroupSyncConfig
-    let store: Store
+    let store: any SnapshotStore
+    /// With the PostgreSQL store: the test server's database.
+    let postgresURL: String?
+
+    /// Which store a harness syncs into.
+    enum Backend: String, CustomStringConvertible, CaseIterable {
+        case sqlite, postgres
+        var description: String { rawValue }
+    }
 
     static let people = "ou=people,dc=example,dc=com"
     static let groups = "ou=groups,dc=example,dc=com"
@@ -25,17 +33,32 @@ final class SyncHarness: Sendable {
     /// `directoryExtra` is added to the directory's keys (indented by the caller), `extra` after the directories.
     init(
         fixture: DirectoryFixture, limits: [String: String] = [:], usersBase: String = people, pageSize: Int = 1000,
-        timeout: String = "5s", directoryExtra: String = "", extra: String = ""
+        timeout: String = "5s", directoryExtra: String = "", extra: String = "", backend: Backend = .sqlite
     ) async throws {
         directory = try await TestDirectory.start(fixture)
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try writeSecret(DirectoryFixture.servicePassword + "\n", to: folder.appendingPathComponent("ldap-password"))
         configPath = folder.appendingPathComponent("groupsync.yaml").path
-        try (Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits, timeout: timeout) + directoryExtra + extra)
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        var text = Self.configText(directory: directory, usersBase: usersBase, pageSize: pageSize, limits: limits, timeout: timeout)
+        if backend == .postgres {
+            let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
+            text = text.replacingOccurrences(of: "store:\n  path: var/groupsync.sqlite\n", with: """
+                store:
+                  postgres:
+                    url: \(url)
+                    password_file: \(passwordFile)
+                    tls:
+                      mode: disable
+
+                """)
+            postgresURL = url
+        } else {
+            postgresURL = nil
+        }
+        try (text + directoryExtra + extra).write(toFile: configPath, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: configPath)
-        store = try Store(path: config.store.path)
+        store = try config.store.open()
     }
 
     deinit {

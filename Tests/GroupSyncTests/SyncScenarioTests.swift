@@ -8,11 +8,12 @@ import Testing
 
 @Suite("Sync against a real slapd: each directory change, then a sync and its exact changes", .tags(.slapd))
 struct SyncScenarioTests {
-    @Test("initial sync, then add, remove, move, rename, nest, cycle, dangling member, re-sync")
-    func scenario() async throws {
+    @Test("initial sync, then add, remove, move, rename, nest, cycle, dangling member, re-sync", arguments: SyncHarness.Backend.allCases)
+    func scenario(backend: SyncHarness.Backend) async throws {
         let harness = try await SyncHarness(fixture: SyncFixture.standard, limits: [
             "max_user_deletions": "100%", "max_group_deletions": "100%", "max_membership_deletions": "100%",
-        ])
+        ], backend: backend)
+        #expect(harness.store.location.hasPrefix("postgres://") == (backend == .postgres))
         let alice = try await harness.entryUUID("uid=alice,ou=people,dc=example,dc=com")
         let finance = try await harness.entryUUID("cn=finance,ou=groups,dc=example,dc=com")
 

@@ -9,11 +9,12 @@ import Testing
 struct UnchangedGroupsTests {
     /// `off`: full runs that skip groups whose entryCSN did not move; `syncrepl`: incremental
     /// runs through RFC 4533 content synchronization.
-    @Test("after each change, a default sync and a --full sync store the same snapshot and report the same changes", arguments: ["off", "syncrepl"])
-    func sameAsFull(method: String) async throws {
+    @Test("after each change, a default sync and a --full sync store the same snapshot and report the same changes",
+          arguments: ["off", "syncrepl"], SyncHarness.Backend.allCases)
+    func sameAsFull(method: String, backend: SyncHarness.Backend) async throws {
         let harness = try await SyncHarness(
             fixture: SyncFixture.standard, limits: ["max_membership_deletions": "100%", "max_user_deletions": "100%"],
-            directoryExtra: "    incremental:\n      method: \(method)\n")
+            directoryExtra: "    incremental:\n      method: \(method)\n", backend: backend)
         let incremental = method != "off"
 
         let fullStore = try Store(path: harness.folder.appendingPathComponent("full/groupsync.sqlite").path)

@@ -100,10 +100,10 @@ enum VerificationFixture {
 
         """
 
-    static func harness() async throws -> SyncHarness {
+    static func harness(backend: SyncHarness.Backend = .sqlite) async throws -> SyncHarness {
         try await SyncHarness(
             fixture: directory, limits: ["max_group_deletions": "100%", "max_membership_deletions": "100%"],
-            directoryExtra: directoryKeys, extra: policies)
+            directoryExtra: directoryKeys, extra: policies, backend: backend)
     }
 }
 

@@ -7,9 +7,10 @@ import Verification
 
 @Suite("verify, explain and report against a real slapd", .tags(.slapd))
 struct VerificationTests {
-    @Test("landed with a three-level nested path; users found by mail, alias, proxyAddresses smtp:, DN with escapes")
-    func landedAndLookups() async throws {
-        let harness = try await VerificationFixture.harness()
+    @Test("landed with a three-level nested path; users found by mail, alias, proxyAddresses smtp:, DN with escapes",
+          arguments: SyncHarness.Backend.allCases)
+    func landedAndLookups(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
         try await harness.syncAndReport()
         let answer = try await harness.verify("alice", [.policy("Permitted Finance"), .group("permitted-senders-finance")])
         #expect(answer.allLanded)
@@ -35,9 +36,10 @@ struct VerificationTests {
         #expect(injected.results[0].live?.message == "the directory has no such user now either")
     }
 
-    @Test("each reason from a real directory state: unknown, disabled, not a member, gone, empty, no targets, stale")
-    func reasons() async throws {
-        let harness = try await VerificationFixture.harness()
+    @Test("each reason from a real directory state: unknown, disabled, not a member, gone, empty, no targets, stale",
+          arguments: SyncHarness.Backend.allCases)
+    func reasons(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
         try await harness.syncAndReport()
 
         let unknown = try await harness.verify("alcie", [.group("finance")])
@@ -119,9 +121,10 @@ struct VerificationTests {
         #expect(unknown.answer == nil)
     }
 
-    @Test("report: intents with newly landed and lost users across runs; a removed group becomes lint and target-gone")
-    func report() async throws {
-        let harness = try await VerificationFixture.harness()
+    @Test("report: intents with newly landed and lost users across runs; a removed group becomes lint and target-gone",
+          arguments: SyncHarness.Backend.allCases)
+    func report(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
         var report = try await harness.syncAndReport()
         let onboarding = try #require(report.intents.first { $0.name == "Finance onboarding" })
         #expect(Set(onboarding.landed.map(\.user)) == ["alice", "bob"])
@@ -194,11 +197,11 @@ struct VerificationTests {
 
 @Suite("The daemon's in-memory index answers exactly as the store", .tags(.slapd))
 struct SnapshotIndexTests {
-    @Test("verify, explain and report: same JSON from the index and from SQLite")
-    func sameAnswers() async throws {
-        let harness = try await VerificationFixture.harness()
+    @Test("verify, explain and report: same JSON from the index and from the store", arguments: SyncHarness.Backend.allCases)
+    func sameAnswers(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
         try await harness.syncAndReport()
-        let index = try SnapshotIndex.load(from: harness.store)
+        let index = try harness.store.loadIndex()
         let now = Date()
         let fromStore = try VerificationService(config: harness.config, store: harness.store, logger: quietLogger, now: { now })
         let fromIndex = try VerificationService(config: harness.config, store: harness.store, index: index, logger: quietLogger, now: { now })

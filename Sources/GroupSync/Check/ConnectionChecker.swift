@@ -237,11 +237,14 @@ public struct ConnectionChecker: Sendable {
 
     private func checkStore() -> CheckAnswer.Step {
         do {
-            let store = try Store(path: config.store.path)
+            let store = try config.store.open()
             try store.probeWritable()
-            return .init("store", .pass, "\(config.store.path) opens and is writable")
+            return .init("store", .pass, "\(config.store.location) opens and is writable")
         } catch {
-            return .init("store", .fail, "\(error)", hint: "check store.path, its folder's permissions and free space")
+            let hint = config.store.postgres == nil
+                ? "check store.path, its folder's permissions and free space"
+                : "check store.postgres (url, password_file, tls), that the server runs, and that the user may create tables in the database"
+            return .init("store", .fail, "\(error)", hint: hint)
         }
     }
 }

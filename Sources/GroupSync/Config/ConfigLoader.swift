@@ -1,5 +1,6 @@
 import Foundation
 import LDAPClient
+import PostgresStore
 import Yams
 
 /// Reads and checks the configuration file. Every error names the file, line and key path.
@@ -95,8 +96,46 @@ struct Reader {
     }
 
     func storeConfig(_ node: ConfigNode) throws(ConfigError) -> StoreConfig {
-        let fields = try node.fields(["path"])
-        return StoreConfig(path: resolve(try fields.require("path").nonEmptyString()))
+        let fields = try node.fields(["path", "postgres"])
+        switch (fields["path"], fields["postgres"]) {
+        case (let path?, nil):
+            return StoreConfig(path: resolve(try path.nonEmptyString()))
+        case (nil, let postgres?):
+            return StoreConfig(path: "", postgres: try postgresSettings(postgres))
+        case (.some, .some):
+            throw node.error("give either path (SQLite) or postgres, not both")
+        case (nil, nil):
+            throw node.error("the store needs path (an SQLite file) or postgres")
+        }
+    }
+
+    /// `store.postgres`: url (no password in it), password_file, tls {mode, ca_file}.
+    func postgresSettings(_ node: ConfigNode) throws(ConfigError) -> PostgresSettings {
+        let fields = try node.fields(["url", "password_file", "tls"])
+        var tls = PostgresSettings.TLS()
+        if let tlsNode = fields["tls"] {
+            let tlsFields = try tlsNode.fields(["mode", "ca_file"])
+            if let modeNode = tlsFields["mode"] {
+                let text = try modeNode.nonEmptyString()
+                guard let mode = PostgresSettings.TLSMode(rawValue: text) else {
+                    throw modeNode.error("expected \(PostgresSettings.TLSMode.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
+                }
+                tls.mode = mode
+            }
+            tls.caFile = try readableFile(tlsFields["ca_file"])
+            if tls.caFile != nil && tls.mode != .verifyFull {
+                throw try tlsFields.require("ca_file").error("ca_file is for mode verify-full (mode \(tls.mode.rawValue) checks no certificate)")
+            }
+        }
+        let urlNode = try fields.require("url")
+        let url = try urlNode.nonEmptyString()
+        do {
+            return try PostgresSettings(url: url, passwordFile: try secretFile(fields["password_file"]), tls: tls)
+        } catch let error as PostgresStoreError {
+            throw urlNode.error(error.message)
+        } catch {
+            throw urlNode.error("\(error)")
+        }
     }
 
     func directoryConfig(_ node: ConfigNode) throws(ConfigError) -> DirectoryConfig {

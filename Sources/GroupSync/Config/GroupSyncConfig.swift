@@ -1,6 +1,8 @@
 import Foundation
 import LDAPClient
 import Logging
+import PostgresStore
+import SyncStore
 import SyncCore
 import Verification
 
@@ -17,9 +19,11 @@ public struct GroupSyncConfig: Sendable {
     public var policies: PolicySet
     public var server: ServerConfig
 
-    /// The daemon's Unix socket: `server.socket`, or `groupsync.sock` beside the store.
+    /// The daemon's Unix socket: `server.socket`, or `groupsync.sock` beside the store (the
+    /// SQLite file; beside the configuration file for a PostgreSQL store).
     public var controlSocket: String {
-        server.socket ?? URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent("groupsync.sock").path
+        server.socket ?? URL(fileURLWithPath: store.postgres == nil ? store.path : file).deletingLastPathComponent()
+            .appendingPathComponent("groupsync.sock").path
     }
 
     public func directory(named name: String) -> DirectoryConfig? {
@@ -51,8 +55,24 @@ public struct IncrementalConfig: Sendable, Equatable {
 }
 
 public struct StoreConfig: Sendable, Equatable {
-    /// The SQLite file, absolute.
+    /// The SQLite file, absolute; empty with `postgres`.
     public var path: String
+    /// The PostgreSQL store (`store: {postgres: {url, password_file, tls}}`) instead of SQLite.
+    public var postgres: PostgresSettings?
+
+    public init(path: String, postgres: PostgresSettings? = nil) {
+        self.path = path
+        self.postgres = postgres
+    }
+
+    /// How messages name the store.
+    public var location: String { postgres.map { "postgres://" + $0.label } ?? path }
+
+    /// Opens (and migrates) the store the configuration names.
+    public func open() throws(StoreError) -> any SnapshotStore {
+        if let postgres { return try PostgresStore(settings: postgres) }
+        return try Store(path: path)
+    }
 }
 
 /// One LDAP source.

@@ -68,7 +68,7 @@ public struct StatusAnswer: Codable, Sendable {
 
     /// The status as the store alone tells it: a run in progress is one recorded as
     /// `running`; the next run is left out (only the daemon knows it).
-    public static func fromStore(_ store: Store, config: GroupSyncConfig, now: Date = Date()) throws(StoreError) -> StatusAnswer {
+    public static func fromStore(_ store: any SnapshotStore, config: GroupSyncConfig, now: Date = Date()) throws(StoreError) -> StatusAnswer {
         var directories: [Directory] = []
         for directory in config.directories {
             let runs = try store.runs(directory: directory.name, limit: 20)
@@ -87,7 +87,7 @@ public struct StatusAnswer: Codable, Sendable {
         return StatusAnswer(daemon: false, directories: directories)
     }
 
-    static func incremental(of directory: DirectoryConfig, store: Store) throws(StoreError) -> Incremental {
+    static func incremental(of directory: DirectoryConfig, store: any SnapshotStore) throws(StoreError) -> Incremental {
         guard directory.incremental.method != .off else { return Incremental(method: "off") }
         guard let state = try store.syncState(directory: directory.name) else { return Incremental(method: "none") }
         let due = state.fullRunAt.addingTimeInterval(Double(directory.incremental.fullEvery.components.seconds))

@@ -47,7 +47,7 @@ public struct DirectoryReader: Sendable {
     /// Whether ``read(prior:progress:)`` takes the change feed's position first.
     public var capturesSyncState = false
     /// The store a change feed compares with (OpenLDAP's present phase).
-    public var stateStore: Store?
+    public var stateStore: (any SnapshotStore)?
 
     /// Reads the directory. With `prior` (the last snapshot's state), groups whose change
     /// marker did not move are not fetched with their members — see

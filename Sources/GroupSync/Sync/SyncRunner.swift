@@ -44,10 +44,10 @@ public struct ComparedSnapshots: Sendable {
 /// store lock. Every run ends recorded in the store, whatever its outcome.
 public struct SyncRunner: Sendable {
     public let config: GroupSyncConfig
-    public let store: Store
+    public let store: any SnapshotStore
     let logger: Logger
 
-    public init(config: GroupSyncConfig, store: Store, logger: Logger) {
+    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -60,9 +60,9 @@ public struct SyncRunner: Sendable {
         _ request: SyncRequest, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil,
         onStart: (@Sendable (String, Int64) -> Void)? = nil
     ) async throws(SyncError) -> [RunReport] {
-        let lock: StoreLock
+        let lock: any StoreRunLock
         do {
-            lock = try StoreLock(storePath: store.path)
+            lock = try store.runLock()
         } catch {
             throw SyncError.locked(error.description)
         }

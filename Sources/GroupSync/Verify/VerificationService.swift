@@ -10,7 +10,7 @@ import Verification
 /// against the snapshot once, at creation; make a new one after a sync.
 public struct VerificationService: Sendable {
     public let config: GroupSyncConfig
-    public let store: Store
+    public let store: any SnapshotStore
     public let resolved: ResolvedPolicies
     /// Each directory's last successful run when the service was made (the snapshot it answers from).
     let lastRuns: [String: RunRecord]
@@ -26,7 +26,7 @@ public struct VerificationService: Sendable {
 
     /// With `index`, answers come from memory (the daemon); without, from the store (the CLI).
     public init(
-        config: GroupSyncConfig, store: Store, index: SnapshotIndex? = nil, logger: Logger = Logger(label: "groupsync"),
+        config: GroupSyncConfig, store: any SnapshotStore, index: SnapshotIndex? = nil, logger: Logger = Logger(label: "groupsync"),
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws(VerifyError) {
         self.index = index
@@ -38,7 +38,7 @@ public struct VerificationService: Sendable {
             if let index {
                 resolved = try ResolvedPolicies(config.policies, catalog: index)
             } else {
-                resolved = try store.withCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
+                resolved = try store.withAnyCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
             }
             var runs: [String: RunRecord] = [:]
             for directory in config.directories {
@@ -221,7 +221,7 @@ public struct VerificationService: Sendable {
     /// Runs `body` against the index, or the store inside one read transaction.
     func withCatalog<T>(_ body: (any Catalog) throws -> T) throws -> T {
         if let index { return try body(index) }
-        return try store.withCatalog { try body($0) }
+        return try store.withAnyCatalog { try body($0) }
     }
 
     // MARK: Snapshots

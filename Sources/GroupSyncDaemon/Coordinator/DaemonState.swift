@@ -8,14 +8,14 @@ import SyncStore
 /// or a reload).
 public actor DaemonState {
     public private(set) var config: GroupSyncConfig
-    public let store: Store
+    public let store: any SnapshotStore
     public let logger: Logger
     private var verification: VerificationService?
     /// Bumped on every reload; the scheduler re-reads schedules when it moves.
     public private(set) var generation = 0
     private var reloadWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
-    public init(config: GroupSyncConfig, store: Store, logger: Logger) {
+    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -57,7 +57,7 @@ public actor DaemonState {
         let (config, store, logger) = (self.config, self.store, self.logger)
         Thread {
             do {
-                let index = try index ?? SnapshotIndex.load(from: store)
+                let index = try index ?? store.loadIndex()
                 let service = try VerificationService(config: config, store: store, index: index, logger: logger)
                 Task { await self.install(service, generation: generation) }
             } catch {
@@ -75,13 +75,13 @@ public actor DaemonState {
     public var answersFromIndex: Bool { verification?.usesIndex ?? false }
 
     /// Reads the configuration file again. An invalid file is logged and the configuration
-    /// in force stays; the store path and the server addresses need a restart to change.
+    /// in force stays; the store and the server addresses need a restart to change.
     @discardableResult
     public func reload() -> Bool {
         do {
             let fresh = try ConfigLoader.load(path: config.file)
-            if fresh.store.path != config.store.path || fresh.server != config.server {
-                logger.warning("store.path and server changes take effect at the next start of groupsync serve")
+            if fresh.store != config.store || fresh.server != config.server {
+                logger.warning("store and server changes take effect at the next start of groupsync serve")
             }
             config = fresh
             generation += 1

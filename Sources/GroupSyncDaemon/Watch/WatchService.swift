@@ -45,7 +45,7 @@ public struct WatchService: Service {
         }
     }
 
-    private func watch(_ directory: DirectoryConfig, store: Store) async {
+    private func watch(_ directory: DirectoryConfig, store: any SnapshotStore) async {
         let logger = state.logger
         let batcher = Batcher(directory: directory.name, window: directory.schedule?.batchWindow ?? .seconds(2), coordinator: coordinator, logger: logger)
         let watcher = ChangeWatcher(directory: directory, store: store, logger: logger)

@@ -35,7 +35,7 @@ enum ChangeFeeds {
     /// The feed for a directory as its server answers, nil when there is none (incremental
     /// runs off, a custom id attribute the feed cannot name objects by).
     static func feed(
-        for directory: DirectoryConfig, flavour: DirectoryFlavour, root: RootDSE, store: Store, logger: Logger
+        for directory: DirectoryConfig, flavour: DirectoryFlavour, root: RootDSE, store: any SnapshotStore, logger: Logger
     ) -> (any ChangeFeed)? {
         let method = directory.incremental.method
         guard method != .off else { return nil }

@@ -11,10 +11,10 @@ import SyncStore
 /// stored position (so a change is never lost between the two).
 public struct ChangeWatcher: Sendable {
     public let directory: DirectoryConfig
-    let store: Store
+    let store: any SnapshotStore
     let logger: Logger
 
-    public init(directory: DirectoryConfig, store: Store, logger: Logger) {
+    public init(directory: DirectoryConfig, store: any SnapshotStore, logger: Logger) {
         self.directory = directory
         self.store = store
         self.logger = logger

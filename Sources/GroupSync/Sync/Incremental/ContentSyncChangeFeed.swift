@@ -14,7 +14,7 @@ import SyncStore
 struct ContentSyncChangeFeed: ChangeFeed {
     let directory: DirectoryConfig
     let mapping: AttributeMapping
-    let store: Store
+    let store: any SnapshotStore
     let logger: Logger
 
     /// The deepest entry above both search bases: one search sees users, groups and the

@@ -15,7 +15,7 @@ import SyncStore
 struct IncrementalReader {
     let reader: DirectoryReader
     let mapping: AttributeMapping
-    let store: Store
+    let store: any SnapshotStore
     let logger: Logger
 
     var directory: DirectoryConfig { reader.directory }

@@ -1,0 +1,110 @@
+import Foundation
+import SyncCore
+import Verification
+
+/// What groupsync keeps per directory — the last snapshot, the runs with their changes,
+/// landing reports, configuration versions, incremental sync state — as the sync, the
+/// verification commands and the daemon use it. Two stores answer it alike: ``Store``
+/// (SQLite, the default) and the PostgreSQL store (`store: {postgres: …}`).
+///
+/// Calls are synchronous: each blocks its thread until the store has answered (SQLite
+/// reads the file; the PostgreSQL store waits on its connection).
+public protocol SnapshotStore: AnyObject, Sendable {
+    /// What messages call the store: the SQLite file's path or `postgres://user@host:port/db`.
+    var location: String { get }
+    /// Takes the store's run lock: one sync at a time per store, whichever process runs it.
+    func runLock() throws(StoreLockError) -> any StoreRunLock
+
+    // Snapshot
+    func snapshot(directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError) -> Snapshot
+    func header(directory: String, usersByDigest: Bool, resolutionDigests: Bool) throws(StoreError) -> Snapshot
+    func loadUsers(_ snapshot: inout Snapshot, directory: String, differingFrom wanted: Snapshot) throws(StoreError)
+    func completeMembers(_ snapshot: inout Snapshot, directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError)
+    func totals(directory: String) throws(StoreError) -> RunRecord.Totals
+    func apply(_ plan: Plan, run: RunRecord, syncState: SyncState?) throws(StoreError) -> RunRecord
+    func members(directory: String, groupIDs: Set<String>, keys: inout [String: MemberRef]?) throws(StoreError) -> [String: Set<MemberRef>]
+    func groupEdges(directory: String) throws(StoreError) -> [String: Set<String>]
+    func effectiveGroups(directory: String, userID: String) throws(StoreError) -> Set<String>
+
+    // Incremental lookups
+    func kinds(directory: String, ids: Set<String>) throws(StoreError) -> [String: MemberRef.Kind]
+    func partialSnapshot(directory: String, userIDs: Set<String>, groupIDs: Set<String>, memberKeys: inout [String: MemberRef]?) throws(StoreError) -> Snapshot
+    func groupsContaining(directory: String, members: Set<MemberRef>) throws(StoreError) -> Set<String>
+    func unresolvedValues(directory: String) throws(StoreError) -> [String: Set<String>]
+    func objects(directory: String, dnKeys: Set<String>) throws(StoreError) -> [String: MemberRef]
+    func users(directory: String, usernames: Set<String>) throws(StoreError) -> [String: String]
+    func users(directory: String, primaryGroup sid: String) throws(StoreError) -> Set<String>
+    func groups(directory: String, sids: Set<String>) throws(StoreError) -> [String: String]
+    func allIDs(directory: String) throws(StoreError) -> Set<String>
+
+    // Runs
+    func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
+    func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String], syncState: SyncState?) throws(StoreError) -> RunRecord
+    func markInterruptedRuns() throws(StoreError) -> Int
+    func runs(directory: String?, limit: Int) throws(StoreError) -> [RunRecord]
+    func run(id: Int64) throws(StoreError) -> RunRecord?
+    func changes(runID: Int64, limit: Int?) throws(StoreError) -> [PlannedChange]
+    func lastSuccessfulRun(directory: String) throws(StoreError) -> RunRecord?
+    func lastDecisiveRun(directory: String) throws(StoreError) -> RunRecord?
+
+    // Sync state, configurations, landings
+    func syncState(directory: String) throws(StoreError) -> SyncState?
+    func saveSyncState(_ state: SyncState, directory: String) throws(StoreError)
+    func clearSyncState(directory: String) throws(StoreError)
+    func saveConfig(file: String, text: String) throws(StoreError) -> String
+    func config(digest: String) throws(StoreError) -> (file: String, text: String)?
+    func saveLandings(_ rows: [PolicyAudit.Landing], runID: Int64) throws(StoreError)
+    func latestLandings() throws(StoreError) -> [(run: RunRecord, rows: [PolicyAudit.Landing])]
+
+    // Verification
+    func withAnyCatalog<T>(_ body: (any Catalog) throws -> T) throws(StoreError) -> T
+    func loadIndex() throws(StoreError) -> SnapshotIndex
+
+    // Checks
+    func probeWritable() throws(StoreError)
+    func integrityProblems() throws(StoreError) -> [String]
+}
+
+/// The run lock a store hands out: held until released or the process ends.
+public protocol StoreRunLock: AnyObject, Sendable {}
+
+extension StoreLock: StoreRunLock {}
+
+/// The defaults the stores' own methods have.
+extension SnapshotStore {
+    public func snapshot(directory: String) throws(StoreError) -> Snapshot { try snapshot(directory: directory, reusingMembersOf: nil) }
+    public func header(directory: String) throws(StoreError) -> Snapshot {
+        try header(directory: directory, usersByDigest: false, resolutionDigests: true)
+    }
+    public func completeMembers(_ snapshot: inout Snapshot, directory: String) throws(StoreError) {
+        try completeMembers(&snapshot, directory: directory, reusingMembersOf: nil)
+    }
+    @discardableResult
+    public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord { try apply(plan, run: run, syncState: nil) }
+    public func members(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: Set<MemberRef>] {
+        var keys: [String: MemberRef]?
+        return try members(directory: directory, groupIDs: groupIDs, keys: &keys)
+    }
+    public func partialSnapshot(directory: String, userIDs: Set<String>, groupIDs: Set<String>) throws(StoreError) -> Snapshot {
+        var keys: [String: MemberRef]?
+        return try partialSnapshot(directory: directory, userIDs: userIDs, groupIDs: groupIDs, memberKeys: &keys)
+    }
+    public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
+        try record(run, changes: changes, markers: markers, syncState: nil)
+    }
+    public func runs(directory: String? = nil) throws(StoreError) -> [RunRecord] { try runs(directory: directory, limit: 20) }
+    public func runs(limit: Int) throws(StoreError) -> [RunRecord] { try runs(directory: nil, limit: limit) }
+    public func changes(runID: Int64) throws(StoreError) -> [PlannedChange] { try changes(runID: runID, limit: nil) }
+}
+
+extension Store: SnapshotStore {
+    public var location: String { path }
+
+    public func runLock() throws(StoreLockError) -> any StoreRunLock { try StoreLock(storePath: path) }
+
+    public func withAnyCatalog<T>(_ body: (any Catalog) throws -> T) throws(StoreError) -> T {
+        try withCatalog { try body($0) }
+    }
+
+    public func loadIndex() throws(StoreError) -> SnapshotIndex { try SnapshotIndex.load(from: self) }
+}
