@@ -129,12 +129,11 @@ struct Reader {
         }
         let urlNode = try fields.require("url")
         let url = try urlNode.nonEmptyString()
+        let passwordFile = try secretFile(fields["password_file"])
         do {
-            return try PostgresSettings(url: url, passwordFile: try secretFile(fields["password_file"]), tls: tls)
-        } catch let error as PostgresStoreError {
-            throw urlNode.error(error.message)
+            return try PostgresSettings(url: url, passwordFile: passwordFile, tls: tls)
         } catch {
-            throw urlNode.error("\(error)")
+            throw urlNode.error(error.message)
         }
     }
 
