@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "GroupSyncDaemon",
             dependencies: [
-                "GroupSync", "SyncStore", "SyncCore", "Verification",
+                "GroupSync", "SyncStore", "SyncCore", "Verification", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

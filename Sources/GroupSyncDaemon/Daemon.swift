@@ -54,6 +54,9 @@ public struct Daemon: Sendable {
         services.append(ReloadService(state: state))
         services.append(SchedulerService(state: state, coordinator: coordinator, clock: clock))
         services.append(WatchService(state: state, coordinator: coordinator))
+        if let ownership = state.ownership {
+            services.append(LeaseService(ownership: ownership, state: state, coordinator: coordinator))
+        }
         services.append(coordinator)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -167,10 +167,33 @@ public enum PostgresSchema {
             )
             """,
         ]),
+        ("v2: sync requests between daemons", [
+            // A manual sync asked of a daemon that does not own the directory: the owner
+            // claims the row, runs (or joins) the sync, and writes the run's id back.
+            """
+            CREATE TABLE sync_request (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                directory TEXT NOT NULL,
+                dry_run BOOLEAN NOT NULL,
+                force BOOLEAN NOT NULL,
+                full_run BOOLEAN NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                claimed_by TEXT,
+                claimed_at TIMESTAMPTZ,
+                finished_at TIMESTAMPTZ,
+                run_id BIGINT,
+                error TEXT
+            )
+            """,
+            "CREATE INDEX sync_request_pending ON sync_request(directory) WHERE claimed_by IS NULL",
+        ]),
     ]
 
     /// The newest migration's id (what a fully migrated store records last).
     public static var latest: String { migrations.last!.id }
+    /// Every migration's id, oldest first.
+    public static var ids: [String] { migrations.map(\.id) }
 
     /// Applies the migrations the database lacks, each in a transaction of its own, under
     /// a transaction-scoped advisory lock that serialises daemons starting together.

@@ -26,6 +26,24 @@ public final class PostgresStore: Sendable {
     /// What messages call the store.
     public var label: String { "postgres://" + settings.label }
 
+    /// A connection of its own for the daemons' coordination (leases, requests), so that a
+    /// long apply transaction on the store's connection never delays a lease renewal.
+    public func coordinationSession() throws(StoreError) -> PostgresSession {
+        do {
+            return try PostgresSession.connect(settings)
+        } catch {
+            throw StoreError(path: label, operation: "connect for the daemons' leases", underlying: error)
+        }
+    }
+
+    /// The unexpired lease on a directory: which daemon syncs it (`status`).
+    public func leaseOwner(directory: String) throws(StoreError) -> String? {
+        let operation = "read the lease of \(directory)"
+        return try query(operation, "SELECT owner FROM directory_lease WHERE directory = \(directory) AND expires_at > now()").first.map {
+            row throws(StoreError) in try decode(operation, row, as: String.self)
+        }
+    }
+
     func query(_ operation: @autoclosure () -> String, _ query: PostgresQuery) throws(StoreError) -> [PostgresRow] {
         do {
             return try session.query(query)

@@ -57,7 +57,7 @@ struct SyncCommand: AsyncParsableCommand {
             progress.clear()
             switch error {
             case .unknownDirectory: throw fail("\(error)", .usage)
-            case .locked, .store: throw fail("\(error)", .unavailable)
+            case .locked, .store, .elsewhere: throw fail("\(error)", .unavailable)
             }
         }
         progress.clear()

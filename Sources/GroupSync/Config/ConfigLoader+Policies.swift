@@ -169,7 +169,7 @@ extension Reader {
 
     func server(_ node: ConfigNode?) throws(ConfigError) -> ServerConfig {
         guard let node else { return ServerConfig() }
-        let fields = try node.fields(["socket", "listen", "token_file", "readiness_grace"])
+        let fields = try node.fields(["socket", "listen", "token_file", "readiness_grace", "name", "lease"])
         let listen = try fields["listen"]?.nonEmptyString()
         if let listen, let listenNode = fields["listen"] {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
@@ -180,6 +180,17 @@ extension Reader {
         return ServerConfig(
             socket: try fields["socket"].map { node throws(ConfigError) in resolve(try node.nonEmptyString()) },
             listen: listen, tokenFile: try secretFile(fields["token_file"]),
-            readinessGrace: try fields["readiness_grace"]?.duration() ?? .seconds(3600))
+            readinessGrace: try fields["readiness_grace"]?.duration() ?? .seconds(3600),
+            name: try fields["name"]?.nonEmptyString(), lease: try lease(fields["lease"]))
+    }
+
+    /// `server.lease`: how long a daemon's claim on a directory lasts unrenewed (PostgreSQL store).
+    func lease(_ node: ConfigNode?) throws(ConfigError) -> Duration {
+        guard let node else { return .seconds(15) }
+        let lease = try node.duration()
+        guard lease >= .seconds(2), lease <= .seconds(600) else {
+            throw node.error("a lease between 2s and 10m (another daemon takes a directory over within it after its owner dies)")
+        }
+        return lease
     }
 }

@@ -255,11 +255,21 @@ public struct ServerConfig: Sendable, Equatable {
     public var tokenFile: String?
     /// `/readyz` fails when a directory's last run has been failing for longer than this.
     public var readinessGrace: Duration
+    /// How this daemon names itself to others sharing a PostgreSQL store (default host:pid).
+    public var name: String?
+    /// How long a daemon's lease on a directory lasts unrenewed (PostgreSQL store): the most
+    /// a directory waits for another daemon after its owner dies.
+    public var lease: Duration
 
-    public init(socket: String? = nil, listen: String? = nil, tokenFile: String? = nil, readinessGrace: Duration = .seconds(3600)) {
+    public init(
+        socket: String? = nil, listen: String? = nil, tokenFile: String? = nil, readinessGrace: Duration = .seconds(3600), name: String? = nil,
+        lease: Duration = .seconds(15)
+    ) {
         self.socket = socket
         self.listen = listen
         self.tokenFile = tokenFile
         self.readinessGrace = readinessGrace
+        self.name = name
+        self.lease = lease
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresStore
 import SyncStore
 
 /// `groupsync status` and `GET /v1/status`: per directory the last run, its outcome and
@@ -46,9 +47,12 @@ public struct StatusAnswer: Codable, Sendable {
         public var nextRun: String?
         public var consecutiveFailures: Int
         public var incremental: Incremental?
+        /// PostgreSQL store: the daemon holding the directory's lease (the one that syncs
+        /// it); nil when no daemon holds it, and absent with SQLite.
+        public var owner: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, running, progress, incremental
+            case name, running, progress, incremental, owner
             case lastRunID = "last_run_id"
             case lastOutcome = "last_outcome"
             case lastFinishedAt = "last_finished_at"
@@ -82,7 +86,8 @@ public struct StatusAnswer: Codable, Sendable {
                 lastSuccessAgeSeconds: success.map { Int(now.timeIntervalSince($0.finishedAt)) },
                 running: running != nil, runningRunID: running?.id, progress: nil, nextRun: nil,
                 consecutiveFailures: runs.prefix { $0.outcome == .failed || $0.outcome == .running }.filter { $0.outcome == .failed }.count,
-                incremental: try incremental(of: directory, store: store)))
+                incremental: try incremental(of: directory, store: store),
+                owner: try (store as? PostgresStore)?.leaseOwner(directory: directory.name)))
         }
         return StatusAnswer(daemon: false, directories: directories)
     }
@@ -95,16 +100,21 @@ public struct StatusAnswer: Codable, Sendable {
     }
 
     public var text: String {
-        var table = TextTable(header: ["directory", "last run", "outcome", "finished (UTC)", "last success", "running", "next run", "incremental"])
+        let shared = directories.contains { $0.owner != nil }
+        var header = ["directory", "last run", "outcome", "finished (UTC)", "last success", "running", "next run", "incremental"]
+        if shared { header.append("synced by") }
+        var table = TextTable(header: header)
         for directory in directories {
             let age = directory.lastSuccessAgeSeconds.map { " (\(Self.age($0)) ago)" } ?? ""
-            table.add([
+            var row: [String] = [
                 directory.name, directory.lastRunID.map(String.init) ?? "–", directory.lastOutcome ?? "never run",
                 directory.lastFinishedAt ?? "–", (directory.lastSuccessAt ?? "never") + age,
                 directory.running ? "yes" + (directory.progress.map { " (\($0.phase), \($0.entries) entries)" } ?? "") : "no",
                 directory.nextRun ?? (daemon ? "not scheduled" : "(daemon not running)"),
                 directory.incremental.map { $0.method == "none" ? "full runs only (no feed position yet)" : $0.method } ?? "–",
-            ])
+            ]
+            if shared { row.append(directory.owner ?? "no daemon") }
+            table.add(row)
         }
         var lines = [table.render()]
         for directory in directories where directory.lastOutcome == "failed" || directory.lastOutcome == "stopped-by-limit" {

@@ -307,6 +307,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case locked(String)
     case unknownDirectory(String, known: [String])
     case store(String)
+    /// Another daemon sharing the (PostgreSQL) store runs this directory's syncs.
+    case elsewhere(String)
 
     public var description: String {
         switch self {
@@ -314,6 +316,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
         case .unknownDirectory(let name, let known):
             "no directory named \"\(name)\" in the configuration; known: \(known.joined(separator: ", "))"
         case .store(let message): message
+        case .elsewhere(let message): message
         }
     }
 }

@@ -50,7 +50,7 @@ enum APIResponse {
     static func error(_ error: SyncError) -> Response {
         switch error {
         case .unknownDirectory: self.error(error.description, status: .badRequest)
-        case .locked: self.error(error.description, status: .conflict)
+        case .locked, .elsewhere: self.error(error.description, status: .conflict)
         case .store: self.error(error.description, status: .serviceUnavailable)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import Logging
+import PostgresStore
 import SyncStore
 
 /// What the daemon's services share: the configuration in force (replaced on SIGHUP), the
@@ -10,6 +11,9 @@ public actor DaemonState {
     public private(set) var config: GroupSyncConfig
     public let store: any SnapshotStore
     public let logger: Logger
+    /// With a PostgreSQL store, which directories this daemon syncs; nil with SQLite (one
+    /// daemon, every directory).
+    public nonisolated let ownership: DirectoryOwnership?
     private var verification: VerificationService?
     /// Bumped on every reload; the scheduler re-reads schedules when it moves.
     public private(set) var generation = 0
@@ -19,6 +23,7 @@ public actor DaemonState {
         self.config = config
         self.store = store
         self.logger = logger
+        ownership = (store as? PostgresStore).map { DirectoryOwnership(store: $0, name: config.server.name, lease: config.server.lease) }
     }
 
     private var indexGeneration = 0

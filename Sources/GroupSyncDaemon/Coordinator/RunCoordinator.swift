@@ -129,6 +129,14 @@ public actor RunCoordinator: Service {
             return .failure(.unknownDirectory(key.directory, known: config.directories.map(\.name)))
         }
         if Task.isCancelled { return .failure(.store("cancelled: the daemon is shutting down")) }
+        if let ownership = state.ownership, !(await ownership.owns(key.directory)) {
+            // Another daemon holds the directory's lease: it runs the syncs. A manual one is
+            // handed to it; scheduled and watch-mode runs are its own to make.
+            guard request.trigger == .api || request.trigger == .manual else {
+                return .failure(.elsewhere("directory \(key.directory) is synced by another daemon (this one is \(ownership.name))"))
+            }
+            return await handOver(request, key: key, flight: flight, ownership: ownership)
+        }
         let runner = SyncRunner(config: config, store: state.store, logger: state.logger)
         let directory = key.directory
         do {
@@ -164,6 +172,30 @@ public actor RunCoordinator: Service {
         }
         let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
         return try result.get()
+    }
+
+    /// Hands a manual sync to the daemon that owns the directory, through the database, and
+    /// waits for its run (polled; the owner claims requests within a fraction of a second).
+    private func handOver(_ request: SyncRequest, key: FlightKey, flight: Flight, ownership: DirectoryOwnership) async -> Result<RunReport, SyncError> {
+        let store = ownership.store
+        do {
+            let requests = try await ownership.requests()
+            let id = try requests.submit(directory: key.directory, dryRun: key.dryRun, force: key.force, full: key.full, by: ownership.name)
+            state.logger.info("sync handed to the directory's owner", metadata: ["directory": "\(key.directory)", "request": "\(id)"])
+            while true {
+                if Task.isCancelled { return .failure(.store("cancelled: the daemon is shutting down")) }
+                if case .finished(let runID, let error) = try requests.state(id) {
+                    guard let runID, let run = try store.run(id: runID) else {
+                        return .failure(.store(error ?? "the owner of directory \(key.directory) ran no sync"))
+                    }
+                    started(runID, flight: flight, directory: key.directory)
+                    return .success(RunReport(run: run, plan: nil))
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        } catch {
+            return .failure(.store("cannot hand the sync of \(key.directory) to its owner: \(error)"))
+        }
     }
 
     private func started(_ id: Int64, flight: Flight, directory: String) {

@@ -9,15 +9,22 @@ import Foundation
 /// and let answers go first; threads a run starts (its LDAP connection's) inherit the
 /// priority. Watch-mode batches do not come here (see ``RunCoordinator``).
 final class RunExecutor: TaskExecutor, @unchecked Sendable {
-    static let background = RunExecutor()
+    static let background = RunExecutor(threadName: "groupsync-runs", niceness: 10)
+    /// The daemons' coordination on a PostgreSQL store (lease renewals, handed-over syncs):
+    /// short blocking calls that must not wait behind a run, so a thread of their own at
+    /// normal priority.
+    static let coordination = RunExecutor(threadName: "groupsync-leases", niceness: 0)
+
     /// The thread's name (ps, /proc) and its nice value.
-    static let threadName = "groupsync-runs"
-    static let niceness: Int32 = 10
+    let threadName: String
+    let niceness: Int32
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
 
-    private init() {
+    private init(threadName: String, niceness: Int32) {
+        self.threadName = threadName
+        self.niceness = niceness
         Thread { [unowned self] in self.serve() }.start()
     }
 
@@ -33,9 +40,9 @@ final class RunExecutor: TaskExecutor, @unchecked Sendable {
         // Named for ps and /proc (a new thread would otherwise carry its creator's name).
         // Written to the kernel directly: Foundation's Thread.current.name did not always
         // reach it (a parallel test run once saw the thread under its creator's name).
-        try? Self.threadName.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+        try? threadName.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
         // On Linux this sets the calling thread's priority only (threads are tasks).
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }

@@ -77,6 +77,10 @@ public struct SchedulerService: Service {
             let outcome: RunRecord.Outcome?
             do {
                 outcome = try await coordinator.sync(SyncRequest(directories: [name], trigger: trigger)).first?.run.outcome
+            } catch .elsewhere {
+                // Another daemon owns the directory (shared PostgreSQL store): its schedule runs.
+                state.logger.debug("scheduled sync left to the directory's owner", metadata: ["directory": "\(name)"])
+                outcome = nil
             } catch {
                 state.logger.error("scheduled sync could not run", metadata: ["directory": "\(name)", "error": "\(error)"])
                 outcome = .failed

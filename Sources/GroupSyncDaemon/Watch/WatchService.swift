@@ -135,6 +135,9 @@ actor Batcher {
             if let run = reports.first?.run {
                 logger.info("watch run", metadata: ["directory": "\(directory)", "run": "\(run.id ?? 0)", "outcome": "\(run.outcome.rawValue)", "mode": "\(run.mode.rawValue)"])
             }
+        } catch .elsewhere {
+            // Another daemon owns the directory (shared PostgreSQL store) and runs its batches.
+            logger.debug("watch batch left to the directory's owner", metadata: ["directory": "\(directory)"])
         } catch {
             logger.error("watch run could not start", metadata: ["directory": "\(directory)", "error": "\(error)"])
         }

@@ -1,0 +1,125 @@
+import Foundation
+import GroupSyncDaemon
+import LDAPTestSupport
+import Testing
+
+/// Two daemons on one PostgreSQL store: exactly one syncs the directory, the other takes
+/// over within the lease after the first dies, and manual syncs on either make one run.
+@Suite("Several daemons on one PostgreSQL store", .tags(.slapd))
+struct SharedStoreTests {
+    /// One daemon of the pair: its configuration (same store and directory, its own socket
+    /// and name) and its process.
+    final class Member: @unchecked Sendable {
+        let name: String
+        let configPath: String
+        let socket: String
+        let log: String
+        var process: SpawnedProcess?
+
+        init(name: String, harness: DaemonHarness, storeURL: String, passwordFile: String) throws {
+            self.name = name
+            configPath = harness.folder.appendingPathComponent("\(name).yaml").path
+            socket = harness.folder.appendingPathComponent("\(name).sock").path
+            log = harness.folder.appendingPathComponent("\(name).log").path
+            let text = harness.config()
+                .replacingOccurrences(of: "store:\n  path: var/groupsync.sqlite\n", with: """
+                    store:
+                      postgres:
+                        url: \(storeURL)
+                        password_file: \(passwordFile)
+                        tls:
+                          mode: disable
+
+                    """)
+                .replacingOccurrences(of: "server:\n  socket: var/groupsync.sock\n", with: "server:\n  socket: \(socket)\n  name: \(name)\n  lease: 3s\n")
+            precondition(text.contains("name: \(name)") && text.contains("postgres:"), "the daemon configuration was not rewritten")
+            try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        }
+
+        func start() async throws {
+            process = try SpawnedProcess(executable: DaemonHarness.binary, arguments: ["serve", "--config", configPath], logPath: log)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !DaemonClient.answers(socket: socket) {
+                guard process?.isRunning == true, ContinuousClock.now < deadline else {
+                    throw DaemonError("daemon \(name) did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        var client: DaemonClient { DaemonClient(endpoint: .unix(socket), timeout: 60) }
+
+        /// The owner of `corp` as this daemon's `/v1/status` reports it.
+        func owner() async throws -> String? {
+            let response = try await client.request("GET", "/v1/status")
+            let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+            return ((json?["directories"] as? [[String: Any]])?.first?["owner"]) as? String
+        }
+    }
+
+    @Test("one owner; 50 manual syncs over both daemons make one run; SIGKILL the owner and the other takes over within the lease")
+    func ownership() async throws {
+        let harness = try await DaemonHarness()
+        let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
+        let a = try Member(name: "daemon-a", harness: harness, storeURL: url, passwordFile: passwordFile)
+        let b = try Member(name: "daemon-b", harness: harness, storeURL: url, passwordFile: passwordFile)
+        defer { a.process?.killAndReap(); b.process?.killAndReap() }
+        try await a.start()
+        try await b.start()
+
+        // Both see the same owner, one of the two.
+        #expect(try await harness.eventually {
+            let (ownerA, ownerB) = (try await a.owner(), try await b.owner())
+            return ownerA != nil && ownerA == ownerB
+        })
+        let ownerName = try #require(try await a.owner())
+        #expect(["daemon-a", "daemon-b"].contains(ownerName))
+        let (owner, other) = ownerName == "daemon-a" ? (a, b) : (b, a)
+
+        // 50 triggers spread over both daemons while the run waits on the directory: one run.
+        await harness.directory.kill(SIGSTOP)
+        let ids = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<50 {
+                let member = index % 2 == 0 ? a : b
+                group.addTask {
+                    let response = try await member.client.request("POST", "/v1/sync", body: Data("{}".utf8))
+                    let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+                    let runs = try #require(json?["runs"] as? [[String: Any]], "\(response.text)")
+                    return try #require(runs.first?["id"] as? Int, "\(response.text)")
+                }
+            }
+            try await Task.sleep(for: .seconds(3))  // every request is in while the run waits (LDAP timeout 5 s)
+            harness.directory.signalNow(SIGCONT)
+            var ids: [Int] = []
+            for try await id in group { ids.append(id) }
+            return ids
+        }
+        #expect(ids.count == 50)
+        #expect(Set(ids).count == 1, "one run for all: \(Set(ids))")
+        let runs = try await other.client.request("GET", "/v1/runs")
+        let listed = (try JSONSerialization.jsonObject(with: runs.body) as? [String: Any])?["runs"] as? [[String: Any]]
+        #expect(listed?.count == 1, "\(runs.text)")
+        #expect(listed?.first?["outcome"] as? String == "applied")
+
+        // The owner dies without releasing its lease: the other daemon owns the directory
+        // within the lease (3 s) and its renewal interval, and syncs it.
+        owner.process?.signal(SIGKILL)
+        await owner.process?.waitForExit()
+        let killed = ContinuousClock.now
+        #expect(try await harness.eventually { try await other.owner() == other.name })
+        let takeover = ContinuousClock.now - killed
+        #expect(takeover < .seconds(6), "taken over after \(takeover)")
+        let response = try await other.client.request("POST", "/v1/sync", body: Data("{}".utf8))
+        let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        #expect((json?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "no-changes", "\(response.text)")
+
+        let handed = try String(contentsOfFile: ownerName == "daemon-a" ? b.log : a.log, encoding: .utf8).components(separatedBy: "sync handed to the directory's owner").count - 1
+        #expect(handed == 1, "the other daemon's 25 triggers joined one flight, handed to the owner once")
+
+        // A clean stop releases the lease at once.
+        other.process?.signal(SIGTERM)
+        await other.process?.waitForExit(timeout: .seconds(20))
+        #expect(other.process?.exitCode == 0)
+        #expect(try String(contentsOfFile: other.log, encoding: .utf8).contains("leases released"))
+    }
+}
