@@ -93,17 +93,25 @@ struct PostgresSnapshotWriter {
                 """)
         }
 
-        // Memberships added: to groups the store had, and every member of new groups.
+        // Memberships added: to groups the store had, and every member of new groups. Sent
+        // one full statement at a time (21,845 rows), so a first sync's million rows never
+        // sit in memory as parameter rows all at once.
+        let insertEdges = "INSERT INTO membership (group_ref, member_kind, member_ref) VALUES"
         var edges: [[SQLValue]] = []
-        edges.reserveCapacity(plan.membershipsAddedCount)
-        for membership in plan.membershipsAdded {
-            edges.append([.integer(try group(membership.groupID)), .small(membership.member.kind == .user ? 0 : 1), .integer(try ref(membership.member))])
+        edges.reserveCapacity(Self.edgesPerStatement)
+        func add(_ groupRef: Int64, _ member: MemberRef) throws {
+            edges.append([.integer(groupRef), .small(member.kind == .user ? 0 : 1), .integer(try ref(member))])
+            if edges.count == Self.edgesPerStatement {
+                try transaction.values(insertEdges, edges)
+                edges.removeAll(keepingCapacity: true)
+            }
         }
+        for membership in plan.membershipsAdded { try add(try group(membership.groupID), membership.member) }
         for (groupID, members) in plan.newGroupMembers {
             let groupRef = try group(groupID)
-            for member in members { edges.append([.integer(groupRef), .small(member.kind == .user ? 0 : 1), .integer(try ref(member))]) }
+            for member in members { try add(groupRef, member) }
         }
-        if !edges.isEmpty { try transaction.values("INSERT INTO membership (group_ref, member_kind, member_ref) VALUES", edges) }
+        if !edges.isEmpty { try transaction.values(insertEdges, edges) }
         if !plan.unresolvedAdded.isEmpty {
             try transaction.values("INSERT INTO unresolved_member (group_ref, value) VALUES", try plan.unresolvedAdded.map {
                 [.integer(try group($0.groupID)), .text($0.value)]
@@ -122,6 +130,9 @@ struct PostgresSnapshotWriter {
                                    tail: ") AS v(r, s, x, c) WHERE g.ref = v.r")
         }
     }
+
+    /// Membership rows per INSERT: as many as PostgreSQL's 65,535 parameters allow (3 each).
+    static let edgesPerStatement = 65_535 / 3
 
     /// The stored refs of the directory's users or groups, by id.
     private func refs(_ table: String) throws -> [String: Int64] {

@@ -72,12 +72,7 @@ extension PostgresStore {
     /// Reads the users of a digest-only header that a run needs: those whose digest differs
     /// from `wanted`'s, and those `wanted` lacks.
     public func loadUsers(_ snapshot: inout Snapshot, directory: String, differingFrom wanted: Snapshot) throws(StoreError) {
-        guard snapshot.partialUsers else { return }
-        var needed: [String] = []
-        for (id, digest) in snapshot.userDigests {
-            if let user = wanted.users[id], user.stableDigest == digest { continue }
-            needed.append(id)
-        }
+        let needed = snapshot.usersToLoad(differingFrom: wanted)
         guard !needed.isEmpty else { return }
         let operation = "read \(needed.count) users of \(directory)"
         let users = try transaction(operation) { transaction -> [DirectoryUser] in
@@ -92,23 +87,9 @@ extension PostgresStore {
     /// taken from `wanted` where the digests agree (left unloaded where `wanted` left them
     /// unloaded), read from the store elsewhere.
     public func completeMembers(_ snapshot: inout Snapshot, directory: String, reusingMembersOf wanted: Snapshot? = nil) throws(StoreError) {
-        var unread = Set<String>()
-        for group in snapshot.unloadedGroups {
-            if let wanted, let digest = snapshot.memberDigests[group], wanted.memberDigests[group] == digest {
-                if !wanted.unloadedGroups.contains(group) {
-                    snapshot.members[group] = wanted.members[group]
-                    snapshot.unloadedGroups.remove(group)
-                }
-            } else {
-                unread.insert(group)
-            }
-        }
+        let unread = snapshot.reuseMembers(of: wanted)
         guard !unread.isEmpty else { return }
-        let loaded = try members(directory: directory, groupIDs: unread)
-        for group in unread {
-            snapshot.members[group] = loaded[group].flatMap { $0.isEmpty ? nil : $0 }
-            snapshot.unloadedGroups.remove(group)
-        }
+        snapshot.fillMembers(try members(directory: directory, groupIDs: unread), of: unread)
     }
 
     /// The stored direct members of some groups.

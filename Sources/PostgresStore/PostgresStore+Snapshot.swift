@@ -45,43 +45,8 @@ extension PostgresStore {
     /// run), with the groups' member digests and change markers. With `wanted`, the members
     /// of groups whose digests agree with it are taken from it instead of being read.
     public func snapshot(directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError) -> Snapshot {
-        if let wanted {
-            var snapshot = try header(directory: directory, usersByDigest: false, resolutionDigests: true)
-            try completeMembers(&snapshot, directory: directory, reusingMembersOf: wanted)
-            return snapshot
-        }
-        let operation = "read the snapshot of \(directory)"
-        return try transaction(operation) { transaction -> Snapshot in
-            var snapshot = Snapshot()
-            let decoder = JSONDecoder()
-            for row in try transaction.query(#"SELECT \#(unescaped: Self.userColumns) FROM "user" WHERE directory = \#(directory)"#) {
-                let user = try Self.user(row, decoder: decoder)
-                snapshot.users[user.id] = user
-            }
-            for row in try transaction.query("""
-                SELECT id, dn, name, mail, members_sum, members_xor, members_count, change_marker, group_type, sid
-                FROM "group" WHERE directory = \(directory)
-                """) {
-                try Self.addGroup(row, to: &snapshot)
-            }
-            for row in try transaction.query("""
-                SELECT g.id, m.member_kind, COALESCE(u.id, mg.id) FROM membership m
-                JOIN "group" g ON g.ref = m.group_ref
-                LEFT JOIN "user" u ON m.member_kind = 0 AND u.ref = m.member_ref
-                LEFT JOIN "group" mg ON m.member_kind = 1 AND mg.ref = m.member_ref
-                WHERE g.directory = \(directory)
-                """) {
-                let (group, kind, member) = try row.decode((String, Int16, String?).self)
-                guard let member else { throw PostgresStoreError("a membership of group \(group) points at no stored object") }
-                snapshot.members[group, default: []].insert(MemberRef(kind == 0 ? .user : .group, member))
-            }
-            for row in try transaction.query("""
-                SELECT g.id, u.value FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = \(directory)
-                """) {
-                let (group, value) = try row.decode((String, String).self)
-                snapshot.unresolved[group, default: []].insert(value)
-            }
-            return snapshot
-        }
+        var snapshot = try header(directory: directory, usersByDigest: false, resolutionDigests: true)
+        try completeMembers(&snapshot, directory: directory, reusingMembersOf: wanted)
+        return snapshot
     }
 }

@@ -15,11 +15,8 @@ struct PostgresCatalogTests {
 
     @Test("users and groups by name, address and DN; nesting; effective members; graphs; close matches: the same answers")
     func sameAnswers() async throws {
-        let (_, settings) = try await PostgresServer.shared.freshDatabase()
-        let folder = try StoreCopyTests.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let sqlite = try Store(path: folder.appendingPathComponent("store.sqlite").path)
-        let postgres = try await blocking { try PostgresStore(settings: settings) }
+        let pair = try await StorePair.make()
+        let (sqlite, postgres) = (pair.sqlite, pair.postgres)
         var corp = PostgresSnapshotTests.changed(PostgresSnapshotTests.directory(users: 150, groups: 10))
         corp.users["u3"]?.username = "MiXeD"
         corp.groups["g5"]?.name = "Sales Team"

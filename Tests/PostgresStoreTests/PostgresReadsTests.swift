@@ -21,11 +21,8 @@ struct PostgresReadsTests {
 
     @Test("header, loadUsers, completeMembers, members, edges, effective groups and the incremental lookups: the same answers")
     func sameAnswers() async throws {
-        let (_, settings) = try await PostgresServer.shared.freshDatabase()
-        let folder = try StoreCopyTests.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let sqlite = try Store(path: folder.appendingPathComponent("store.sqlite").path)
-        let postgres = try await blocking { try PostgresStore(settings: settings) }
+        let pair = try await StorePair.make()
+        let (sqlite, postgres) = (pair.sqlite, pair.postgres)
         var first = PostgresSnapshotTests.directory(users: 200, groups: 12)
         first.users["u1"]?.primaryGroup = "S-1-5-21-513"
         first.users["u2"]?.primaryGroup = "S-1-5-21-513"

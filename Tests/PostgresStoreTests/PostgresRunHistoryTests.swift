@@ -27,11 +27,8 @@ struct PostgresRunHistoryTests {
 
     @Test("the same calls on SQLite and PostgreSQL give the same runs, changes, configurations, landings and sync state")
     func sameAnswers() async throws {
-        let (_, settings) = try await PostgresServer.shared.freshDatabase()
-        let folder = try StoreCopyTests.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let sqlite = try Store(path: folder.appendingPathComponent("store.sqlite").path)
-        let postgres = try await blocking { try PostgresStore(settings: settings) }
+        let pair = try await StorePair.make()
+        let (sqlite, postgres) = (pair.sqlite, pair.postgres)
         let started = Date(timeIntervalSince1970: 1_790_000_000.25)
         let changes = [
             PlannedChange(kind: .user, action: .added, objectID: "u1", dn: "uid=zoë,dc=x", summary: "added user zoë"),

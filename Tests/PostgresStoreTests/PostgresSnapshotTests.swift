@@ -55,11 +55,8 @@ struct PostgresSnapshotTests {
 
     @Test("a first sync and a sync of changes: the same snapshot, totals and digests as SQLite")
     func sameSnapshots() async throws {
-        let (_, settings) = try await PostgresServer.shared.freshDatabase()
-        let folder = try StoreCopyTests.folder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let sqlite = try Store(path: folder.appendingPathComponent("store.sqlite").path)
-        let postgres = try await blocking { try PostgresStore(settings: settings) }
+        let pair = try await StorePair.make()
+        let (sqlite, postgres) = (pair.sqlite, pair.postgres)
         let first = Self.directory(users: 400, groups: 20)
         let second = Self.changed(first)
         var wantedUsers = 0
