@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncStoreTests",
-            dependencies: ["SyncStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SyncStore", "SyncCore", "PostgresStore", "LDAPTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

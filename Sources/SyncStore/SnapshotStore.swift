@@ -40,6 +40,7 @@ public protocol SnapshotStore: AnyObject, Sendable {
     // Runs
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
     func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String], syncState: SyncState?) throws(StoreError) -> RunRecord
+    @discardableResult
     func markInterruptedRuns() throws(StoreError) -> Int
     func runs(directory: String?, limit: Int) throws(StoreError) -> [RunRecord]
     func run(id: Int64) throws(StoreError) -> RunRecord?
@@ -89,6 +90,7 @@ extension SnapshotStore {
         var keys: [String: MemberRef]?
         return try partialSnapshot(directory: directory, userIDs: userIDs, groupIDs: groupIDs, memberKeys: &keys)
     }
+    @discardableResult
     public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
         try record(run, changes: changes, markers: markers, syncState: nil)
     }

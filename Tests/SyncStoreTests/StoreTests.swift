@@ -1,14 +1,34 @@
 import Foundation
+import LDAPTestSupport
+import PostgresStore
 import SyncCore
 import SyncStore
 import Testing
 
-@Suite("The SQLite store")
+/// The stores these tests run against: SQLite, and PostgreSQL on the test run's server.
+enum Backend: String, CaseIterable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
+}
+
+@Suite("The store (SQLite and PostgreSQL)")
 struct StoreTests {
     static func temporaryStore() throws -> Store {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("groupsync-store-\(UUID().uuidString.prefix(8))/nested/store.sqlite").path
         return try Store(path: path)
+    }
+
+    /// An empty store of the given kind.
+    static func temporaryStore(_ backend: Backend) async throws -> any SnapshotStore {
+        switch backend {
+        case .sqlite:
+            return try temporaryStore()
+        case .postgres:
+            let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
+            let settings = try PostgresSettings(url: url, passwordFile: passwordFile, tls: .init(mode: .disable))
+            return try await offThePool { try PostgresStore(settings: settings) }
+        }
     }
 
     static let alice = DirectoryUser(id: "a", dn: "uid=alice,dc=x", username: "alice", mail: "alice@x", aliases: ["al@x", "a@x"], displayName: "Alice", disabled: true)
@@ -23,9 +43,9 @@ struct StoreTests {
         RunRecord(directory: directory, trigger: .manual, mode: .full, outcome: outcome, startedAt: Date(), finishedAt: Date())
     }
 
-    @Test("applying a plan writes exactly the wanted snapshot, with the run and its changes")
-    func applyRoundTrip() throws {
-        let store = try Self.temporaryStore()
+    @Test("applying a plan writes exactly the wanted snapshot, with the run and its changes", arguments: Backend.allCases)
+    func applyRoundTrip(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
         let plan = Planner.plan(wanted: Self.wanted, current: try store.snapshot(directory: "corp"))
         let run = try store.apply(plan, run: Self.run(.applied))
         #expect(run.id != nil)
@@ -42,9 +62,9 @@ struct StoreTests {
         #expect(Planner.plan(wanted: Self.wanted, current: try store.snapshot(directory: "corp")).isEmpty)
     }
 
-    @Test("changes and removals are applied, field by field")
-    func applyChanges() throws {
-        let store = try Self.temporaryStore()
+    @Test("changes and removals are applied, field by field", arguments: Backend.allCases)
+    func applyChanges(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
         try store.apply(Planner.plan(wanted: Self.wanted, current: Snapshot()), run: Self.run(.applied))
         var next = Self.wanted
         next.users["a"]?.dn = "uid=alice,ou=moved,dc=x"
@@ -57,22 +77,22 @@ struct StoreTests {
         #expect(try store.snapshot(directory: "corp") == next)
     }
 
-    @Test("a failing apply writes nothing: not the snapshot, not the run")
-    func atomic() throws {
-        let store = try Self.temporaryStore()
+    @Test("a failing apply writes nothing: not the snapshot, not the run", arguments: Backend.allCases)
+    func atomic(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
         try store.apply(Planner.plan(wanted: Self.wanted, current: Snapshot()), run: Self.run(.applied))
         var plan = Planner.plan(wanted: Snapshot(users: [Self.alice, Self.bob, DirectoryUser(id: "c", dn: "uid=c,dc=x")], groups: [Self.finance], memberships: []), current: Snapshot())
         // Adding memberships that already exist violates the primary key halfway through.
         plan.membershipsAdded = Self.wanted.allMemberships
         let error = try #require(throws: StoreError.self) { try store.apply(plan, run: Self.run(.applied)) }
-        #expect(error.description.contains("UNIQUE constraint failed"))
+        #expect(error.description.contains(backend == .sqlite ? "UNIQUE constraint failed" : "duplicate key value violates unique constraint"))
         #expect(try store.snapshot(directory: "corp") == Self.wanted)
         #expect(try store.runs().count == 1)
     }
 
-    @Test("run history: newest first, per directory, with the last successful run")
-    func history() throws {
-        let store = try Self.temporaryStore()
+    @Test("run history: newest first, per directory, with the last successful run", arguments: Backend.allCases)
+    func history(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
         try store.record(Self.run(.noChanges))
         try store.record(Self.run(.failed), changes: [])
         try store.record(Self.run(.dryRun, "other"))
@@ -99,13 +119,26 @@ struct StoreTests {
         }
         _ = try StoreLock(storePath: store.path)
     }
+
+    @Test("one run lock per store, whichever store: a second holder is refused and told who holds it", arguments: Backend.allCases)
+    func runLock(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
+        do {
+            let first = try store.runLock()
+            let error = try #require(throws: StoreLockError.self) { try store.runLock() }
+            #expect(error.description.contains("another sync is running against this store"))
+            #expect(error.holder != nil, "the holder is named")
+            withExtendedLifetime(first) {}
+        }
+        _ = try store.runLock()
+    }
 }
 
 @Suite("Reading the snapshot back with member reuse")
 struct StoreReuseTests {
-    @Test("reading with the wanted snapshot gives the same snapshot as a full read, and a changed group is read from disk")
-    func reuse() throws {
-        let store = try StoreTests.temporaryStore()
+    @Test("reading with the wanted snapshot gives the same snapshot as a full read, and a changed group is read from disk", arguments: Backend.allCases)
+    func reuse(backend: Backend) async throws {
+        let store = try await StoreTests.temporaryStore(backend)
         var wanted = StoreTests.wanted
         wanted.computeDigests()
         try store.apply(Planner.plan(wanted: wanted, current: Snapshot()), run: StoreTests.run(.applied))
@@ -125,9 +158,9 @@ struct StoreReuseTests {
 
 @Suite("Effective membership from the store")
 struct StoreEffectiveTests {
-    @Test("the recursive query agrees with the in-memory closure, cycles included")
-    func agrees() throws {
-        let store = try StoreTests.temporaryStore()
+    @Test("the recursive query agrees with the in-memory closure, cycles included", arguments: Backend.allCases)
+    func agrees(backend: Backend) async throws {
+        let store = try await StoreTests.temporaryStore(backend)
         let users = (0..<6).map { DirectoryUser(id: "u\($0)", dn: "uid=u\($0),dc=x") }
         let groups = (0..<5).map { DirectoryGroup(id: "g\($0)", dn: "cn=g\($0),dc=x", name: "g\($0)") }
         let memberships = [
