@@ -25,6 +25,9 @@ extension PostgresStore {
     ) throws(StoreError) -> RunRecord {
         var run = run
         run.id = try transaction("record run of \(run.directory)") { transaction in
+            // A run that only records (no changes, stopped, failed) moves the change markers
+            // and the feed position too: the same fence as an apply.
+            if !markers.isEmpty || syncState != nil { try checkFence(run.directory, transaction) }
             for (groupID, marker) in markers.sorted(by: { $0.key < $1.key }) {
                 try transaction.query(#"UPDATE "group" SET change_marker = \#(marker) WHERE directory = \#(run.directory) AND id = \#(groupID)"#)
             }

@@ -12,6 +12,7 @@ extension PostgresStore {
     public func apply(_ plan: Plan, run: RunRecord, syncState: SyncState? = nil) throws(StoreError) -> RunRecord {
         var run = run
         let (id, totals) = try transaction("apply run of \(run.directory)") { transaction -> (Int64, RunRecord.Totals) in
+            try checkFence(run.directory, transaction)
             try PostgresSnapshotWriter(transaction: transaction, directory: run.directory).write(plan)
             if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
             var recorded = run

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SyncCore
+import Synchronization
 import SyncStore
 
 /// The store on PostgreSQL (issue 10): the same tables as the SQLite store, the same
@@ -11,6 +12,26 @@ import SyncStore
 public final class PostgresStore: Sendable {
     public let settings: PostgresSettings
     let session: PostgresSession
+    private let fences = Mutex<(@Sendable (String) -> DirectoryLease?)?>(nil)
+
+    /// Makes every run's commit conditional on a lease: `lease(directory)` gives the lease
+    /// this daemon holds on the directory (nil: none), and a run's apply (or record) commits
+    /// only while that lease is still the directory's current one — checked under the
+    /// lease row's lock in the run's own transaction. A daemon that lost a directory while
+    /// paused mid-run cannot commit over the new owner's runs. Unset (the command line),
+    /// runs commit under the run lock alone.
+    public func fenceRuns(with lease: @escaping @Sendable (String) -> DirectoryLease?) {
+        fences.withLock { $0 = lease }
+    }
+
+    /// Inside a run's transaction: fails unless the fence (when set) still holds for `directory`.
+    func checkFence(_ directory: String, _ transaction: PostgresSession.Transaction) throws {
+        guard let fence = fences.withLock({ $0 }) else { return }
+        guard let lease = fence(directory) else {
+            throw PostgresStoreError("this daemon does not hold the lease on directory \(directory): its run's changes were not applied")
+        }
+        try DirectoryLeases.confirm(lease, in: transaction)
+    }
 
     /// Connects and brings the schema up to date.
     public init(settings: PostgresSettings, logger: Logger = Logger(label: "groupsync.postgres")) throws(StoreError) {

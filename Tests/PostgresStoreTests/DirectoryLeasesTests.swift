@@ -1,6 +1,9 @@
 import Foundation
 import PostgresNIO
 import PostgresStore
+import Synchronization
+import SyncCore
+import SyncStore
 import Testing
 
 /// Which daemon syncs a directory, decided by the database.
@@ -121,6 +124,42 @@ struct DirectoryLeasesTests {
             Thread.sleep(forTimeInterval: 0.05)
             do { try apply(c, 5); Issue.record("applied on an expired lease") } catch { #expect("\(error)".contains("expired")) }
             #expect(try appliedValues() == [1, 3])
+        }
+    }
+}
+
+/// The store's runs under a daemon's lease: a run commits only while its lease holds.
+@Suite("PostgreSQL store: runs fenced by the daemon's lease")
+struct FencedRunsTests {
+    @Test("an apply commits under a current lease; after a takeover, or without a lease, nothing is written")
+    func fenced() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        try await blocking {
+            let store = try PostgresStore(settings: settings)
+            let leases = DirectoryLeases(session: try PostgresSession.connect(settings))
+            let held = Mutex<DirectoryLease?>(nil)
+            store.fenceRuns { _ in held.withLock { $0 } }
+            let wanted = PostgresSnapshotTests.directory(users: 20, groups: 6)
+            let run = RunRecord(directory: "corp", trigger: .schedule, mode: .full, outcome: .applied, startedAt: Date(), finishedAt: Date())
+
+            // No lease: refused.
+            do { try store.apply(Planner.plan(wanted: wanted, current: Snapshot()), run: run); Issue.record("applied without a lease") } catch {
+                #expect("\(error)".contains("does not hold the lease on directory corp"))
+            }
+            held.withLock { $0 = try? leases.acquire("corp", owner: "daemon-a", for: .seconds(30)) }
+            try store.apply(Planner.plan(wanted: wanted, current: Snapshot()), run: run)
+            #expect(try store.snapshot(directory: "corp") == wanted)
+
+            // daemon-a's lease lapses and daemon-b takes the directory: a's late run is refused.
+            held.withLock { $0 = try? leases.acquire("corp", owner: "daemon-a", for: .milliseconds(1)) }
+            Thread.sleep(forTimeInterval: 0.05)
+            #expect(try leases.acquire("corp", owner: "daemon-b", for: .seconds(30)) != nil)
+            let next = PostgresSnapshotTests.changed(wanted)
+            do { try store.apply(Planner.plan(wanted: next, current: try store.snapshot(directory: "corp")), run: run); Issue.record("a stale owner applied") } catch {
+                #expect("\(error)".contains("now synced by daemon-b"))
+            }
+            #expect(try store.snapshot(directory: "corp") == wanted)
+            #expect(try store.runs().count == 1)
         }
     }
 }

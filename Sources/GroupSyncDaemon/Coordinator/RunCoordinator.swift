@@ -129,7 +129,7 @@ public actor RunCoordinator: Service {
             return .failure(.unknownDirectory(key.directory, known: config.directories.map(\.name)))
         }
         if Task.isCancelled { return .failure(.store("cancelled: the daemon is shutting down")) }
-        if let ownership = state.ownership, !(await ownership.owns(key.directory)) {
+        if let ownership = state.ownership, !ownership.owns(key.directory) {
             // Another daemon holds the directory's lease: it runs the syncs. A manual one is
             // handed to it; scheduled and watch-mode runs are its own to make.
             guard request.trigger == .api || request.trigger == .manual else {
@@ -179,7 +179,7 @@ public actor RunCoordinator: Service {
     private func handOver(_ request: SyncRequest, key: FlightKey, flight: Flight, ownership: DirectoryOwnership) async -> Result<RunReport, SyncError> {
         let store = ownership.store
         do {
-            let requests = try await ownership.requests()
+            let requests = try ownership.requests()
             let id = try requests.submit(directory: key.directory, dryRun: key.dryRun, force: key.force, full: key.full, by: ownership.name)
             state.logger.info("sync handed to the directory's owner", metadata: ["directory": "\(key.directory)", "request": "\(id)"])
             while true {

@@ -1,17 +1,21 @@
 import Foundation
 import PostgresStore
+import Synchronization
 import SyncStore
 
 /// Which directories this daemon syncs when several daemons share a PostgreSQL store: those
 /// whose lease it holds (``LeaseService`` renews them). With an SQLite store there is one
 /// daemon and it owns every directory (no instance of this is made).
-public actor DirectoryOwnership {
+///
+/// The leases held are also the store's fence: a run commits only while the lease it ran
+/// under is still the directory's current one (``PostgresStore/fenceRuns(with:)``).
+public final class DirectoryOwnership: Sendable {
     /// How this daemon names itself in leases, requests and `status`.
-    public nonisolated let name: String
-    nonisolated let store: PostgresStore
-    nonisolated let lease: Duration
-    private var owned: Set<String> = []
-    private var requestSession: PostgresSession?
+    public let name: String
+    let store: PostgresStore
+    let lease: Duration
+    private let held = Mutex<[String: DirectoryLease]>([:])
+    private let requestSession = Mutex<PostgresSession?>(nil)
 
     public init(store: PostgresStore, name: String?, lease: Duration) {
         self.store = store
@@ -19,19 +23,20 @@ public actor DirectoryOwnership {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
         self.name = name ?? "\(String(cString: host)):\(getpid())"
+        store.fenceRuns { [weak self] directory in self?.held.withLock { $0[directory] } }
     }
 
-    public func owns(_ directory: String) -> Bool { owned.contains(directory) }
-    public var ownedDirectories: Set<String> { owned }
+    public func owns(_ directory: String) -> Bool { held.withLock { $0[directory] != nil } }
+    public var ownedDirectories: Set<String> { held.withLock { Set($0.keys) } }
 
-    func setOwned(_ directories: Set<String>) { owned = directories }
+    func setHeld(_ leases: [String: DirectoryLease]) { held.withLock { $0 = leases } }
 
     /// The requests table on a connection of this daemon's own (not the store's, which a
     /// run's apply transaction may hold for seconds).
     func requests() throws(StoreError) -> SyncRequests {
-        if let requestSession { return SyncRequests(session: requestSession) }
+        if let session = requestSession.withLock({ $0 }) { return SyncRequests(session: session) }
         let session = try store.coordinationSession()
-        requestSession = session
+        requestSession.withLock { $0 = session }
         return SyncRequests(session: session)
     }
 }

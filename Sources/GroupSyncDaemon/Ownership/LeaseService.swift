@@ -35,12 +35,13 @@ struct LeaseService: Service {
                 let requests = SyncRequests(session: connected)
                 if ContinuousClock.now >= nextRenewal {
                     nextRenewal = ContinuousClock.now + renewEvery
-                    let before = await ownership.ownedDirectories
-                    var owned = Set<String>()
+                    let before = ownership.ownedDirectories
+                    var held: [String: DirectoryLease] = [:]
                     for directory in await state.config.directories.map(\.name) {
-                        if try leases.acquire(directory, owner: me, for: ownership.lease) != nil { owned.insert(directory) }
+                        if let lease = try leases.acquire(directory, owner: me, for: ownership.lease) { held[directory] = lease }
                     }
-                    await ownership.setOwned(owned)
+                    ownership.setHeld(held)
+                    let owned = Set(held.keys)
                     for directory in owned.subtracting(before) {
                         logger.info("this daemon now syncs the directory", metadata: ["directory": "\(directory)", "daemon": "\(me)"])
                     }
@@ -49,14 +50,14 @@ struct LeaseService: Service {
                     }
                     try requests.releaseOrphans()
                 }
-                for request in try requests.claim(directories: Array(await ownership.ownedDirectories).sorted(), by: me) {
+                for request in try requests.claim(directories: Array(ownership.ownedDirectories).sorted(), by: me) {
                     Task { await serve(request, requests: requests) }
                 }
             } catch {
                 logger.error("cannot renew this daemon's leases", metadata: ["error": "\(error)", "daemon": "\(me)"])
                 session = nil
                 // Without renewals the leases lapse: stop acting as their owner before they do.
-                await ownership.setOwned([])
+                ownership.setHeld([:])
                 nextRenewal = ContinuousClock.now + .seconds(1)
             }
             try? await Task.sleep(for: .milliseconds(200))
