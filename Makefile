@@ -3,7 +3,7 @@ SWIFT ?= swift
 SCRATCH_ASAN ?= .build-asan
 FUZZ_TIME ?= 60
 
-.PHONY: demo test deps build release benchmark benchmark-ad leakcheck fuzz man completions clean
+.PHONY: demo test deps build release benchmark benchmark-postgres benchmark-ad leakcheck fuzz man completions clean
 
 ## Set up everything and run the main job on a throwaway directory: sync, change, sync, history.
 demo: deps
@@ -47,6 +47,13 @@ benchmark: deps
 	$(SWIFT) build -c release --product groupsync
 	$(SWIFT) build -c release --product sync-benchmark
 	.build/release/sync-benchmark $(BENCH_SCALE)
+
+## The same benchmark with the store on a throwaway PostgreSQL server.
+benchmark-postgres: deps
+	Scripts/install-deps.sh --benchmark
+	$(SWIFT) build -c release --product groupsync
+	$(SWIFT) build -c release --product sync-benchmark
+	GROUPSYNC_BENCH_STORE=postgres .build/release/sync-benchmark $(BENCH_SCALE)
 
 ## The Active Directory benchmark (release build, root): a seeded Samba AD DC, 5,000 users.
 ## AD_USERS=2000 seeds fewer.

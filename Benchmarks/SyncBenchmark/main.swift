@@ -35,9 +35,17 @@ say(String(format: "  loaded into slapd with slapadd -q in %.1f s", seconds(Cont
 try? FileManager.default.removeItem(atPath: ldif)
 
 try writeSecret(DirectoryFixture.servicePassword + "\n", to: work.appendingPathComponent("password"))
+// GROUPSYNC_BENCH_STORE=postgres (`make benchmark-postgres`): the same steps with the store
+// on a throwaway PostgreSQL server (initdb on a loopback port, fsync off).
+let postgres = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_STORE"] == "postgres" ? try await TestPostgres.start() : nil
+if let postgres { try writeSecret(postgres.password + "\n", to: work.appendingPathComponent("pg-password")) }
+let storeSection = postgres.map {
+    "store:\n  postgres:\n    url: \($0.url)\n    password_file: pg-password\n    tls:\n      mode: disable\n"
+} ?? "store:\n  path: store/groupsync.sqlite\n"
+try FileManager.default.createDirectory(at: work.appendingPathComponent("store"), withIntermediateDirectories: true)
+say("  store: \(postgres == nil ? "SQLite" : "PostgreSQL (\(postgres!.url))")")
 try """
-    store:
-      path: store/groupsync.sqlite
+    \(storeSection)
     directories:
       - name: bench
         url: \(directory.ldapURL)
@@ -182,7 +190,7 @@ if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_SYNC_ONLY"] != nil {
 // Verification queries, in-process from the store just written (no process start): verify
 // (a policy through a profile group, and a group) and explain, for 1,000 users.
 let loaded = try ConfigLoader.load(path: config[1])
-let store = try Store(path: loaded.store.path)
+let store = try loaded.store.open()
 clock = ContinuousClock.now
 let service = try VerificationService(config: loaded, store: store)
 let resolveMs = seconds(ContinuousClock.now - clock) * 1000
