@@ -256,7 +256,10 @@ final class ChildProcesses: Sendable {
 
     private init() {
         atexit {
-            for pid in ChildProcesses.shared.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+            let pids = ChildProcesses.shared.pids.withLock({ $0 })
+            for pid in pids { kill(pid, SIGKILL) }
+            // Reap them before removing their folders: a server still dying may still write.
+            for pid in pids { waitpid(pid, nil, 0) }
             for group in ChildProcesses.shared.groups.withLock({ $0 }) { kill(-group, SIGKILL) }
             for folder in ChildProcesses.shared.folders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: folder) }
         }
