@@ -108,7 +108,8 @@ struct SharedStoreTests {
         let killed = ContinuousClock.now
         #expect(try await harness.eventually { try await other.owner() == other.name })
         let takeover = ContinuousClock.now - killed
-        #expect(takeover < .seconds(6), "taken over after \(takeover)")
+        // At most the lease (3 s) plus one renewal interval (1 s); the rest is slack for a loaded CI machine.
+        #expect(takeover < .seconds(7), "taken over after \(takeover)")
         let response = try await other.client.request("POST", "/v1/sync", body: Data("{}".utf8))
         let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         #expect((json?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "no-changes", "\(response.text)")

@@ -49,10 +49,12 @@ struct DirectoryLeasesTests {
     func expiry() async throws {
         let settings = try await Self.migrated()
         let leases = DirectoryLeases(session: try await blocking { try PostgresSession.connect(settings) })
-        let first = try #require(try await blocking { try leases.acquire("corp", owner: "daemon-a", for: .milliseconds(800)) })
+        // Long enough that b's first try surely comes before the expiry on a loaded machine
+        // (800 ms was not, once, in CI).
+        let first = try #require(try await blocking { try leases.acquire("corp", owner: "daemon-a", for: .seconds(3)) })
         #expect(try await blocking { try leases.acquire("corp", owner: "daemon-b", for: .seconds(30)) } == nil)
         // Poll (bounded) until the database's clock has passed the expiry.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(20)
         var taken: DirectoryLease?
         while taken == nil, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
