@@ -28,8 +28,12 @@ extension PostgresStore {
             // A run that only records (no changes, stopped, failed) moves the change markers
             // and the feed position too: the same fence as an apply.
             if !markers.isEmpty || syncState != nil { try checkFence(run.directory, transaction) }
-            for (groupID, marker) in markers.sorted(by: { $0.key < $1.key }) {
-                try transaction.query(#"UPDATE "group" SET change_marker = \#(marker) WHERE directory = \#(run.directory) AND id = \#(groupID)"#)
+            // One statement for all the markers (a run can move thousands).
+            if !markers.isEmpty {
+                try transaction.values(
+                    #"UPDATE "group" g SET change_marker = v.m FROM (VALUES"#,
+                    markers.sorted { $0.key < $1.key }.map { [SQLValue.text($0.key), .text($0.value)] },
+                    tail: ") AS v(id, m) WHERE g.directory = \(Self.literal(run.directory)) AND g.id = v.id")
             }
             if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
             let id = try run.id.map { id in try Self.update(run, id: id, transaction); return id } ?? Self.insert(run, transaction)
@@ -161,6 +165,10 @@ extension PostgresStore {
     }
 
     // MARK: Rows
+
+    /// A text value as an SQL literal (for the tail of a multi-row statement, whose
+    /// parameters are numbered by ``PostgresSession/Transaction/values(_:_:tail:)``).
+    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     static func insert(_ run: RunRecord, _ transaction: PostgresSession.Transaction) throws -> Int64 {
         let (counts, totals) = try encoded(run)

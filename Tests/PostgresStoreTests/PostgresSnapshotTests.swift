@@ -79,6 +79,13 @@ struct PostgresSnapshotTests {
             #expect(try postgres.changes(runID: postgresRun.id!) == sqlite.changes(runID: sqliteRun.id!))
             wantedUsers = wanted.users.count
         }
+        // A run that changes nothing but moves change markers records them, as SQLite does.
+        let markers = ["g1": "csn-2026-11-29", "g2": "csn-o'quote"]
+        let quiet = RunRecord(directory: "corp", trigger: .manual, mode: .full, outcome: .noChanges, startedAt: Date(), finishedAt: Date())
+        try sqlite.record(quiet, changes: [], markers: markers)
+        try postgres.record(quiet, changes: [], markers: markers)
+        #expect(try postgres.header(directory: "corp").groupMarkers == sqlite.header(directory: "corp").groupMarkers)
+        #expect(try postgres.header(directory: "corp").groupMarkers["g2"] == "csn-o'quote")
         #expect(try postgres.totals(directory: "corp").users == wantedUsers)
         #expect(try postgres.totals(directory: "other") == RunRecord.Totals())
         #expect(try Planner.plan(wanted: second, current: postgres.snapshot(directory: "corp")).isEmpty)
