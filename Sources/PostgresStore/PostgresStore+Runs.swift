@@ -32,8 +32,8 @@ extension PostgresStore {
             if !markers.isEmpty {
                 try transaction.values(
                     #"UPDATE "group" g SET change_marker = v.m FROM (VALUES"#,
-                    markers.sorted { $0.key < $1.key }.map { [SQLValue.text($0.key), .text($0.value)] },
-                    tail: ") AS v(id, m) WHERE g.directory = \(Self.literal(run.directory)) AND g.id = v.id")
+                    markers.sorted { $0.key < $1.key }.map { [SQLValue.text(run.directory), .text($0.key), .text($0.value)] },
+                    tail: ") AS v(d, id, m) WHERE g.directory = v.d AND g.id = v.id")
             }
             if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
             let id = try run.id.map { id in try Self.update(run, id: id, transaction); return id } ?? Self.insert(run, transaction)
@@ -165,10 +165,6 @@ extension PostgresStore {
     }
 
     // MARK: Rows
-
-    /// A text value as an SQL literal (for the tail of a multi-row statement, whose
-    /// parameters are numbered by ``PostgresSession/Transaction/values(_:_:tail:)``).
-    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     static func insert(_ run: RunRecord, _ transaction: PostgresSession.Transaction) throws -> Int64 {
         let (counts, totals) = try encoded(run)

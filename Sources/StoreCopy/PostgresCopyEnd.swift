@@ -51,29 +51,13 @@ struct PostgresCopyEnd: CopyEnd {
             try transaction.query(PostgresQuery(unsafeSQL: "TRUNCATE \(tables.map { quoted($0.name) }.joined(separator: ", "))"))
         }
 
-        /// As many rows per INSERT as PostgreSQL's 65,535 parameters allow.
+        /// As many rows per INSERT as PostgreSQL's 65,535 parameters allow (the store's own
+        /// multi-row statement).
         func insert(_ table: CopyTable, rows: [[CopyValue]]) throws {
-            let perStatement = max(1, 65_535 / table.columns.count)
-            let head = "INSERT INTO \(quoted(table.name)) (\(table.columnNames.map(quoted).joined(separator: ", "))) VALUES "
-            var start = 0
-            while start < rows.count {
-                let slice = rows[start..<min(rows.count, start + perStatement)]
-                var bindings = PostgresBindings(capacity: slice.count * table.columns.count)
-                var sql = head
-                sql.reserveCapacity(head.utf8.count + slice.count * table.columns.count * 8)
-                var parameter = 0
-                for (index, row) in slice.enumerated() {
-                    sql += index == 0 ? "(" : ", ("
-                    for (position, (column, value)) in zip(table.columns, row).enumerated() {
-                        parameter += 1
-                        sql += position == 0 ? "$\(parameter)" : ", $\(parameter)"
-                        try PostgresCopyEnd.bind(value, column, to: &bindings)
-                    }
-                    sql += ")"
-                }
-                try transaction.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
-                start += perStatement
+            let sqlRows = try rows.map { row in
+                try zip(table.columns, row).map { column, value in try PostgresCopyEnd.sqlValue(value, column, table: table.name) }
             }
+            try transaction.values("INSERT INTO \(quoted(table.name)) (\(table.columnNames.map(quoted).joined(separator: ", "))) VALUES", sqlRows)
         }
 
         /// Identity columns continue after the largest copied value.
@@ -103,17 +87,17 @@ struct PostgresCopyEnd: CopyEnd {
         }
     }
 
-    static func bind(_ value: CopyValue, _ column: CopyColumn, to bindings: inout PostgresBindings) throws {
+    static func sqlValue(_ value: CopyValue, _ column: CopyColumn, table: String) throws -> SQLValue {
         switch (value, column.kind) {
-        case (.null, _): bindings.appendNull()
+        case (.null, _): return .null
         case (.integer(let number), .small):
-            guard let small = Int16(exactly: number) else { throw CopyValueError(table: "", column: column.name, found: "\(number)") }
-            bindings.append(small)
-        case (.integer(let number), _): bindings.append(number)
-        case (.text(let text), _): bindings.append(text)
-        case (.boolean(let flag), _): bindings.append(flag)
-        case (.time(let milliseconds), _): bindings.append(TimeText.date(milliseconds))
-        case (.bytes(let bytes), _): bindings.append(ByteBuffer(bytes: bytes))
+            guard let small = Int16(exactly: number) else { throw CopyValueError(table: table, column: column.name, found: "\(number)") }
+            return .small(small)
+        case (.integer(let number), _): return .integer(number)
+        case (.text(let text), _): return .text(text)
+        case (.boolean(let flag), _): return .boolean(flag)
+        case (.time(let milliseconds), _): return .time(TimeText.date(milliseconds))
+        case (.bytes(let bytes), _): return .bytes(bytes)
         }
     }
 }
