@@ -129,6 +129,9 @@ public actor RunCoordinator: Service {
             return .failure(.unknownDirectory(key.directory, known: config.directories.map(\.name)))
         }
         if Task.isCancelled { return .failure(.store("cancelled: the daemon is shutting down")) }
+        if let ownership = state.ownership {
+            await ownership.firstRound(within: ownership.lease)
+        }
         if let ownership = state.ownership, !ownership.owns(key.directory) {
             // Another daemon holds the directory's lease: it runs the syncs. A manual one is
             // handed to it; scheduled and watch-mode runs are its own to make.

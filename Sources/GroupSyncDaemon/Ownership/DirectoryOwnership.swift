@@ -15,6 +15,8 @@ public final class DirectoryOwnership: Sendable {
     let store: PostgresStore
     let lease: Duration
     private let held = Mutex<[String: DirectoryLease]>([:])
+    /// Set once ``LeaseService`` has finished its first round (leases taken or not).
+    private let settled = Mutex(false)
     private let requestSession = Mutex<PostgresSession?>(nil)
 
     public init(store: PostgresStore, name: String?, lease: Duration) {
@@ -29,7 +31,24 @@ public final class DirectoryOwnership: Sendable {
     public func owns(_ directory: String) -> Bool { held.withLock { $0[directory] != nil } }
     public var ownedDirectories: Set<String> { held.withLock { Set($0.keys) } }
 
-    func setHeld(_ leases: [String: DirectoryLease]) { held.withLock { $0 = leases } }
+    func setHeld(_ leases: [String: DirectoryLease]) {
+        held.withLock { $0 = leases }
+        settled.withLock { $0 = true }
+    }
+
+    /// Whether ``LeaseService`` has finished its first round of leases.
+    var hasSettled: Bool { settled.withLock { $0 } }
+
+    /// Waits (at most `limit`) until the first round of leases has been tried, so that what
+    /// happens at start-up — an `on_start` run, a watch batch, a manual sync sent the
+    /// moment the socket answers — is decided on who owns the directory, not on the empty
+    /// set every daemon starts with. Returns at once after the first round.
+    func firstRound(within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while !hasSettled, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 
     /// The requests table on a connection of this daemon's own (not the store's, which a
     /// run's apply transaction may hold for seconds).

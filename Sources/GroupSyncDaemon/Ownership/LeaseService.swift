@@ -36,14 +36,22 @@ struct LeaseService: Service {
                 if ContinuousClock.now >= nextRenewal {
                     nextRenewal = ContinuousClock.now + renewEvery
                     let before = ownership.ownedDirectories
+                    let firstRound = !ownership.hasSettled
                     var held: [String: DirectoryLease] = [:]
                     for directory in await state.config.directories.map(\.name) {
                         if let lease = try leases.acquire(directory, owner: me, for: ownership.lease) { held[directory] = lease }
                     }
                     ownership.setHeld(held)
                     let owned = Set(held.keys)
+                    let config = await state.config
                     for directory in owned.subtracting(before) {
                         logger.info("this daemon now syncs the directory", metadata: ["directory": "\(directory)", "daemon": "\(me)"])
+                        // Taken over from a daemon that stopped: in watch mode its last batch may
+                        // have died with it (this daemon's watcher saw the change but left the run
+                        // to the owner), so catch up now rather than at the next change.
+                        if !firstRound, config.directory(named: directory)?.schedule?.watch == true {
+                            Task { _ = try? await coordinator.sync(SyncRequest(directories: [directory], trigger: .watch)) }
+                        }
                     }
                     for directory in before.subtracting(owned) {
                         logger.warning("another daemon syncs the directory now", metadata: ["directory": "\(directory)", "daemon": "\(me)"])
