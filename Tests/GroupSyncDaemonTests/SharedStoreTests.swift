@@ -16,12 +16,12 @@ struct SharedStoreTests {
         let log: String
         var process: SpawnedProcess?
 
-        init(name: String, harness: DaemonHarness, storeURL: String, passwordFile: String) throws {
+        init(name: String, harness: DaemonHarness, storeURL: String, passwordFile: String, schedule: String = "") throws {
             self.name = name
             configPath = harness.folder.appendingPathComponent("\(name).yaml").path
             socket = harness.folder.appendingPathComponent("\(name).sock").path
             log = harness.folder.appendingPathComponent("\(name).log").path
-            let text = harness.config()
+            let text = harness.config(schedule: schedule)
                 .replacingOccurrences(of: "store:\n  path: var/groupsync.sqlite\n", with: """
                     store:
                       postgres:
@@ -48,6 +48,15 @@ struct SharedStoreTests {
         }
 
         var client: DaemonClient { DaemonClient(endpoint: .unix(socket), timeout: 60) }
+
+        /// Whether this daemon answers that `user` landed in `group`.
+        func landed(_ user: String, _ group: String) async throws -> Bool {
+            let response = try await client.request("GET", "/v1/verify?user=\(user)&group=\(group)")
+            guard response.status == 200 else { return false }
+            let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+            let results = json?["results"] as? [[String: Any]] ?? []
+            return !results.isEmpty && results.allSatisfy { $0["landed"] as? Bool == true }
+        }
 
         /// The owner of `corp` as this daemon's `/v1/status` reports it.
         func owner() async throws -> String? {
@@ -122,5 +131,55 @@ struct SharedStoreTests {
         await other.process?.waitForExit(timeout: .seconds(20))
         #expect(other.process?.exitCode == 0)
         #expect(try String(contentsOfFile: other.log, encoding: .utf8).contains("leases released"))
+    }
+
+    @Test("a daemon alone on a PostgreSQL store makes its on_start run (its first round of leases comes before it)")
+    func startupRun() async throws {
+        let harness = try await DaemonHarness()
+        let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
+        let only = try Member(
+            name: "daemon-only", harness: harness, storeURL: url, passwordFile: passwordFile,
+            schedule: "    schedule:\n      every: 1h\n      on_start: true")
+        defer { only.process?.killAndReap() }
+        try await only.start()
+        var runs: [[String: Any]] = []
+        #expect(try await harness.eventually {
+            let response = try await only.client.request("GET", "/v1/runs")
+            runs = (try JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+            return runs.contains { $0["outcome"] as? String == "applied" }
+        }, "no start-up run: \(runs) \((try? String(contentsOfFile: only.log, encoding: .utf8)) ?? "")")
+        #expect(runs.count == 1 && runs.first?["trigger"] as? String == "startup", "\(runs)")
+        #expect(try await only.landed("alice", "finance"))
+    }
+
+    @Test("watch mode: a change the dead owner's batch never applied is caught up by the daemon that takes over")
+    func watchTakeover() async throws {
+        let harness = try await DaemonHarness()
+        let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
+        let schedule = "    schedule:\n      watch: true\n      batch_window: 1s"
+        let a = try Member(name: "daemon-a", harness: harness, storeURL: url, passwordFile: passwordFile, schedule: schedule)
+        let b = try Member(name: "daemon-b", harness: harness, storeURL: url, passwordFile: passwordFile, schedule: schedule)
+        defer { a.process?.killAndReap(); b.process?.killAndReap() }
+        try await a.start()
+        try await b.start()
+        #expect(try await harness.eventually {
+            let (ownerA, ownerB) = (try await a.owner(), try await b.owner())
+            return ownerA != nil && ownerA == ownerB
+        })
+        let ownerName = try #require(try await a.owner())
+        let (owner, other) = ownerName == "daemon-a" ? (a, b) : (b, a)
+        #expect(try await harness.eventually { try await other.landed("alice", "finance") })
+        #expect(try await !other.landed("dave", "finance"))
+
+        // The owner dies; the change comes while its lease still runs, so the other daemon's
+        // watcher sees it and leaves the batch to the (dead) owner.
+        owner.process?.signal(SIGKILL)
+        await owner.process?.waitForExit()
+        try harness.directory.modify("dn: cn=finance,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: uid=dave,ou=people,dc=example,dc=com\n\n")
+        #expect(try await harness.eventually { try await other.owner() == other.name })
+        // Taking the directory over catches up: no further change is needed for dave to land.
+        #expect(
+            try await harness.eventually { try await other.landed("dave", "finance") },
+            "\((try? String(contentsOfFile: other.log, encoding: .utf8))?.suffix(3000) ?? "")")
     }
 }
