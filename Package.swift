@@ -64,11 +64,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The configuration file: its types, the loader (errors at key path and line), the
+        // safety limits. No store and no network, so the fuzz targets build it alone.
+        .target(
+            name: "SyncConfig",
+            dependencies: [
+                "LDAPClient", "SyncCore", "Verification",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The store on PostgreSQL (issue 10): connection, schema, directory leases.
         .target(
             name: "PostgresStore",
             dependencies: [
-                "SyncStore", "SyncCore", "Verification", "LDAPClient",
+                "SyncStore", "SyncCore", "Verification", "LDAPClient", "SyncConfig",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -81,7 +92,7 @@ let package = Package(
         .target(
             name: "StoreCopy",
             dependencies: [
-                "SyncStore", "PostgresStore",
+                "SyncStore", "PostgresStore", "SyncConfig",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -91,7 +102,7 @@ let package = Package(
         .target(
             name: "GroupSync",
             dependencies: [
-                "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore",
+                "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore", "SyncConfig",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -103,7 +114,7 @@ let package = Package(
         .target(
             name: "GroupSyncDaemon",
             dependencies: [
-                "GroupSync", "SyncStore", "SyncCore", "Verification", "PostgresStore",
+                "GroupSync", "SyncConfig", "SyncStore", "SyncCore", "Verification", "PostgresStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -116,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "groupsync",
             dependencies: [
-                "GroupSync", "GroupSyncDaemon", "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore", "StoreCopy",
+                "GroupSync", "GroupSyncDaemon", "SyncConfig", "LDAPClient", "SyncCore", "SyncStore", "Verification", "PostgresStore", "StoreCopy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -136,7 +147,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["LDAPTestSupport", "SyncStore", "GroupSync", "GroupSyncDaemon"],
+            dependencies: ["LDAPTestSupport", "SyncStore", "SyncConfig", "GroupSync", "GroupSyncDaemon"],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -164,13 +175,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "fuzz-filter",
-            dependencies: ["LDAPClient", "GroupSync", "FuzzSupport"],
+            dependencies: ["LDAPClient", "SyncConfig", "FuzzSupport"],
             path: "Fuzz/Filter",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "fuzz-config",
-            dependencies: ["GroupSync", "FuzzSupport"],
+            dependencies: ["SyncConfig", "FuzzSupport"],
             path: "Fuzz/Config",
             swiftSettings: swiftSettings
         ),
@@ -186,13 +197,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncStoreTests",
-            dependencies: ["SyncStore", "SyncCore", "PostgresStore", "LDAPTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SyncStore", "SyncCore", "SyncConfig", "PostgresStore", "LDAPTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "StoreCopy", "SyncStore", "SyncCore", "Verification", "LDAPTestSupport",
+                "PostgresStore", "StoreCopy", "SyncConfig", "SyncStore", "SyncCore", "Verification", "LDAPTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -205,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "GroupSyncDaemonTests",
             dependencies: [
-                "GroupSyncDaemon", "GroupSync", "SyncStore", "LDAPTestSupport",
+                "GroupSyncDaemon", "GroupSync", "SyncConfig", "SyncStore", "LDAPTestSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -214,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GroupSyncTests",
-            dependencies: ["GroupSync", "SyncCore", "SyncStore", "Verification", "LDAPClient", "LDAPTestSupport"],
+            dependencies: ["GroupSync", "SyncConfig", "SyncCore", "SyncStore", "Verification", "LDAPClient", "LDAPTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -7,6 +7,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import SyncStore
 
 func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }

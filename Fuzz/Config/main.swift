@@ -1,5 +1,5 @@
 import FuzzSupport
-import GroupSync
+import SyncConfig
 
 /// The configuration loader: any text gets a configuration or a ConfigError that says
 /// something, never a crash, a hang or unbounded memory.

@@ -1,5 +1,5 @@
 import FuzzSupport
-import GroupSync
+import SyncConfig
 import LDAPClient
 
 /// The filter builder and the configuration's filter checker. Any bytes, escaped as an

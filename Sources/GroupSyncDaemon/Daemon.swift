@@ -3,6 +3,7 @@ import GroupSync
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import SyncConfig
 import SyncStore
 import UnixSignals
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import SyncConfig
 
 /// A value for a multi-row statement: PostgresNIO binds arrays without NULL elements only,
 /// so nullable columns go in as rows of parameters instead.

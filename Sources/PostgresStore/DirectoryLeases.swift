@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import SyncConfig
 
 /// One daemon's right to sync one directory, until `expiresAt` unless renewed.
 public struct DirectoryLease: Sendable, Equatable {

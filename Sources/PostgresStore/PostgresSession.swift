@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import SyncConfig
 import Synchronization
 
 /// One connection to the store's PostgreSQL server, used synchronously like the SQLite

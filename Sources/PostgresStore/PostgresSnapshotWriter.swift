@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import SyncConfig
 import SyncCore
 import SyncStore
 

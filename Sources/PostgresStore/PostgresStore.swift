@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SyncConfig
 import SyncCore
 import Synchronization
 import SyncStore

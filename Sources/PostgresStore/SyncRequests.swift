@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import SyncConfig
 
 /// Manual syncs handed from a daemon that does not own a directory to the one that does,
 /// through the database (daemons need not reach each other over the network).

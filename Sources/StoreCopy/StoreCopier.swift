@@ -1,5 +1,6 @@
 import Foundation
 import PostgresStore
+import SyncConfig
 import SyncStore
 
 /// A store `migrate-store` reads or writes: an SQLite file or a PostgreSQL database.

@@ -1,6 +1,5 @@
 import Foundation
 import LDAPClient
-import PostgresStore
 import Yams
 
 /// Reads and checks the configuration file. Every error names the file, line and key path.

@@ -1,8 +1,6 @@
 import Foundation
 import LDAPClient
 import Logging
-import PostgresStore
-import SyncStore
 import SyncCore
 import Verification
 
@@ -67,12 +65,6 @@ public struct StoreConfig: Sendable, Equatable {
 
     /// How messages name the store.
     public var location: String { postgres.map { "postgres://" + $0.label } ?? path }
-
-    /// Opens (and migrates) the store the configuration names.
-    public func open() throws(StoreError) -> any SnapshotStore {
-        if let postgres { return try PostgresStore(settings: postgres) }
-        return try Store(path: path)
-    }
 }
 
 /// One LDAP source.

@@ -3,6 +3,7 @@ import Foundation
 import GroupSync
 import GroupSyncDaemon
 import Logging
+import SyncConfig
 import SyncStore
 
 /// Options every command takes.

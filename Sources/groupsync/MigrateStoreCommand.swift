@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PostgresStore
 import StoreCopy
+import SyncConfig
 
 struct MigrateStoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

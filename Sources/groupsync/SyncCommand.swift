@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GroupSync
 import GroupSyncDaemon
+import SyncConfig
 import SyncCore
 import SyncStore
 

@@ -2,6 +2,7 @@ import Foundation
 import GroupSync
 import GroupSyncDaemon
 import Logging
+import SyncConfig
 import SyncStore
 import Testing
 import Yams

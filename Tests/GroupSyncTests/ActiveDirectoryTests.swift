@@ -2,6 +2,7 @@ import Foundation
 import GroupSync
 import LDAPClient
 import LDAPTestSupport
+import SyncConfig
 import SyncCore
 import SyncStore
 import Testing

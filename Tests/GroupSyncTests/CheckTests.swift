@@ -2,6 +2,7 @@ import Foundation
 import GroupSync
 import LDAPTestSupport
 import Logging
+import SyncConfig
 import Testing
 
 /// `groupsync check` against a real slapd: every step, and each kind of failure at its step.

@@ -2,6 +2,7 @@ import Foundation
 import LDAPTestSupport
 import GroupSync
 import LDAPClient
+import SyncConfig
 import Testing
 
 @Suite("Configuration: parsing and errors that say where")

@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import SyncCore
 import SyncStore
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import Testing
 
 /// The deployment files: the systemd unit passes `systemd-analyze verify`, and the

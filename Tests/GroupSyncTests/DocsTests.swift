@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import Testing
 
 /// The documentation cannot drift from the program: every key the configuration loader
@@ -11,7 +12,7 @@ struct DocsTests {
     func configurationKeys() throws {
         let repository = ExampleConfigTests.repository
         let docs = try String(contentsOf: repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
-        let folder = repository.appendingPathComponent("Sources/GroupSync/Config")
+        let folder = repository.appendingPathComponent("Sources/SyncConfig")
         var keys = Set<String>()
         for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
             let source = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)

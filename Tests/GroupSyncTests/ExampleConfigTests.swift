@@ -1,6 +1,7 @@
 import Foundation
 import LDAPTestSupport
 import GroupSync
+import SyncConfig
 import Testing
 import Verification
 

@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import Testing
 
 /// Configuration files an admin (or a broken deployment) may hand groupsync: each gets a

@@ -1,5 +1,6 @@
 import Foundation
 import GroupSync
+import SyncConfig
 import Testing
 import Verification
 

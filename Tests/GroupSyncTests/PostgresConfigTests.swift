@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
+import SyncConfig
 import Testing
 
 /// `store: {postgres: …}` in the configuration: what parses, and mistakes named by line and key.

@@ -3,6 +3,7 @@ import GroupSync
 import LDAPClient
 import LDAPTestSupport
 import Logging
+import SyncConfig
 import SyncCore
 import SyncStore
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import PostgresStore
+import SyncConfig
 import Synchronization
 import SyncCore
 import SyncStore

@@ -1,6 +1,7 @@
 import Foundation
 import LDAPTestSupport
 import PostgresStore
+import SyncConfig
 import SyncStore
 
 /// The test process's PostgreSQL server (``SharedTestPostgres``), with settings for a fresh

@@ -2,6 +2,7 @@ import Foundation
 import LDAPTestSupport
 import PostgresNIO
 import PostgresStore
+import SyncConfig
 import Testing
 
 /// Connecting to a real PostgreSQL server: the errors carry the server's own diagnostic.

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresStore
+import SyncConfig
 import Testing
 
 /// `store.postgres.url` and the password file, without a server.

@@ -2,6 +2,7 @@ import Foundation
 import LDAPTestSupport
 import PostgresNIO
 import PostgresStore
+import SyncConfig
 import Testing
 
 /// `tls.mode` against a server that offers TLS with a certificate from a throwaway CA.

@@ -1,6 +1,7 @@
 import Foundation
 import LDAPTestSupport
 import PostgresStore
+import SyncConfig
 import SyncCore
 import SyncStore
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresStore
+import SyncConfig
 import SyncStore
 
 /// `groupsync status` and `GET /v1/status`: per directory the last run, its outcome and

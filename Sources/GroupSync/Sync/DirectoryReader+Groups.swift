@@ -1,4 +1,5 @@
 import LDAPClient
+import SyncConfig
 import SyncCore
 import SyncStore
 

@@ -1,4 +1,5 @@
 import LDAPClient
+import SyncConfig
 import SyncCore
 
 /// Why a plan that removes a lot probably does: the usual accidents behind a mass removal

@@ -1,5 +1,6 @@
 import Foundation
 import LDAPClient
+import SyncConfig
 import SyncCore
 import SyncStore
 

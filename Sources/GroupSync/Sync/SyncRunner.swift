@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SyncConfig
 import SyncCore
 import SyncStore
 

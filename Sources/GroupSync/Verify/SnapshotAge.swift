@@ -1,4 +1,5 @@
 import Foundation
+import SyncConfig
 import SyncStore
 
 /// The snapshot an answer comes from: the last run of a directory that applied (or found

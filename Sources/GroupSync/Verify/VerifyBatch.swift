@@ -1,4 +1,5 @@
 import Foundation
+import SyncConfig
 import Verification
 
 /// `verify --file`: a CSV file with a header line naming a `user` column and one or more

@@ -2,6 +2,7 @@ import Foundation
 import GroupSync
 import Logging
 import PostgresStore
+import SyncConfig
 import SyncStore
 
 /// What the daemon's services share: the configuration in force (replaced on SIGHUP), the

@@ -1,5 +1,6 @@
 import Foundation
 import GroupSync
+import SyncConfig
 
 /// When a directory's next run is due: pure arithmetic over its `schedule:`, the last
 /// run's time and a random source (for the jitter), so it is tested without a clock.

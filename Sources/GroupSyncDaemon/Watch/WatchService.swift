@@ -2,6 +2,7 @@ import Foundation
 import GroupSync
 import Logging
 import ServiceLifecycle
+import SyncConfig
 import SyncStore
 
 /// Watch mode (`schedule: watch: true`): per directory, a content synchronization search

@@ -1,6 +1,7 @@
 import Foundation
 import LDAPClient
 import Logging
+import SyncConfig
 import SyncCore
 import SyncStore
 
