@@ -23,6 +23,9 @@ public final class PostgresSession: @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var inTransaction = false
+    /// Set by ``close()``: a statement on a closed connection is refused at once (PostgresNIO
+    /// can leave its future waiting forever).
+    private var closed = false
 
     private init(settings: PostgresSettings, connection: PostgresConnection, logger: Logger) {
         self.settings = settings
@@ -96,6 +99,9 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     private func run(_ query: PostgresQuery) throws(PostgresStoreError) -> [PostgresRow] {
+        guard !closed else {
+            throw PostgresStoreError("PostgreSQL at \(settings.host):\(settings.port): the connection was closed")
+        }
         do {
             let result = try connection.query(query, logger: logger).wait()
             return Array(result.rows)
@@ -143,7 +149,12 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     /// Closes the connection (further calls fail).
+    /// Closes the connection; later statements are refused. Closing twice does nothing.
     public func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed else { return }
+        closed = true
         try? connection.close().wait()
     }
 

@@ -44,12 +44,11 @@ extension PostgresStore {
         return run
     }
 
-    /// Marks runs left `running` by a process that ended mid-run as failed.
     @discardableResult
-    public func markInterruptedRuns() throws(StoreError) -> Int {
+    public func markInterruptedRuns(directories: [String]) throws(StoreError) -> Int {
         try query("mark interrupted runs", """
             UPDATE run SET outcome = 'failed', message = 'interrupted: the process ended during the run; nothing was applied'
-            WHERE outcome = 'running' RETURNING id
+            WHERE outcome = 'running' AND directory = ANY(\(directories)) RETURNING id
             """).count
     }
 

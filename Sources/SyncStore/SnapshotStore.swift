@@ -12,8 +12,10 @@ import Verification
 public protocol SnapshotStore: AnyObject, Sendable {
     /// What messages call the store: the SQLite file's path or `postgres://user@host:port/db`.
     var location: String { get }
-    /// Takes the store's run lock: one sync at a time per store, whichever process runs it.
-    func runLock() throws(StoreLockError) -> any StoreRunLock
+    /// Takes the run lock for a sync of `directories`, whichever process runs it: on SQLite
+    /// one lock for the whole store (one sync at a time); on PostgreSQL one per directory,
+    /// so daemons that own different directories of a shared store sync them side by side.
+    func runLock(directories: [String]) throws(StoreLockError) -> any StoreRunLock
 
     // Snapshot
     func snapshot(directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError) -> Snapshot
@@ -40,8 +42,10 @@ public protocol SnapshotStore: AnyObject, Sendable {
     // Runs
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
     func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String], syncState: SyncState?) throws(StoreError) -> RunRecord
+    /// Marks the runs of `directories` left `running` by a process that ended mid-run as
+    /// failed. Call only while holding their run lock (none of them can be in progress then).
     @discardableResult
-    func markInterruptedRuns() throws(StoreError) -> Int
+    func markInterruptedRuns(directories: [String]) throws(StoreError) -> Int
     func runs(directory: String?, limit: Int) throws(StoreError) -> [RunRecord]
     func run(id: Int64) throws(StoreError) -> RunRecord?
     func changes(runID: Int64, limit: Int?) throws(StoreError) -> [PlannedChange]
@@ -102,7 +106,8 @@ extension SnapshotStore {
 extension Store: SnapshotStore {
     public var location: String { path }
 
-    public func runLock() throws(StoreLockError) -> any StoreRunLock { try StoreLock(storePath: path) }
+    /// One flock for the whole file: a single process syncs an SQLite store at a time.
+    public func runLock(directories: [String]) throws(StoreLockError) -> any StoreRunLock { try StoreLock(storePath: path) }
 
     public func withAnyCatalog<T>(_ body: (any Catalog) throws -> T) throws(StoreError) -> T {
         try withCatalog { try body($0) }

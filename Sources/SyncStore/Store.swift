@@ -238,15 +238,13 @@ public final class Store: Sendable {
         }
     }
 
-    /// Marks runs left `running` by a process that ended mid-run as failed. Call only while
-    /// holding the store lock (no run can be in progress then).
     @discardableResult
-    public func markInterruptedRuns() throws(StoreError) -> Int {
+    public func markInterruptedRuns(directories: [String]) throws(StoreError) -> Int {
         try write("mark interrupted runs") { db in
             try db.execute(sql: """
                 UPDATE run SET outcome = 'failed', message = 'interrupted: the process ended during the run; nothing was applied'
-                WHERE outcome = 'running'
-                """)
+                WHERE outcome = 'running' AND directory IN (SELECT value FROM json_each(?))
+                """, arguments: [String(decoding: try JSONEncoder().encode(directories), as: UTF8.self)])
             return db.changesCount
         }
     }

@@ -36,16 +36,20 @@ public struct StoreLockError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var holder: String?
     public var reason: String?
+    /// The directory whose lock is held (a PostgreSQL store locks per directory).
+    public var directory: String?
 
-    public init(path: String, holder: String?, reason: String?) {
+    public init(path: String, holder: String?, reason: String?, directory: String? = nil) {
         self.path = path
         self.holder = holder
         self.reason = reason
+        self.directory = directory
     }
 
     public var description: String {
         if let reason { return "cannot take the run lock of \(path): \(reason)" }
         let who = holder.map { " (process \($0))" } ?? ""
-        return "another sync is running against this store\(who); wait for it to finish, or check `groupsync status` (lock: \(path))"
+        let what = directory.map { "another sync of directory \($0)" } ?? "another sync"
+        return "\(what) is running against this store\(who); wait for it to finish, or check `groupsync status` (lock: \(path))"
     }
 }

@@ -36,10 +36,10 @@ struct PostgresCLITests {
 
         // While another process holds the store's run lock, a sync is refused and says so.
         do {
-            let held = try harness.store.runLock()
+            let held = try harness.store.runLock(directories: ["corp"])
             let refused = try CLITests.run(["sync"] + config)
             #expect(refused.status == 3)
-            #expect(refused.stderr.contains("another sync is running against this store"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("another sync of directory corp is running against this store"), "\(refused.stderr)")
             withExtendedLifetime(held) {}
         }
         let again = try CLITests.run(["sync"] + config)

@@ -124,7 +124,7 @@ struct SyncSafetyTests {
     func lock() async throws {
         let harness = try await SyncHarness(fixture: SyncFixture.standard)
         do {
-            let held = try harness.store.runLock()
+            let held = try harness.store.runLock(directories: ["corp"])
             let error = try await #require(throws: SyncError.self) { try await harness.sync() }
             #expect("\(error)".contains("another sync is running against this store (process \(getpid()))"))
             #expect(try harness.store.runs().isEmpty)

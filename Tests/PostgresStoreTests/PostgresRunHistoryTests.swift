@@ -44,14 +44,19 @@ struct PostgresRunHistoryTests {
 
         /// The calls, each store's answers collected as text (RunRecord and friends are Equatable).
         func exercise(
-            begin: (RunRecord) throws -> RunRecord, markInterrupted: () throws -> Int,
+            begin: (RunRecord) throws -> RunRecord, markInterrupted: ([String]) throws -> Int,
             record: (RunRecord, [PlannedChange], SyncState?) throws -> RunRecord, saveConfig: (String, String) throws -> String,
             saveLandings: ([PolicyAudit.Landing], Int64) throws -> Void
         ) throws -> [Int64] {
             var ids: [Int64] = []
             let interrupted = try begin(RunRecord(directory: "corp", trigger: .schedule, mode: .full, outcome: .applied, startedAt: started, finishedAt: started))
             ids.append(interrupted.id!)
-            #expect(try markInterrupted() == 1)
+            let elsewhere = try begin(RunRecord(directory: "lab", trigger: .schedule, mode: .full, outcome: .applied, startedAt: started, finishedAt: started))
+            ids.append(elsewhere.id!)
+            // Only the runs of the directories asked about (whose run lock the caller holds).
+            #expect(try markInterrupted(["corp", "none"]) == 1)
+            #expect(try markInterrupted(["corp"]) == 0)
+            #expect(try markInterrupted(["lab"]) == 1)
             let digest = try saveConfig("/etc/groupsync.yaml", "store:\n  path: ünï\n")
             #expect(try saveConfig("/etc/groupsync.yaml", "store:\n  path: ünï\n") == digest)
             let running = try begin(RunRecord(
@@ -78,12 +83,12 @@ struct PostgresRunHistoryTests {
         }
 
         let sqliteIDs = try exercise(
-            begin: { try sqlite.beginRun($0) }, markInterrupted: { try sqlite.markInterruptedRuns() },
+            begin: { try sqlite.beginRun($0) }, markInterrupted: { try sqlite.markInterruptedRuns(directories: $0) },
             record: { try sqlite.record($0, changes: $1, syncState: $2) }, saveConfig: { try sqlite.saveConfig(file: $0, text: $1) },
             saveLandings: { try sqlite.saveLandings($0, runID: $1) })
         // Blocking calls on the test's own thread: short, and they complete on NIO's threads.
         let postgresIDs = try exercise(
-            begin: { try postgres.beginRun($0) }, markInterrupted: { try postgres.markInterruptedRuns() },
+            begin: { try postgres.beginRun($0) }, markInterrupted: { try postgres.markInterruptedRuns(directories: $0) },
             record: { try postgres.record($0, changes: $1, syncState: $2) }, saveConfig: { try postgres.saveConfig(file: $0, text: $1) },
             saveLandings: { try postgres.saveLandings($0, runID: $1) })
         #expect(sqliteIDs == postgresIDs)
@@ -97,8 +102,8 @@ struct PostgresRunHistoryTests {
                 #expect(try Self.normalised(sqlite.run(id: id)) == Self.normalised(postgres.run(id: id)))
                 #expect(try sqlite.changes(runID: id) == postgres.changes(runID: id))
             }
-            #expect(try postgres.changes(runID: sqliteIDs[1]) == changes)
-            #expect(try sqlite.changes(runID: sqliteIDs[1], limit: 2) == postgres.changes(runID: sqliteIDs[1], limit: 2))
+            #expect(try postgres.changes(runID: sqliteIDs[2]) == changes)
+            #expect(try sqlite.changes(runID: sqliteIDs[2], limit: 2) == postgres.changes(runID: sqliteIDs[2], limit: 2))
             #expect(try postgres.run(id: sqliteIDs[0])?.outcome == .failed)
             for directory in ["corp", "lab", "none"] {
                 #expect(try Self.normalised(sqlite.lastSuccessfulRun(directory: directory)) == Self.normalised(postgres.lastSuccessfulRun(directory: directory)))

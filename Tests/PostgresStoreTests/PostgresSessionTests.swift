@@ -32,6 +32,18 @@ struct PostgresSessionTests {
         #expect(!version.isEmpty)
     }
 
+    @Test("a statement on a closed session is refused at once (it used to wait forever); closing twice does nothing")
+    func closed() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        let error = try await blocking {
+            let session = try PostgresSession.connect(settings)
+            session.close()
+            session.close()
+            return try #require(throws: PostgresStoreError.self) { try session.query("SELECT 1") }
+        }
+        #expect(error.description.contains("the connection was closed"), "\(error)")
+    }
+
     @Test("a wrong password: the server's message and SQLSTATE 28P01, never the password")
     func wrongPassword() async throws {
         let (server, settings) = try await PostgresServer.shared.freshDatabase()

@@ -121,17 +121,27 @@ struct StoreTests {
         _ = try StoreLock(storePath: store.path)
     }
 
-    @Test("one run lock per store, whichever store: a second holder is refused and told who holds it", arguments: Backend.allCases)
+    @Test("the run lock, whichever store: a second holder of a directory is refused and told who holds it", arguments: Backend.allCases)
     func runLock(backend: Backend) async throws {
         let store = try await Self.temporaryStore(backend)
         do {
-            let first = try store.runLock()
-            let error = try #require(throws: StoreLockError.self) { try store.runLock() }
-            #expect(error.description.contains("another sync is running against this store"))
+            let first = try store.runLock(directories: ["corp", "lab"])
+            let error = try #require(throws: StoreLockError.self) { try store.runLock(directories: ["lab"]) }
+            #expect(error.description.contains("is running against this store"))
             #expect(error.holder != nil, "the holder is named")
+            switch backend {
+            case .sqlite:
+                // One lock for the whole file: any other directory waits too.
+                #expect(throws: StoreLockError.self) { try store.runLock(directories: ["other"]) }
+            case .postgres:
+                // One lock per directory: the directory named, another directory free.
+                #expect(error.directory == "lab" && error.description.contains("another sync of directory lab"), "\(error)")
+                let other = try store.runLock(directories: ["other"])
+                withExtendedLifetime(other) {}
+            }
             withExtendedLifetime(first) {}
         }
-        _ = try store.runLock()
+        _ = try store.runLock(directories: ["corp", "lab"])
     }
 }
 

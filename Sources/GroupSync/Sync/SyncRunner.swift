@@ -61,13 +61,6 @@ public struct SyncRunner: Sendable {
         _ request: SyncRequest, progress: (@Sendable (String, DirectoryReader.Progress) -> Void)? = nil,
         onStart: (@Sendable (String, Int64) -> Void)? = nil
     ) async throws(SyncError) -> [RunReport] {
-        let lock: any StoreRunLock
-        do {
-            lock = try store.runLock()
-        } catch {
-            throw SyncError.locked(error.description)
-        }
-        defer { withExtendedLifetime(lock) {} }
         var selected = config.directories
         if !request.directories.isEmpty {
             for name in request.directories where config.directory(named: name) == nil {
@@ -75,9 +68,16 @@ public struct SyncRunner: Sendable {
             }
             selected = config.directories.filter { request.directories.contains($0.name) }
         }
+        let lock: any StoreRunLock
+        do {
+            lock = try store.runLock(directories: selected.map(\.name))
+        } catch {
+            throw SyncError.locked(error.description)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let configDigest: String
         do {
-            try store.markInterruptedRuns()
+            try store.markInterruptedRuns(directories: selected.map(\.name))
             configDigest = try store.saveConfig(file: config.file, text: config.text)
         } catch {
             throw SyncError.store(error.description)
