@@ -155,16 +155,17 @@ struct FaultTests {
 
     // MARK: groupsync itself killed during apply
 
-    /// 4,000 people under ou=people and 4,000 contractors beside it; 400 groups of 20 with both.
-    static var twoPopulations: DirectoryFixture {
-        var fixture = DirectoryFixture.people(4000)
+    /// `size` people under ou=people and as many contractors beside it; `size / 10` groups
+    /// of 20 with both.
+    static func twoPopulations(_ size: Int = 4000) -> DirectoryFixture {
+        var fixture = DirectoryFixture.people(size)
         fixture.entries.append(LDIFEntry(dn: "ou=contractors,dc=example,dc=com", [("objectClass", "organizationalUnit"), ("ou", "contractors")]))
-        for index in 0..<4000 {
+        for index in 0..<size {
             var person = DirectoryFixture.person(String(format: "contractor%04d", index))
             person.dn = String(format: "uid=contractor%04d,ou=contractors,dc=example,dc=com", index)
             fixture.entries.append(person)
         }
-        fixture.entries += (0..<400).map { group in
+        fixture.entries += (0..<size / 10).map { group in
             DirectoryFixture.group(String(format: "crew%03d", group), members: (0..<20).map { slot in
                 let index = group * 10 + slot / 2
                 return slot.isMultiple(of: 2)
@@ -177,9 +178,9 @@ struct FaultTests {
 
     /// Runs `groupsync sync --verbose` as a child; with `killAfter`, sends it SIGKILL that long
     /// after it logs the start of the apply. Returns the log.
-    static func childSync(config: String, log: String, killAfter: Duration?) async throws -> String {
+    static func childSync(config: String, log: String, killAfter: Duration?, extra: [String] = []) async throws -> String {
         try? FileManager.default.removeItem(atPath: log)
-        let child = try SpawnedProcess(executable: CLITests.binary, arguments: ["sync", "--verbose", "--config", config], logPath: log)
+        let child = try SpawnedProcess(executable: CLITests.binary, arguments: ["sync", "--verbose", "--config", config] + extra, logPath: log)
         if let killAfter {
             let deadline = ContinuousClock.now + .seconds(120)
             while ContinuousClock.now < deadline, child.isRunning,
@@ -201,7 +202,7 @@ struct FaultTests {
 
     @Test("groupsync killed (SIGKILL) at ten moments of its apply: the store holds before or after, never a mix")
     func groupsyncKilledDuringApply() async throws {
-        let harness = try await SyncHarness(fixture: Self.twoPopulations, directoryExtra: Self.fullRuns)
+        let harness = try await SyncHarness(fixture: Self.twoPopulations(), directoryExtra: Self.fullRuns)
         let storePath = harness.config.store.path
         let template = harness.folder.appendingPathComponent("before.sqlite").path
         let log = harness.folder.appendingPathComponent("child.log").path
@@ -258,5 +259,66 @@ struct FaultTests {
         // about 0.7 s here, longer on a busy machine) and one after its commit.
         #expect(outcomes["before", default: 0] >= 5 && outcomes["after", default: 0] >= 1, "\(outcomes)")
         print("groupsync killed during apply: \(outcomes) (apply takes \(applying) s)")
+    }
+
+    @Test("on a PostgreSQL store, groupsync killed (SIGKILL) at ten moments of its apply: before or after, never a mix")
+    func groupsyncKilledDuringApplyOnPostgres() async throws {
+        // A quarter of the SQLite test's directory: PostgreSQL's apply is slower (about 0.7 s
+        // for 1,000 users and 2,000 memberships in a debug build), and a round is three syncs.
+        let harness = try await SyncHarness(fixture: Self.twoPopulations(1000), directoryExtra: Self.fullRuns, backend: .postgres)
+        let log = harness.folder.appendingPathComponent("child.log").path
+        let widened = harness.folder.appendingPathComponent("widened.yaml").path
+        try String(contentsOfFile: harness.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "base: \(SyncHarness.people)", with: "base: dc=example,dc=com")
+            .write(toFile: widened, atomically: true, encoding: .utf8)
+        /// What the store holds, read by a fresh connection as another process would.
+        func state() throws -> (snapshot: Snapshot, problems: [String], last: RunRecord?) {
+            let store = try harness.config.store.open()
+            return (try store.snapshot(directory: "corp"), try store.integrityProblems(), try store.runs(directory: nil, limit: 1).first)
+        }
+        // Before: only ou=people (a narrowing run removes the contractors: past the limits, so forced).
+        func narrow() async throws -> Snapshot {
+            let output = try await Self.childSync(config: harness.configPath, log: log, killAfter: nil, extra: ["--force"])
+            let now = try state()
+            #expect(now.last?.outcome == .applied || now.last?.outcome == .noChanges, "\(output)")
+            return now.snapshot
+        }
+        let before = try await narrow()
+        #expect(before.users.count == 1000)
+        let clean = try await Self.childSync(config: widened, log: log, killAfter: nil)
+        let after = try state().snapshot
+        #expect(after.users.count == 2000 && after != before)
+        let match = try #require(clean.firstMatch(of: /applying took ([0-9.]+) seconds/), "\(clean)")
+        let applying = try #require(Double(match.1))
+
+        var outcomes: [String: Int] = [:]
+        for round in 0..<10 {
+            #expect(try await narrow() == before, "round \(round)")
+            // From the start of the apply on, spread over it; the last well past its end.
+            let delay = Duration.milliseconds(Int(applying * 1000 * (round == 9 ? 3 : Double(round) / 10)))
+            _ = try await Self.childSync(config: widened, log: log, killAfter: delay)
+            let killed = try state()
+            #expect(killed.problems == [], "round \(round)")
+            #expect(killed.snapshot == before || killed.snapshot == after, "round \(round): the store holds a mix")
+            let last = try #require(killed.last)
+            if killed.snapshot == before {
+                // The server rolled the transaction back when the connection dropped; the run
+                // row, written when the run started, was left running.
+                #expect(last.outcome == .running, "round \(round): \(last.outcome)")
+                outcomes["before", default: 0] += 1
+            } else {
+                #expect(last.outcome == .applied, "round \(round): \(last.outcome)")
+                outcomes["after", default: 0] += 1
+            }
+            // The next run marks the interrupted one failed and succeeds.
+            let next = try await Self.childSync(config: widened, log: log, killAfter: nil)
+            #expect(try state().snapshot == after, "round \(round): \(next)")
+            if last.outcome == .running, let id = last.id {
+                let interrupted = try #require(try harness.store.run(id: id))
+                #expect(interrupted.outcome == .failed && interrupted.message?.contains("interrupted") == true)
+            }
+        }
+        #expect(outcomes["before", default: 0] >= 5 && outcomes["after", default: 0] >= 1, "\(outcomes)")
+        print("groupsync killed during apply on PostgreSQL: \(outcomes) (apply takes \(applying) s)")
     }
 }
