@@ -66,6 +66,17 @@ struct SharedStoreTests {
         }
     }
 
+    /// Waits until both daemons name the same owner, one of the two; returns (owner, other).
+    static func agreedOwner(_ a: Member, _ b: Member, _ harness: DaemonHarness) async throws -> (Member, Member) {
+        #expect(try await harness.eventually {
+            let (ownerA, ownerB) = (try await a.owner(), try await b.owner())
+            return ownerA != nil && ownerA == ownerB
+        })
+        let ownerName = try #require(try await a.owner())
+        #expect([a.name, b.name].contains(ownerName))
+        return ownerName == a.name ? (a, b) : (b, a)
+    }
+
     @Test("one owner; 50 manual syncs over both daemons make one run; SIGKILL the owner and the other takes over within the lease")
     func ownership() async throws {
         let harness = try await DaemonHarness()
@@ -76,14 +87,7 @@ struct SharedStoreTests {
         try await a.start()
         try await b.start()
 
-        // Both see the same owner, one of the two.
-        #expect(try await harness.eventually {
-            let (ownerA, ownerB) = (try await a.owner(), try await b.owner())
-            return ownerA != nil && ownerA == ownerB
-        })
-        let ownerName = try #require(try await a.owner())
-        #expect(["daemon-a", "daemon-b"].contains(ownerName))
-        let (owner, other) = ownerName == "daemon-a" ? (a, b) : (b, a)
+        let (owner, other) = try await Self.agreedOwner(a, b, harness)
 
         // 50 triggers spread over both daemons while the run waits on the directory: one run.
         await harness.directory.kill(SIGSTOP)
@@ -123,7 +127,7 @@ struct SharedStoreTests {
         let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         #expect((json?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "no-changes", "\(response.text)")
 
-        let handed = try String(contentsOfFile: ownerName == "daemon-a" ? b.log : a.log, encoding: .utf8).components(separatedBy: "sync handed to the directory's owner").count - 1
+        let handed = try String(contentsOfFile: other.log, encoding: .utf8).components(separatedBy: "sync handed to the directory's owner").count - 1
         #expect(handed == 1, "the other daemon's 25 triggers joined one flight, handed to the owner once")
 
         // A clean stop releases the lease at once.
@@ -162,12 +166,7 @@ struct SharedStoreTests {
         defer { a.process?.killAndReap(); b.process?.killAndReap() }
         try await a.start()
         try await b.start()
-        #expect(try await harness.eventually {
-            let (ownerA, ownerB) = (try await a.owner(), try await b.owner())
-            return ownerA != nil && ownerA == ownerB
-        })
-        let ownerName = try #require(try await a.owner())
-        let (owner, other) = ownerName == "daemon-a" ? (a, b) : (b, a)
+        let (owner, other) = try await Self.agreedOwner(a, b, harness)
         #expect(try await harness.eventually { try await other.landed("alice", "finance") })
         #expect(try await !other.landed("dave", "finance"))
 

@@ -195,45 +195,44 @@ struct FaultTests {
         return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     }
 
-    static func storeState(_ path: String) throws -> (snapshot: Snapshot, problems: [String], last: RunRecord?) {
-        let store = try Store(path: path)
-        return (try store.snapshot(directory: "corp"), try store.integrityProblems(), try store.runs(limit: 1).first)
+    /// What the store holds, read by a fresh connection as another process would.
+    static func storeState(_ harness: SyncHarness) throws -> (snapshot: Snapshot, problems: [String], last: RunRecord?) {
+        let store = try harness.config.store.open()
+        return (try store.snapshot(directory: "corp"), try store.integrityProblems(), try store.runs(directory: nil, limit: 1).first)
     }
 
-    @Test("groupsync killed (SIGKILL) at ten moments of its apply: the store holds before or after, never a mix")
-    func groupsyncKilledDuringApply() async throws {
-        let harness = try await SyncHarness(fixture: Self.twoPopulations(), directoryExtra: Self.fullRuns)
-        let storePath = harness.config.store.path
-        let template = harness.folder.appendingPathComponent("before.sqlite").path
+    /// Ten times: the store is `reset` to the snapshot with ou=people only, then a child
+    /// `groupsync sync` that adds the contractors is SIGKILLed `delay(round, applying)`
+    /// after it logs the start of its apply (`applying`: a clean apply's seconds). Each
+    /// time the store holds the snapshot before or after, never a mix; the killed run is
+    /// marked interrupted by the next, which succeeds.
+    static func killDuringApply(
+        _ harness: SyncHarness, size: Int, saveBefore: () throws -> Void, reset: () async throws -> Void,
+        delay: (_ round: Int, _ applying: Double) -> Duration
+    ) async throws -> [String: Int] {
         let log = harness.folder.appendingPathComponent("child.log").path
-        // Before: only ou=people; after: the contractors too (4,000 users and 4,000 memberships more).
         let widened = harness.folder.appendingPathComponent("widened.yaml").path
         try String(contentsOfFile: harness.configPath, encoding: .utf8)
             .replacingOccurrences(of: "base: \(SyncHarness.people)", with: "base: dc=example,dc=com")
             .write(toFile: widened, atomically: true, encoding: .utf8)
-        func resetStore() throws {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
-            try FileManager.default.copyItem(atPath: template, toPath: storePath)
-        }
-        _ = try await Self.childSync(config: harness.configPath, log: log, killAfter: nil)
-        try FileManager.default.copyItem(atPath: storePath, toPath: template)
-        let before = try Self.storeState(template).snapshot
-        #expect(before.users.count == 4000)
+        _ = try await childSync(config: harness.configPath, log: log, killAfter: nil)
+        try saveBefore()
+        let before = try storeState(harness).snapshot
+        #expect(before.users.count == size)
 
-        try resetStore()
-        let clean = try await Self.childSync(config: widened, log: log, killAfter: nil)
-        let after = try Self.storeState(storePath).snapshot
-        #expect(after.users.count == 8000 && after != before)
+        try await reset()
+        let clean = try await childSync(config: widened, log: log, killAfter: nil)
+        let after = try storeState(harness).snapshot
+        #expect(after.users.count == 2 * size && after != before)
         let match = try #require(clean.firstMatch(of: /applying took ([0-9.]+) seconds/), "\(clean)")
         let applying = try #require(Double(match.1))
 
         var outcomes: [String: Int] = [:]
         for round in 0..<10 {
-            try resetStore()
-            // From the start of the apply on, doubling; the last well past a clean apply's end.
-            let delay = round == 9 ? Duration.milliseconds(Int(applying * 3000)) : Duration.milliseconds(round == 0 ? 0 : 5 << round)
-            _ = try await Self.childSync(config: widened, log: log, killAfter: delay)
-            let state = try Self.storeState(storePath)
+            try await reset()
+            #expect(try storeState(harness).snapshot == before, "round \(round): not reset")
+            _ = try await childSync(config: widened, log: log, killAfter: delay(round, applying))
+            let state = try storeState(harness)
             #expect(state.problems == [], "round \(round)")
             #expect(state.snapshot == before || state.snapshot == after, "round \(round): the store holds a mix")
             let last = try #require(state.last)
@@ -246,79 +245,52 @@ struct FaultTests {
                 outcomes["after", default: 0] += 1
             }
             // The next run marks the interrupted one failed and succeeds.
-            let next = try await Self.childSync(config: widened, log: log, killAfter: nil)
-            let recovered = try Self.storeState(storePath)
-            #expect(recovered.snapshot == after, "round \(round): \(next)")
+            let next = try await childSync(config: widened, log: log, killAfter: nil)
+            #expect(try storeState(harness).snapshot == after, "round \(round): \(next)")
             if last.outcome == .running, let id = last.id {
-                let store = try Store(path: storePath)
-                let killed = try #require(try store.run(id: id))
+                let killed = try #require(try harness.config.store.open().run(id: id))
                 #expect(killed.outcome == .failed && killed.message?.contains("interrupted") == true)
             }
         }
-        // Both ends were reached: kills inside the apply (0 to 1.3 s into one that takes
-        // about 0.7 s here, longer on a busy machine) and one after its commit.
+        // Both ends were reached: kills inside the apply and one after its commit.
         #expect(outcomes["before", default: 0] >= 5 && outcomes["after", default: 0] >= 1, "\(outcomes)")
-        print("groupsync killed during apply: \(outcomes) (apply takes \(applying) s)")
+        return outcomes
+    }
+
+    @Test("groupsync killed (SIGKILL) at ten moments of its apply: the store holds before or after, never a mix")
+    func groupsyncKilledDuringApply() async throws {
+        // Before: only ou=people; after: the contractors too (4,000 users and 4,000 memberships more).
+        let harness = try await SyncHarness(fixture: Self.twoPopulations(), directoryExtra: Self.fullRuns)
+        let storePath = harness.config.store.path
+        let template = harness.folder.appendingPathComponent("before.sqlite").path
+        let outcomes = try await Self.killDuringApply(
+            harness, size: 4000,
+            saveBefore: { try FileManager.default.copyItem(atPath: storePath, toPath: template) },
+            reset: {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+                try FileManager.default.copyItem(atPath: template, toPath: storePath)
+            },
+            // From the start of the apply on, doubling (0 to 1.3 s into one that takes about
+            // 0.7 s here, longer on a busy machine); the last well past a clean apply's end.
+            delay: { round, applying in
+                round == 9 ? .milliseconds(Int(applying * 3000)) : .milliseconds(round == 0 ? 0 : 5 << round)
+            })
+        print("groupsync killed during apply: \(outcomes)")
     }
 
     @Test("on a PostgreSQL store, groupsync killed (SIGKILL) at ten moments of its apply: before or after, never a mix")
     func groupsyncKilledDuringApplyOnPostgres() async throws {
-        // A quarter of the SQLite test's directory: PostgreSQL's apply is slower (about 0.7 s
+        // A quarter of the SQLite test's directory: PostgreSQL's apply is slower (about 0.8 s
         // for 1,000 users and 2,000 memberships in a debug build), and a round is three syncs.
         let harness = try await SyncHarness(fixture: Self.twoPopulations(1000), directoryExtra: Self.fullRuns, backend: .postgres)
-        let log = harness.folder.appendingPathComponent("child.log").path
-        let widened = harness.folder.appendingPathComponent("widened.yaml").path
-        try String(contentsOfFile: harness.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "base: \(SyncHarness.people)", with: "base: dc=example,dc=com")
-            .write(toFile: widened, atomically: true, encoding: .utf8)
-        /// What the store holds, read by a fresh connection as another process would.
-        func state() throws -> (snapshot: Snapshot, problems: [String], last: RunRecord?) {
-            let store = try harness.config.store.open()
-            return (try store.snapshot(directory: "corp"), try store.integrityProblems(), try store.runs(directory: nil, limit: 1).first)
-        }
-        // Before: only ou=people (a narrowing run removes the contractors: past the limits, so forced).
-        func narrow() async throws -> Snapshot {
-            let output = try await Self.childSync(config: harness.configPath, log: log, killAfter: nil, extra: ["--force"])
-            let now = try state()
-            #expect(now.last?.outcome == .applied || now.last?.outcome == .noChanges, "\(output)")
-            return now.snapshot
-        }
-        let before = try await narrow()
-        #expect(before.users.count == 1000)
-        let clean = try await Self.childSync(config: widened, log: log, killAfter: nil)
-        let after = try state().snapshot
-        #expect(after.users.count == 2000 && after != before)
-        let match = try #require(clean.firstMatch(of: /applying took ([0-9.]+) seconds/), "\(clean)")
-        let applying = try #require(Double(match.1))
-
-        var outcomes: [String: Int] = [:]
-        for round in 0..<10 {
-            #expect(try await narrow() == before, "round \(round)")
-            // From the start of the apply on, spread over it; the last well past its end.
-            let delay = Duration.milliseconds(Int(applying * 1000 * (round == 9 ? 3 : Double(round) / 10)))
-            _ = try await Self.childSync(config: widened, log: log, killAfter: delay)
-            let killed = try state()
-            #expect(killed.problems == [], "round \(round)")
-            #expect(killed.snapshot == before || killed.snapshot == after, "round \(round): the store holds a mix")
-            let last = try #require(killed.last)
-            if killed.snapshot == before {
-                // The server rolled the transaction back when the connection dropped; the run
-                // row, written when the run started, was left running.
-                #expect(last.outcome == .running, "round \(round): \(last.outcome)")
-                outcomes["before", default: 0] += 1
-            } else {
-                #expect(last.outcome == .applied, "round \(round): \(last.outcome)")
-                outcomes["after", default: 0] += 1
-            }
-            // The next run marks the interrupted one failed and succeeds.
-            let next = try await Self.childSync(config: widened, log: log, killAfter: nil)
-            #expect(try state().snapshot == after, "round \(round): \(next)")
-            if last.outcome == .running, let id = last.id {
-                let interrupted = try #require(try harness.store.run(id: id))
-                #expect(interrupted.outcome == .failed && interrupted.message?.contains("interrupted") == true)
-            }
-        }
-        #expect(outcomes["before", default: 0] >= 5 && outcomes["after", default: 0] >= 1, "\(outcomes)")
-        print("groupsync killed during apply on PostgreSQL: \(outcomes) (apply takes \(applying) s)")
+        let log = harness.folder.appendingPathComponent("reset.log").path
+        let outcomes = try await Self.killDuringApply(
+            harness, size: 1000, saveBefore: {},
+            // Back to ou=people only: a run that removes the contractors (past the limits, so forced).
+            reset: { _ = try await Self.childSync(config: harness.configPath, log: log, killAfter: nil, extra: ["--force"]) },
+            // Spread over the apply; the last well past its end. The server rolls back the
+            // transaction of a connection that drops.
+            delay: { round, applying in .milliseconds(Int(applying * 1000 * (round == 9 ? 3 : Double(round) / 10))) })
+        print("groupsync killed during apply on PostgreSQL: \(outcomes)")
     }
 }
