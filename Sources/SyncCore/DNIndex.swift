@@ -34,19 +34,26 @@ struct DNIndex {
     mutating func lookup(_ value: ArraySlice<UInt8>, normalized: inout Bool) -> Int32? {
         normalized = DistinguishedName.normalize(value, into: &buffer)
         guard normalized else { return nil }
-        let hash = Self.hash(buffer)
+        return lookup(normalized: buffer)
+    }
+
+    /// The index of the object whose normalised DN is `key`, or nil.
+    func lookup(normalized key: [UInt8]) -> Int32? {
+        guard !keys.isEmpty else { return nil }
+        let hash = Self.hash(key)
         let mask = table.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let position = table[slot]
             if position < 0 { return nil }
-            if hashes[Int(position)] == hash && keys[Int(position)] == buffer { return indices[Int(position)] }
+            if hashes[Int(position)] == hash && keys[Int(position)] == key { return indices[Int(position)] }
             slot = (slot + 1) & mask
         }
     }
 
     /// The normalised form of the last value looked up.
     var lastNormalized: String { String(decoding: buffer, as: UTF8.self) }
+    var lastNormalizedBytes: [UInt8] { buffer }
 
     private mutating func place(_ position: Int32, hash: UInt64) {
         let mask = table.count - 1

@@ -19,6 +19,9 @@ public struct SnapshotBuilder: Sendable {
     private var pendingNames: [(groupID: String, value: String)] = []
     /// AD: group SID → group id, for primary group memberships.
     private var groupBySID: [String: String] = [:]
+    /// Objects this run does not read that member values may name (``addKnown(_:normalizedDN:)``).
+    private var knownByDN = DNIndex()
+    private var knownRefs: [MemberRef] = []
 
     /// `expectedUsers` and `expectedGroups` (e.g. the last run's totals) size the tables up
     /// front, so a large directory does not grow them step by step.
@@ -70,6 +73,8 @@ public struct SnapshotBuilder: Sendable {
                 var parsed = false
                 if let user = userByDN.lookup(bytes, normalized: &parsed) {
                     members.insert(userRefs[Int(user)])
+                } else if parsed, let known = knownByDN.lookup(normalized: userByDN.lastNormalizedBytes) {
+                    members.insert(knownRefs[Int(known)])
                 } else {
                     pendingDNs.append((id, parsed ? userByDN.lastNormalized : nil, String(decoding: bytes, as: UTF8.self)))
                 }
@@ -105,6 +110,16 @@ public struct SnapshotBuilder: Sendable {
         if let sid { groupBySID[sid] = id }
         if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }
         return id
+    }
+
+    /// An object this run does not read but whose DN member values may name — in an
+    /// incremental run, the stored members of the groups it reads again (most of a changed
+    /// group's values are the ones it had). Such values resolve as the group arrives, like
+    /// users read, instead of waiting for ``finish(external:externalNames:)``. Objects read
+    /// in this run must not be added: they are known by their new DN only.
+    public mutating func addKnown(_ ref: MemberRef, normalizedDN: String) {
+        knownByDN.insert(normalized: Array(normalizedDN.utf8), index: Int32(knownRefs.count))
+        knownRefs.append(ref)
     }
 
     /// The stable id an entry would be registered under.

@@ -114,13 +114,15 @@ struct IncrementalReader {
         }
 
         mark("reached")
+        // Member values that name objects this run did not read resolve through the store;
+        // an object this run read is known by its new DN only. The stored members of the
+        // groups read again resolve as each group is added.
+        let touched = ids.union(extra)
+        for (key, ref) in memberKeys ?? [:] where !touched.contains(ref.id) { builder.addKnown(ref, normalizedDN: key) }
         var ranged: [LDAPEntry] = []
         for entry in groupEntries.values { try reader.addGroup(entry, to: &builder, ranged: &ranged) }
         try await reader.addRangedGroups(ranged, into: &builder, session: session)
 
-        // Member values that name objects this run did not read resolve through the store;
-        // an object this run read is known by its new DN only.
-        let touched = ids.union(extra)
         let pending = builder.pendingKeys
         var external: [String: MemberRef] = [:]
         var unknown = Set<String>()
