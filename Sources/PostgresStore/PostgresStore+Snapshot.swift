@@ -31,11 +31,15 @@ extension PostgresStore {
         try transaction("count the snapshot of \(directory)") { transaction in try Self.totals(transaction, directory: directory) }
     }
 
+    /// The memberships are the sum of the groups' member digest counts when every group has
+    /// one (as in the SQLite store: the digests describe the membership rows written with them).
     static func totals(_ transaction: PostgresSession.Transaction, directory: String) throws -> RunRecord.Totals {
         let row = try transaction.query("""
             SELECT (SELECT count(*) FROM "user" WHERE directory = \(directory)),
                    (SELECT count(*) FROM "group" WHERE directory = \(directory)),
-                   (SELECT count(*) FROM membership m JOIN "group" g ON g.ref = m.group_ref WHERE g.directory = \(directory)),
+                   CASE WHEN (SELECT count(*) FILTER (WHERE members_count IS NULL) FROM "group" WHERE directory = \(directory)) = 0
+                        THEN (SELECT coalesce(sum(members_count), 0)::bigint FROM "group" WHERE directory = \(directory))
+                        ELSE (SELECT count(*) FROM membership m JOIN "group" g ON g.ref = m.group_ref WHERE g.directory = \(directory)) END,
                    (SELECT count(*) FROM unresolved_member u JOIN "group" g ON g.ref = u.group_ref WHERE g.directory = \(directory))
             """).first!
         let (users, groups, memberships, unresolved) = try row.decode((Int64, Int64, Int64, Int64).self)

@@ -180,14 +180,23 @@ public final class Store: Sendable {
         )
     }
 
+    /// The memberships are the sum of the groups' member digest counts — the digests describe
+    /// exactly the membership rows written with them — which reads 10,000 group rows instead of
+    /// a million membership rows (an incremental run counts twice: 0.2 s of a 1 s run); the
+    /// rows are counted when a group's digest is unknown.
     static func totals(_ db: Database, directory: String) throws -> RunRecord.Totals {
         func count(_ sql: String) throws -> Int {
             try Int.fetchOne(db, sql: sql, arguments: [directory]) ?? 0
         }
+        let digests = try Row.fetchOne(db, sql: """
+            SELECT COUNT(*), COUNT(members_count), COALESCE(SUM(members_count), 0) FROM "group" WHERE directory = ?
+            """, arguments: [directory])
+        let (groups, counted, summed): (Int, Int, Int) = digests.map { ($0[0], $0[1], $0[2]) } ?? (0, 0, 0)
         return RunRecord.Totals(
             users: try count("SELECT COUNT(*) FROM \"user\" WHERE directory = ?"),
-            groups: try count("SELECT COUNT(*) FROM \"group\" WHERE directory = ?"),
-            memberships: try count("SELECT COUNT(*) FROM membership m JOIN \"group\" g ON g.ref = m.group_ref WHERE g.directory = ?"),
+            groups: groups,
+            memberships: counted == groups
+                ? summed : try count("SELECT COUNT(*) FROM membership m JOIN \"group\" g ON g.ref = m.group_ref WHERE g.directory = ?"),
             unresolvedMembers: try count("SELECT COUNT(*) FROM unresolved_member u JOIN \"group\" g ON g.ref = u.group_ref WHERE g.directory = ?"))
     }
 

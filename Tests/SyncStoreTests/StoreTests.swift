@@ -74,8 +74,12 @@ struct StoreTests {
         next.members["g"] = [.user("a")]
         next.unresolved = [:]
         let plan = Planner.plan(wanted: next, current: try store.snapshot(directory: "corp"))
-        try store.apply(plan, run: Self.run(.applied))
+        let run = try store.apply(plan, run: Self.run(.applied))
         #expect(try store.snapshot(directory: "corp") == next)
+        // The totals (memberships from the groups' member digests) follow the change.
+        let members = try store.snapshot(directory: "corp").members.values.map(\.count).reduce(0, +)
+        #expect(members == 1 && run.totals == RunRecord.Totals(users: 1, groups: 1, memberships: 1, unresolvedMembers: 0))
+        #expect(try store.totals(directory: "corp") == run.totals)
     }
 
     @Test("a failing apply writes nothing: not the snapshot, not the run", arguments: Backend.allCases)
