@@ -13,7 +13,8 @@ struct WatchDelay {
     let directory: TestDirectory
     let window: Duration
 
-    func run(changes: [(user: Int, group: Int)]) async throws -> [Double] {
+    /// The delays, sorted, and the CPU seconds the daemon used while the changes came.
+    func run(changes: [(user: Int, group: Int)]) async throws -> (delays: [Double], daemonCPU: Double) {
         var config = try String(contentsOfFile: configPath, encoding: .utf8)
         config = config.replacingOccurrences(
             of: "    limits:\n", with: "    schedule:\n      watch: true\n      batch_window: \(window.components.seconds)s\n    limits:\n")
@@ -22,7 +23,13 @@ struct WatchDelay {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         let log = work.appendingPathComponent("watch.log").path
         let daemon = try SpawnedProcess(executable: groupsync, arguments: ["serve", "--config", path], logPath: log)
-        defer { daemon.killAndReap() }
+        defer {
+            daemon.killAndReap()
+            // GROUPSYNC_BENCH_LOGS=DIR keeps the daemon's log (each batch run and its phases).
+            if let logs = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"] {
+                try? FileManager.default.copyItem(atPath: log, toPath: URL(fileURLWithPath: logs).appendingPathComponent("watch.log").path)
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(120)
         while !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("watching for changes") {
             guard ContinuousClock.now < deadline, daemon.isRunning else { throw DaemonError("the watching daemon did not start") }
@@ -38,6 +45,7 @@ struct WatchDelay {
             else { return false }
             return results.allSatisfy { $0["landed"] as? Bool == true }
         }
+        let cpuBefore = Self.cpuSeconds(daemon.pid)
         var pending: [(change: (user: Int, group: Int), at: ContinuousClock.Instant)] = []
         var delays: [Double] = []
         var next = 0
@@ -55,6 +63,10 @@ struct WatchDelay {
             for item in pending {
                 if await landed(item.change) {
                     delays.append(seconds(ContinuousClock.now - item.at))
+                    if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"] != nil {
+                        print(String(format: "    watch: u%d in g%d after %.2f s (landed at %@)", item.change.user, item.change.group,
+                                     delays.last!, "\(Date())"))
+                    }
                 } else {
                     still.append(item)
                 }
@@ -62,9 +74,20 @@ struct WatchDelay {
             pending = still
             try await Task.sleep(for: .milliseconds(20))
         }
+        let cpu = Self.cpuSeconds(daemon.pid) - cpuBefore
         daemon.signal(SIGTERM)
         await daemon.waitForExit()
         guard delays.count == changes.count else { throw DaemonError("\(changes.count - delays.count) changes never landed") }
-        return delays.sorted()
+        return (delays.sorted(), cpu)
+    }
+
+    /// User and system CPU time of a running process (/proc/PID/stat, in clock ticks).
+    static func cpuSeconds(_ pid: pid_t) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // After the command name: state is field 3, utime 14 and stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

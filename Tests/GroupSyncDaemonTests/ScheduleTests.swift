@@ -109,3 +109,32 @@ struct SchedulerServiceTests {
         #expect(await coordinator.status()["corp"]?.consecutiveFailures == 1)
     }
 }
+
+@Suite("The daemon's in-memory index after runs", .tags(.slapd))
+struct IndexRefreshTests {
+    @Test("after a run changes the store, answers come from the store until it has been quiet, then from a rebuilt index")
+    func quietBeforeRebuild() async throws {
+        let harness = try await DaemonHarness()
+        let config = try ConfigLoader.load(path: harness.configPath)
+        let store = try harness.store()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        _ = try await SyncRunner(config: config, store: store, logger: logger).run(SyncRequest())
+        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .milliseconds(600))
+        _ = try await state.verificationService()
+        #expect(try await harness.eventually { await state.answersFromIndex })
+
+        // Changes every 200 ms (a watch-mode stream): each restarts the quiet period, so no
+        // index is built meanwhile and the answers come from the store.
+        for _ in 0..<5 {
+            await state.snapshotChanged()
+            #expect(await !state.answersFromIndex)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(await !state.answersFromIndex, "no index was built while the changes kept coming")
+        let answer = try await state.verificationService().verify("alice", targets: [.group("finance")])
+        #expect(answer.results.first?.landed == true, "the store answers meanwhile")
+        // Quiet: the index comes back.
+        #expect(try await harness.eventually { await state.answersFromIndex })
+    }
+}

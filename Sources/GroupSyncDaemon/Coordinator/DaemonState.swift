@@ -20,10 +20,13 @@ public actor DaemonState {
     public private(set) var generation = 0
     private var reloadWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
-    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger) {
+    /// `indexQuiet`: how long the store must go unchanged after a run before the in-memory
+    /// index is rebuilt (answers come from the store meanwhile).
+    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger, indexQuiet: Duration = .seconds(2)) {
         self.config = config
         self.store = store
         self.logger = logger
+        self.indexQuiet = indexQuiet
         ownership = (store as? PostgresStore).map { DirectoryOwnership(store: $0, name: config.server.name, lease: config.server.lease) }
     }
 
@@ -38,9 +41,28 @@ public actor DaemonState {
         return try VerificationService(config: config, store: store, logger: logger)
     }
 
-    /// A run changed the store: answer from the store at once, and from a new index when
-    /// it is built (on a thread of its own: a large directory takes a second or two).
-    public func snapshotChanged() { refresh() }
+    /// A run changed the store: answer from the store at once, and from a new index once
+    /// the store has been quiet for ``indexQuiet`` (built on a thread of its own: a large
+    /// directory takes a second or two of CPU). In watch mode batches come every second or
+    /// so; an index rebuilt after each would be superseded before it was used, and would
+    /// take a core from the batches and the answers.
+    public func snapshotChanged() {
+        verification = try? VerificationService(config: config, store: store, logger: logger)
+        indexGeneration += 1
+        let generation = indexGeneration
+        let quiet = indexQuiet
+        Task {
+            try? await Task.sleep(for: quiet)
+            await self.rebuildIfStill(generation)
+        }
+    }
+
+    private let indexQuiet: Duration
+
+    private func rebuildIfStill(_ generation: Int) {
+        guard generation == indexGeneration else { return }
+        rebuild(reusing: nil)
+    }
 
     /// A run found nothing to change: the snapshot is the same, so the index stays and only
     /// what answers say about the last run is renewed (off this actor; until then the
