@@ -120,16 +120,16 @@ struct IndexRefreshTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         _ = try await SyncRunner(config: config, store: store, logger: logger).run(SyncRequest())
-        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .milliseconds(600))
+        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .seconds(2))
         _ = try await state.verificationService()
         #expect(try await harness.eventually { await state.answersFromIndex })
 
-        // Changes every 200 ms (a watch-mode stream): each restarts the quiet period, so no
-        // index is built meanwhile and the answers come from the store.
-        for _ in 0..<5 {
+        // Changes every 400 ms for 3.2 s (a watch-mode stream): each restarts the 2 s quiet
+        // period, so no index is built meanwhile and the answers come from the store.
+        for _ in 0..<8 {
             await state.snapshotChanged()
             #expect(await !state.answersFromIndex)
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(400))
         }
         #expect(await !state.answersFromIndex, "no index was built while the changes kept coming")
         let answer = try await state.verificationService().verify("alice", targets: [.group("finance")])
