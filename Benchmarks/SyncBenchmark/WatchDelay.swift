@@ -22,11 +22,13 @@ struct WatchDelay {
         let path = work.appendingPathComponent("groupsync-watch.yaml").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         let log = work.appendingPathComponent("watch.log").path
+        // GROUPSYNC_BENCH_LOGS=DIR keeps the daemon's log (each batch run and its phases) and
+        // prints each change's delay.
+        let logs = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"]
         let daemon = try SpawnedProcess(executable: groupsync, arguments: ["serve", "--config", path], logPath: log)
         defer {
             daemon.killAndReap()
-            // GROUPSYNC_BENCH_LOGS=DIR keeps the daemon's log (each batch run and its phases).
-            if let logs = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"] {
+            if let logs {
                 try? FileManager.default.copyItem(atPath: log, toPath: URL(fileURLWithPath: logs).appendingPathComponent("watch.log").path)
             }
         }
@@ -63,7 +65,7 @@ struct WatchDelay {
             for item in pending {
                 if await landed(item.change) {
                     delays.append(seconds(ContinuousClock.now - item.at))
-                    if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_LOGS"] != nil {
+                    if logs != nil {
                         print(String(format: "    watch: u%d in g%d after %.2f s (landed at %@)", item.change.user, item.change.group,
                                      delays.last!, "\(Date())"))
                     }

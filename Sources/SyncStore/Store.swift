@@ -250,10 +250,10 @@ public final class Store: Sendable {
     @discardableResult
     public func markInterruptedRuns(directories: [String]) throws(StoreError) -> Int {
         try write("mark interrupted runs") { db in
-            try db.execute(sql: """
+            try db.execute(literal: """
                 UPDATE run SET outcome = 'failed', message = 'interrupted: the process ended during the run; nothing was applied'
-                WHERE outcome = 'running' AND directory IN (SELECT value FROM json_each(?))
-                """, arguments: [String(decoding: try JSONEncoder().encode(directories), as: UTF8.self)])
+                WHERE outcome = 'running' AND directory IN \(directories)
+                """)
             return db.changesCount
         }
     }

@@ -37,13 +37,13 @@ struct LeaseService: Service {
                     nextRenewal = ContinuousClock.now + renewEvery
                     let before = ownership.ownedDirectories
                     let firstRound = !ownership.hasSettled
+                    let config = await state.config
                     var held: [String: DirectoryLease] = [:]
-                    for directory in await state.config.directories.map(\.name) {
+                    for directory in config.directories.map(\.name) {
                         if let lease = try leases.acquire(directory, owner: me, for: ownership.lease) { held[directory] = lease }
                     }
                     ownership.setHeld(held)
                     let owned = Set(held.keys)
-                    let config = await state.config
                     for directory in owned.subtracting(before) {
                         logger.info("this daemon now syncs the directory", metadata: ["directory": "\(directory)", "daemon": "\(me)"])
                         // Taken over from a daemon that stopped: in watch mode its last batch may
