@@ -12,6 +12,15 @@ import SyncStore
 
 func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
+// GROUPSYNC_BENCH_ANSWERS=CONFIG: only the cost of answering from the in-memory index, on
+// the store a held benchmark (GROUPSYNC_BENCH_HOLD) left behind, for profiling it.
+if let answersConfig = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWERS"] {
+    let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users, groups: BenchmarkData().groups).run()
+    say(String(format: "verify from the in-memory index: %.1f µs per answer with its JSON (%d answers; index built in %.1f s)",
+        figures.microsecondsPerAnswer, figures.answers, figures.buildSeconds))
+    exit(0)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 var data = BenchmarkData()
 if let scale = arguments.first.flatMap(Double.init) {

@@ -26,14 +26,19 @@ extension UserGraph {
     /// directories; cycles are cut (a path never visits a group twice).
     public func paths(limit: Int = 5) -> [GroupKey: [[GroupKey]]] {
         var result: [GroupKey: [[GroupKey]]] = [:]
+        result.reserveCapacity(groups.count)
         var queue: [[GroupKey]] = direct.sorted().map { [$0] }
         var head = 0
+        func keep(_ path: [GroupKey], in paths: inout [[GroupKey]]) -> Bool {
+            guard paths.count < limit else { return false }
+            paths.append(path)
+            return true
+        }
         while head < queue.count {
             let path = queue[head]
             head += 1
             let last = path[path.count - 1]
-            if result[last, default: []].count >= limit { continue }
-            result[last, default: []].append(path)
+            guard keep(path, in: &result[last, default: []]) else { continue }
             for parent in (parents[last] ?? []).sorted() where !path.contains(parent) {
                 queue.append(path + [parent])
             }

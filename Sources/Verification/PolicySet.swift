@@ -145,7 +145,13 @@ public enum Target: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "\(kind.replacingOccurrences(of: "_", with: " ")) \(name)" }
+    public var description: String {
+        switch self {
+        case .group(let name): "group \(name)"
+        case .policy(let name): "policy \(name)"
+        case .profileGroup(let name): "profile group \(name)"
+        }
+    }
 }
 
 /// A statement of where someone should land: users (named, members of a group, or matching
@@ -170,7 +176,15 @@ public struct Intent: Sendable, Equatable {
 }
 
 extension String {
+    /// Foundation's case-insensitive comparison; ASCII names (the usual) are compared
+    /// byte by byte instead, which gives the same answer and is many times faster.
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        compare(other, options: .caseInsensitive) == .orderedSame
+        if self == other { return true }
+        let (left, right) = (utf8, other.utf8)
+        guard left.allSatisfy({ $0 < 0x80 }), right.allSatisfy({ $0 < 0x80 }) else {
+            return compare(other, options: .caseInsensitive) == .orderedSame
+        }
+        guard left.count == right.count else { return false }
+        return zip(left, right).allSatisfy { a, b in a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7A) }
     }
 }

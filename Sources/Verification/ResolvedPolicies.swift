@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A directory group as named in the configuration or on the command line, resolved
 /// against the snapshot.
 public struct ResolvedGroup: Sendable {
@@ -45,9 +47,17 @@ public struct ResolvedPolicies: Sendable {
 
     /// A group spec from the configuration (resolved up front), or any other (looked up now).
     public func group(_ spec: String, catalog: some Catalog) throws -> ResolvedGroup {
-        if let resolved = groupSpecs[spec.lowercased()] { return resolved }
-        return try Self.resolveGroup(spec, catalog: catalog)
+        let key = spec.lowercased()
+        if let resolved = groupSpecs[key] { return resolved }
+        if let memo, let resolved = memo[key] { return resolved }
+        let resolved = try Self.resolveGroup(spec, catalog: catalog)
+        memo?[key] = resolved
+        return resolved
     }
+
+    /// Where groups named only in queries are kept once resolved; set when every query
+    /// goes to the same unchanging catalog (the daemon's in-memory index), nil otherwise.
+    public var memo: ResolvedGroupMemo?
 
     func resolvedGroup(_ spec: String) -> ResolvedGroup {
         groupSpecs[spec.lowercased()] ?? ResolvedGroup(spec: spec, groups: [], nested: [], hasUsers: false)
@@ -163,4 +173,27 @@ public struct ResolvedPolicies: Sendable {
         /// Something resolves, but no user can be in it.
         var isEmpty: Bool { !hasUsers && others == 0 }
     }
+}
+
+/// Group specs resolved for queries against one unchanging catalog, shared by the threads
+/// that answer them. Holds at most ``limit`` specs (a caller can name any string): when
+/// full, it starts again empty.
+public final class ResolvedGroupMemo: Sendable {
+    public static let limit = 20_000
+    private let resolved = Mutex<[String: ResolvedGroup]>([:])
+
+    public init() {}
+
+    subscript(key: String) -> ResolvedGroup? {
+        get { resolved.withLock { $0[key] } }
+        set {
+            guard let newValue else { return }
+            resolved.withLock { table in
+                if table.count >= Self.limit { table.removeAll(keepingCapacity: true) }
+                table[key] = newValue
+            }
+        }
+    }
+
+    public var count: Int { resolved.withLock { $0.count } }
 }

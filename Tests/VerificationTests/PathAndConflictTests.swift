@@ -1,6 +1,7 @@
+import Foundation
 import SyncCore
 import Testing
-import Verification
+@testable import Verification
 
 @Suite("Verification logic without a server")
 struct PathAndConflictTests {
@@ -53,5 +54,30 @@ struct PathAndConflictTests {
         #expect(MailAddress.aliases(["SMTP:Alice@Example.com", "smtp:a@example.com", "X500:/o=x/cn=a", "sip:a@x", "b@example.com"])
             == ["Alice@Example.com", "a@example.com", "b@example.com"])
         #expect(MailAddress.domain(of: "a@Example.COM") == "example.com")
+    }
+    @Test("names compare case-insensitively as Foundation does, on the ASCII fast path too")
+    func caseInsensitiveNames() {
+        let pairs = [
+            ("Permitted Senders", "permitted senders"), ("PERMITTED", "permitted"), ("Permitted", "Permitted "),
+            ("a@b", "a`b"), ("[x]", "{x}"), ("Z", "z"), ("policy1", "policy2"), ("", ""), ("", "x"),
+            ("Straße", "STRASSE"), ("Émile", "émile"), ("Émile", "Emile"), ("\u{212A}elvin", "kelvin"), ("ǅ", "ǆ"),
+        ]
+        for (left, right) in pairs {
+            let foundation = left.compare(right, options: .caseInsensitive) == .orderedSame
+            #expect(left.caseInsensitiveEquals(right) == foundation, "\(left) vs \(right)")
+            #expect(right.caseInsensitiveEquals(left) == foundation, "\(right) vs \(left)")
+        }
+    }
+
+    @Test("groups named only in queries are kept once resolved, up to a bound")
+    func resolvedGroupMemo() {
+        let memo = ResolvedGroupMemo()
+        let group = ResolvedGroup(spec: "sales", groups: [], nested: [], hasUsers: false)
+        memo["sales"] = group
+        #expect(memo["sales"]?.spec == "sales")
+        #expect(memo["other"] == nil)
+        for index in 0..<ResolvedGroupMemo.limit { memo["g\(index)"] = group }
+        #expect(memo.count <= ResolvedGroupMemo.limit, "never more than the bound")
+        #expect(memo["g\(ResolvedGroupMemo.limit - 1)"] != nil, "the newest stays")
     }
 }

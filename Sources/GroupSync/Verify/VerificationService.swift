@@ -37,7 +37,9 @@ public struct VerificationService: Sendable {
         self.logger = logger
         do {
             if let index {
-                resolved = try ResolvedPolicies(config.policies, catalog: index)
+                var resolved = try ResolvedPolicies(config.policies, catalog: index)
+                resolved.memo = ResolvedGroupMemo()
+                self.resolved = resolved
             } else {
                 resolved = try store.withAnyCatalog { try ResolvedPolicies(config.policies, catalog: $0) }
             }
@@ -61,13 +63,20 @@ public struct VerificationService: Sendable {
     /// Did `name` land in each target? Targets naming an unknown policy or profile group are
     /// a usage error; a name matching several users too (give the DN).
     public func verify(_ name: String, targets: [Target], live: Bool = false) async throws(VerifyError) -> VerifyAnswer {
+        var answer = try verifySnapshot(name, targets: targets)
+        if live { try await addLive(to: &answer, name: name, targets: targets) }
+        return answer
+    }
+
+    /// `verify` from the snapshot alone (no `--live`): synchronous, so the daemon can answer
+    /// it on the thread that read the request.
+    public func verifySnapshot(_ name: String, targets: [Target]) throws(VerifyError) -> VerifyAnswer {
         try Self.checkName(name, what: "user name")
         try checkTargets(targets)
         let snapshots = try self.snapshots()
         guard snapshots.contains(where: { $0.runID != nil }) else {
             throw .noSnapshot("the store has no synced snapshot yet: run groupsync sync first")
         }
-        var answer: VerifyAnswer
         do {
             // Errors thrown inside come out as StoreError: a usage error is returned instead.
             let result = try withCatalog { catalog throws -> Result<VerifyAnswer, VerifyError> in
@@ -86,14 +95,12 @@ public struct VerificationService: Sendable {
                 let results = try Verifier(resolved).verify(graph, targets: targets, catalog: catalog, stale: snapshot?.staleReason)
                 return .success(VerifyAnswer(query: name, user: UserJSON(user), snapshot: snapshot, results: results.map(VerifyAnswer.Result.init)))
             }
-            answer = try result.get()
+            return try result.get()
         } catch let error as VerifyError {
             throw error
         } catch {
             throw .store("\(error)")
         }
-        if live { try await addLive(to: &answer, name: name, targets: targets) }
-        return answer
     }
 
     private func addLive(to answer: inout VerifyAnswer, name: String, targets: [Target]) async throws(VerifyError) {

@@ -1,0 +1,36 @@
+import Foundation
+import GroupSync
+import SyncConfig
+import SyncStore
+
+/// What one `GET /v1/verify` costs the daemon in answering alone: the verification from the
+/// in-memory index and the JSON, for `queries` users spread over the directory (no HTTP).
+struct IndexAnswers {
+    let configPath: String
+    let users: Int
+    let groups: Int
+
+    struct Figures {
+        var microsecondsPerAnswer: Double
+        var buildSeconds: Double
+        var answers: Int
+    }
+
+    func run(queries: Int = 200_000) throws -> Figures {
+        let config = try ConfigLoader.load(path: configPath)
+        let store = try config.store.open()
+        let started = ContinuousClock.now
+        let service = try VerificationService(config: config, store: store, index: try store.loadIndex())
+        let build = ContinuousClock.now - started
+        var bytes = 0
+        let clock = ContinuousClock.now
+        for query in 0..<queries {
+            let user = (query * 7919) % users
+            let answer = try service.verifySnapshot("u\(user)", targets: [.policy("Permitted Senders"), .group("g\(user % 1000)")])
+            bytes &+= answer.jsonBytes().count
+        }
+        let elapsed = ContinuousClock.now - clock
+        precondition(bytes > 0)
+        return Figures(microsecondsPerAnswer: seconds(elapsed) * 1e6 / Double(queries), buildSeconds: seconds(build), answers: queries)
+    }
+}
