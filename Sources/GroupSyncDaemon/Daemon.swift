@@ -35,9 +35,14 @@ public struct Daemon: Sendable {
         let socket = config.controlSocket
         try Self.claimSocket(socket)
         var services: [any Service] = []
+        let answers = state.indexed
+        let answered = metrics.verifyAnswers("event_loop")
         let unixApp = Application(
             router: routes.router(),
-            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket), serverName: "groupsync"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                FastVerifyHandler(answers: answers, token: nil, serverName: Self.serverName, answered: answered),
+            ])),
+            configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket), serverName: Self.serverName),
             onServerRunning: { _ in chmod(socket, 0o660) },
             logger: logger)
         services.append(unixApp)
@@ -49,7 +54,10 @@ public struct Daemon: Sendable {
             let port = Int(listen[listen.index(after: colon)...])!
             services.append(Application(
                 router: routes.router(token: token),
-                configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "groupsync"),
+                server: .http1(configuration: .init(additionalChannelHandlers: [
+                    FastVerifyHandler(answers: answers, token: token, serverName: Self.serverName, answered: answered),
+                ])),
+                configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: Self.serverName),
                 logger: logger))
         }
         services.append(ReloadService(state: state))
@@ -69,6 +77,8 @@ public struct Daemon: Sendable {
         try? FileManager.default.removeItem(atPath: socket)
         logger.info("groupsync serve stopped")
     }
+
+    static let serverName = "groupsync"
 
     /// A socket file that a live daemon answers on is refused; a stale one (no one
     /// listening) is removed by the server when it binds.

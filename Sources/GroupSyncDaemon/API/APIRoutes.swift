@@ -28,7 +28,7 @@ public struct APIRoutes: Sendable {
         }
         router.get("/v1/status") { request, _ in try await Self.refusingUnknown(request, []) { try await self.status() } }
         router.get("/v1/verify") { request, _ in
-            try await Self.refusingUnknown(request, ["user", "group", "policy", "profile_group", "live"]) { try await self.verify(request) }
+            try await Self.refusingUnknown(request, VerifyQuery.parameters) { try await self.verify(request) }
         }
         router.get("/v1/explain") { request, _ in try await Self.refusingUnknown(request, ["user"]) { try await self.explain(request) } }
         router.get("/v1/report") { request, _ in try await Self.refusingUnknown(request, []) { try await self.report() } }
@@ -138,13 +138,31 @@ public struct APIRoutes: Sendable {
 
     // MARK: Verification
 
+    static let verifyPath = "/v1/verify"
+
+    /// `/v1/verify`'s query: the user, the targets (groups, policies, profile groups), `live`. Nil
+    /// when `user` is missing or a parameter is not one of ``parameters``.
+    struct VerifyQuery {
+        static let parameters: Set<String> = ["user", "group", "policy", "profile_group", "live"]
+        var user: String
+        var targets: [Target]
+        var live: Bool
+
+        init?(_ query: Parameters) {
+            for (key, _) in query where !Self.parameters.contains(String(key)) { return nil }
+            guard let user = query.get("user"), !user.isEmpty else { return nil }
+            self.user = user
+            targets = query.getAll("group").map(Target.group) + query.getAll("policy").map(Target.policy)
+                + query.getAll("profile_group").map(Target.profileGroup)
+            live = query.get("live") == "true"
+        }
+    }
+
     func verify(_ request: Request) async throws -> Response {
-        let query = request.uri.queryParameters
-        guard let user = query.get("user"), !user.isEmpty else { return APIResponse.error("give ?user=", status: .badRequest) }
-        let targets = query.getAll("group").map(Target.group) + query.getAll("policy").map(Target.policy)
-            + query.getAll("profile_group").map(Target.profileGroup)
+        guard let query = VerifyQuery(request.uri.queryParameters) else { return APIResponse.error("give ?user=", status: .badRequest) }
+        metrics.verifyAnswers("router").increment()
         do {
-            let answer = try await state.verificationService().verify(user, targets: targets, live: query.get("live") == "true")
+            let answer = try await state.verificationService().verify(query.user, targets: query.targets, live: query.live)
             return APIResponse.verifyJSON(answer)
         } catch {
             return APIResponse.error(error)

@@ -15,7 +15,11 @@ public actor DaemonState {
     /// With a PostgreSQL store, which directories this daemon syncs; nil with SQLite (one
     /// daemon, every directory).
     public nonisolated let ownership: DirectoryOwnership?
-    private var verification: VerificationService?
+    private var verification: VerificationService? {
+        didSet { indexed.set(verification) }
+    }
+    /// The index-backed service in force, for the event loops' fast path.
+    public nonisolated let indexed = IndexedAnswers()
     /// Bumped on every reload; the scheduler re-reads schedules when it moves.
     public private(set) var generation = 0
     private var reloadWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]

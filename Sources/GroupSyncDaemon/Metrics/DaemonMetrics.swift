@@ -52,5 +52,13 @@ public final class DaemonMetrics: Sendable {
         registry.makeCounter(descriptor: name("directory_errors", "total", "Runs that failed"), labels: [("directory", directory)]).increment()
     }
 
+    /// `GET /v1/verify` answers by where they were made: `event_loop` (from the in-memory
+    /// index, on the thread that read the request) or `router` (everything else).
+    public func verifyAnswers(_ path: String) -> Counter {
+        registry.makeCounter(
+            descriptor: name("api_verify_answers", "total", "GET /v1/verify answers by where they were made (event_loop or router)"),
+            labels: [("path", path)])
+    }
+
     public func text() -> String { registry.emitToString() }
 }
