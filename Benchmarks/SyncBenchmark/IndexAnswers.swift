@@ -4,11 +4,11 @@ import SyncConfig
 import SyncStore
 
 /// What one `GET /v1/verify` costs the daemon in answering alone: the verification from the
-/// in-memory index and the JSON, for `queries` users spread over the directory (no HTTP).
+/// in-memory index and the JSON, for `queries` users spread over the directory (no HTTP),
+/// asking what the API load asks (`APILoad`'s wrk script).
 struct IndexAnswers {
     let configPath: String
     let users: Int
-    let groups: Int
 
     struct Figures {
         var microsecondsPerAnswer: Double

@@ -15,7 +15,7 @@ func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").ut
 // GROUPSYNC_BENCH_ANSWERS=CONFIG: only the cost of answering from the in-memory index, on
 // the store a held benchmark (GROUPSYNC_BENCH_HOLD) left behind, for profiling it.
 if let answersConfig = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWERS"] {
-    let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users, groups: BenchmarkData().groups).run()
+    let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users).run()
     say(String(format: "verify from the in-memory index: %.1f µs per answer with its JSON (%d answers; index built in %.1f s)",
         figures.microsecondsPerAnswer, figures.answers, figures.buildSeconds))
     exit(0)
@@ -225,6 +225,9 @@ verifyLatencies.sort()
 explainLatencies.sort()
 func percentile(_ values: [Double], _ share: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * share))] }
 
+// What answering costs the daemon per request, from its in-memory index (no HTTP).
+let indexAnswers = try IndexAnswers(configPath: config[1], users: data.users).run(queries: 100_000)
+
 // The HTTP API under load (wrk, 64 connections), without and with a sync running.
 say("  API load (wrk, 64 connections, 10 s each) …")
 let api = try await APILoad(groupsync: groupsync, work: work, configPath: config[1], users: data.users).run()
@@ -260,6 +263,8 @@ say(String(format: "| explain USER | %.2f ms | %.2f ms |", percentile(explainLat
 say(String(
     format: "(%.1f groups per user on average; %d of %d targets landed; resolving the policies once: %.1f ms)",
     Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
+say(String(format: "verify from the daemon's in-memory index, with its JSON (the work of one API answer, in-process): %.1f µs",
+    indexAnswers.microsecondsPerAnswer))
 say("\n| GET /v1/verify over TCP, 64 connections | requests/s | p50 | p99 | errors |")
 say("| --- | ---: | ---: | ---: | ---: |")
 for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {

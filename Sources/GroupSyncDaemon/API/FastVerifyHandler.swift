@@ -70,7 +70,7 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The JSON body of the answer, or nil when the router should handle the request.
     private func answer(_ request: HTTPRequest) -> [UInt8]? {
         guard request.method == .get, let path = request.path, path.hasPrefix(APIRoutes.verifyPath),
-              let service = answers.service else { return nil }
+              let box = answers.box else { return nil }
         if let token {
             guard let header = request.headerFields[.authorization], header.hasPrefix("Bearer "),
                   BearerTokenMiddleware<BasicRequestContext>.constantTimeEquals(Array(header.dropFirst("Bearer ".count).utf8), token)
@@ -78,7 +78,7 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let uri = URI(path)
         guard uri.path == APIRoutes.verifyPath, let query = APIRoutes.VerifyQuery(uri.queryParameters), !query.live,
-              let answer = try? service.verifySnapshot(query.user, targets: query.targets)
+              let answer = try? box.service.verifySnapshot(query.user, targets: query.targets)
         else { return nil }
         var bytes = answer.jsonBytes()
         bytes.append(0x0A)
