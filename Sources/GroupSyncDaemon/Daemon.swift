@@ -32,6 +32,7 @@ public struct Daemon: Sendable {
     /// on the socket, the TCP address is taken, the token file is unusable.
     public func run() async throws {
         let config = await state.config
+        await state.prepareAnswers()
         let socket = config.controlSocket
         try Self.claimSocket(socket)
         var services: [any Service] = []

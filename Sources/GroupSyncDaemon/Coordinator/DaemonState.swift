@@ -76,6 +76,12 @@ public actor DaemonState {
         rebuild(reusing: index)
     }
 
+    /// At start-up: begins building the index, so the first questions after a start are
+    /// answered from memory as soon as it is ready (from the store until then).
+    public func prepareAnswers() {
+        if verification == nil { refresh() }
+    }
+
     private func refresh() {
         verification = try? VerificationService(config: config, store: store, logger: logger)
         rebuild(reusing: nil)
