@@ -17,13 +17,24 @@ import Verification
 struct FastVerifyTests {
     static let token = Array("test-token-0123456789abcdef".utf8)
 
-    /// A synced store (slapd, `groupsync sync`) and its index-backed verification service.
-    static func service() async throws -> (DaemonHarness, VerificationService) {
+    /// A synced store (slapd, `groupsync sync`), its index-backed verification service in
+    /// force, and a connection with the handler.
+    struct Setup {
+        let harness: DaemonHarness
+        let service: VerificationService
+        let answers: IndexedAnswers
+        let channel: EmbeddedChannel
+    }
+
+    static func setUp() async throws -> Setup {
         let harness = try await DaemonHarness()
         #expect(try await harness.cli(["sync"]).status == 0)
         let config = try ConfigLoader.load(path: harness.configPath)
         let store = try config.store.open()
-        return (harness, try VerificationService(config: config, store: store, index: try store.loadIndex()))
+        let service = try VerificationService(config: config, store: store, index: try store.loadIndex())
+        let answers = IndexedAnswers()
+        answers.set(service)
+        return Setup(harness: harness, service: service, answers: answers, channel: try channel(answers))
     }
 
     static func channel(_ answers: IndexedAnswers, token: [UInt8]? = nil) throws -> EmbeddedChannel {
@@ -62,11 +73,8 @@ struct FastVerifyTests {
 
     @Test("a snapshot verify is answered here with the router's JSON and headers; the token is checked")
     func answers() async throws {
-        let (harness, service) = try await Self.service()
-        defer { _ = harness }
-        let answers = IndexedAnswers()
-        answers.set(service)
-        let channel = try Self.channel(answers)
+        let setup = try await Self.setUp()
+        let (service, answers, channel) = (setup.service, setup.answers, setup.channel)
 
         let landed = try #require(try Self.send(channel, Self.request("/v1/verify?user=alice&policy=Permitted%20Finance&group=sales")))
         #expect(landed.head.status == .ok)
@@ -109,11 +117,8 @@ struct FastVerifyTests {
 
     @Test("what it cannot answer exactly goes on to the router untouched")
     func passesOn() async throws {
-        let (harness, service) = try await Self.service()
-        defer { _ = harness }
-        let answers = IndexedAnswers()
-        answers.set(service)
-        let channel = try Self.channel(answers)
+        let setup = try await Self.setUp()
+        let (service, channel) = (setup.service, setup.channel)
         let passed: [(String, HTTPRequest)] = [
             ("another endpoint", Self.request("/v1/status")),
             ("a path that only starts alike", Self.request("/v1/verifyx?user=alice&group=sales")),
@@ -139,11 +144,8 @@ struct FastVerifyTests {
 
     @Test("while a request passed on is unanswered, later ones follow it, so responses stay in order")
     func keepsOrder() async throws {
-        let (harness, service) = try await Self.service()
-        defer { _ = harness }
-        let answers = IndexedAnswers()
-        answers.set(service)
-        let channel = try Self.channel(answers)
+        let setup = try await Self.setUp()
+        let channel = setup.channel
         let verify = Self.request("/v1/verify?user=alice&group=sales")
         /// The router's response to one request passed on, drained from the channel.
         func routerAnswers() throws {
