@@ -16,8 +16,8 @@ func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").ut
 // the store a held benchmark (GROUPSYNC_BENCH_HOLD) left behind, for profiling it.
 if let answersConfig = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWERS"] {
     let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users).run()
-    say(String(format: "verify from the in-memory index: %.1f µs per answer with its JSON (%d answers; index built in %.1f s)",
-        figures.microsecondsPerAnswer, figures.answers, figures.buildSeconds))
+    say(String(format: "verify from the in-memory index: %.1f µs per answer with its JSON, p99 %.0f µs, slowest %.0f µs (%d answers; index built in %.1f s)",
+        figures.microsecondsPerAnswer, figures.p99, figures.max, figures.answers, figures.buildSeconds))
     exit(0)
 }
 
@@ -263,8 +263,8 @@ say(String(format: "| explain USER | %.2f ms | %.2f ms |", percentile(explainLat
 say(String(
     format: "(%.1f groups per user on average; %d of %d targets landed; resolving the policies once: %.1f ms)",
     Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
-say(String(format: "verify from the daemon's in-memory index, with its JSON (the work of one API answer, in-process): %.1f µs",
-    indexAnswers.microsecondsPerAnswer))
+say(String(format: "verify from the daemon's in-memory index, with its JSON (the work of one API answer, in-process): %.1f µs, p99 %.0f µs, slowest %.0f µs",
+    indexAnswers.microsecondsPerAnswer, indexAnswers.p99, indexAnswers.max))
 say("\n| GET /v1/verify over TCP, 64 connections | requests/s | p50 | p99 | errors |")
 say("| --- | ---: | ---: | ---: | ---: |")
 for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {
