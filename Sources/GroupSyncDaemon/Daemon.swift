@@ -1,6 +1,7 @@
 import Foundation
 import GroupSync
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import SyncConfig
@@ -36,13 +37,16 @@ public struct Daemon: Sendable {
         let socket = config.controlSocket
         try Self.claimSocket(socket)
         var services: [any Service] = []
-        let answers = state.indexed
         let answered = metrics.verifyAnswers("event_loop")
+        /// HTTP/1 with verify answered on the event loop (`FastVerifyHandler`) ahead of the router.
+        func server(token: [UInt8]?) -> HTTPServerBuilder {
+            .http1(configuration: .init(additionalChannelHandlers: [
+                FastVerifyHandler(answers: state.indexed, token: token, serverName: Self.serverName, answered: answered),
+            ]))
+        }
         let unixApp = Application(
             router: routes.router(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [
-                FastVerifyHandler(answers: answers, token: nil, serverName: Self.serverName, answered: answered),
-            ])),
+            server: server(token: nil),
             configuration: ApplicationConfiguration(address: .unixDomainSocket(path: socket), serverName: Self.serverName),
             onServerRunning: { _ in chmod(socket, 0o660) },
             logger: logger)
@@ -55,9 +59,7 @@ public struct Daemon: Sendable {
             let port = Int(listen[listen.index(after: colon)...])!
             services.append(Application(
                 router: routes.router(token: token),
-                server: .http1(configuration: .init(additionalChannelHandlers: [
-                    FastVerifyHandler(answers: answers, token: token, serverName: Self.serverName, answered: answered),
-                ])),
+                server: server(token: token),
                 configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: Self.serverName),
                 logger: logger))
         }

@@ -8,14 +8,18 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              Self.constantTimeEquals(Array(header.dropFirst("Bearer ".count).utf8), token)
-        else {
+        guard Self.authorizes(request.headers[.authorization], token: token) else {
             var response = APIResponse.error("missing or wrong bearer token", status: .unauthorized)
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }
         return try await next(request, context)
+    }
+
+    /// Whether an `Authorization` header carries `Bearer <token>` (compared in constant time).
+    static func authorizes(_ header: String?, token: [UInt8]) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        return constantTimeEquals(Array(header.dropFirst("Bearer ".count).utf8), token)
     }
 
     /// Takes as long for every input of a given length, whatever matches.

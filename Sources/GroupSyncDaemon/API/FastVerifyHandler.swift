@@ -71,10 +71,8 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ request: HTTPRequest) -> [UInt8]? {
         guard request.method == .get, let path = request.path, path.hasPrefix(APIRoutes.verifyPath),
               let box = answers.box else { return nil }
-        if let token {
-            guard let header = request.headerFields[.authorization], header.hasPrefix("Bearer "),
-                  BearerTokenMiddleware<BasicRequestContext>.constantTimeEquals(Array(header.dropFirst("Bearer ".count).utf8), token)
-            else { return nil }
+        if let token, !BearerTokenMiddleware<BasicRequestContext>.authorizes(request.headerFields[.authorization], token: token) {
+            return nil
         }
         let uri = URI(path)
         guard uri.path == APIRoutes.verifyPath, let query = APIRoutes.VerifyQuery(uri.queryParameters), !query.live,
