@@ -77,9 +77,15 @@ public actor DaemonState {
     }
 
     /// At start-up: begins building the index, so the first questions after a start are
-    /// answered from memory as soon as it is ready (from the store until then).
+    /// answered from memory as soon as it is ready (from the store until then). Not for a
+    /// store without a synced snapshot: there is nothing to answer from, and an empty index
+    /// built now could still answer for a moment after the first run had committed (until
+    /// that run's `snapshotChanged`), where the first question would have read the store.
     public func prepareAnswers() {
-        if verification == nil { refresh() }
+        guard verification == nil,
+              config.directories.contains(where: { ((try? store.lastSuccessfulRun(directory: $0.name)) ?? nil) != nil })
+        else { return }
+        refresh()
     }
 
     private func refresh() {
