@@ -6,12 +6,19 @@ import Synchronization
 /// probe socket closes, and two tests starting servers at once must not both get it.
 private let handedOut = Mutex<Set<Int>>([])
 
-/// Asks the kernel for a free TCP port on 127.0.0.1, never the same one twice in a process.
+/// Ports the test Samba domain controller must bind on 127.0.0.1 (LDAP, LDAPS, the global
+/// catalog, Kerberos, RPC): never handed out, in case the machine's ephemeral range reaches
+/// below 1024 or into them.
+let sambaPorts: Set<Int> = [88, 135, 389, 464, 636, 3268, 3269]
+
+/// Asks the kernel for a free TCP port on 127.0.0.1, never the same one twice in a process,
+/// never a privileged one or one Samba needs (``sambaPorts``).
 /// Another process could still take it before the caller binds it; ``TestDirectory``
 /// retries with new ports when slapd cannot bind.
 public func freeLoopbackPort() throws -> Int {
     for _ in 0..<50 {
         let port = try probeFreePort()
+        guard port >= 1024, !sambaPorts.contains(port) else { continue }
         if handedOut.withLock({ $0.insert(port).inserted }) { return port }
     }
     throw POSIXError(.EADDRINUSE)

@@ -88,20 +88,56 @@ public final class SambaDomain: Sendable {
         }
         config = lines.joined(separator: "\n")
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        // Samba exits at once when one of its services cannot start; on a loaded machine that
+        // has happened once with every test's servers starting beside it. Its reasons are in
+        // its own log (`log.%m`: the name is literal, no client is known at start-up), which
+        // is printed with each failed attempt; a second and third start reuse the provision.
+        var failures: [String] = []
+        for attempt in 1...3 {
+            switch try await launch(folder: folder, configPath: configPath) {
+            case .success(let process):
+                return SambaDomain(folder: folder, process: process)
+            case .failure(let reason):
+                failures.append("attempt \(attempt): \(reason)")
+                FileHandle.standardError.write(Data("samba: the domain controller did not start (attempt \(attempt) of 3): \(reason)\n".utf8))
+            }
+        }
+        throw CommandError(command: "samba", status: 1, output: "", errorOutput: "the domain controller did not start:\n\(failures.joined(separator: "\n"))")
+    }
+
+    enum Launch { case success(SpawnedProcess), failure(String) }
+
+    /// Starts samba on a provisioned folder and waits up to 60 s for LDAP to answer. On failure
+    /// the process group is killed and gone (its ports free again), and the reason is the exit
+    /// status with the end of samba's output and log.
+    static func launch(folder: URL, configPath: String) async throws -> Launch {
+        let logs = ["samba.out", "log.%m"].map { folder.appendingPathComponent($0) }
+        let offsets = logs.map { ((try? FileManager.default.attributesOfItem(atPath: $0.path)[.size]) as? Int) ?? 0 }
         let process = try SpawnedProcess(
             executable: try resolveExecutable("samba"), arguments: ["-s", configPath, "--foreground", "--no-process-group"],
-            logPath: folder.appendingPathComponent("samba.out").path, newProcessGroup: true)
+            logPath: logs[0].path, newProcessGroup: true)
         ChildProcesses.shared.addGroup(process.pid)
         let deadline = ContinuousClock.now + .seconds(60)
         while !(await answers()) {
             guard process.isRunning, ContinuousClock.now < deadline else {
-                let log = (try? String(contentsOf: folder.appendingPathComponent("samba.out"), encoding: .utf8)) ?? ""
+                let status = process.exitCode.map { "exited with status \($0)" } ?? "did not answer LDAP within 60 s"
                 process.signalGroup(SIGKILL)
-                throw CommandError(command: "samba", status: 1, output: "", errorOutput: "the domain controller did not start: \(log.suffix(2000))")
+                process.killAndReap()
+                let groupGone = ContinuousClock.now + .seconds(10)
+                while kill(-process.pid, 0) == 0, ContinuousClock.now < groupGone {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                var reason = status
+                for (log, offset) in zip(logs, offsets) {
+                    guard let data = try? Data(contentsOf: log), data.count > offset else { continue }
+                    let text = String(decoding: data.dropFirst(offset), as: UTF8.self)
+                    reason += "\n--- \(log.lastPathComponent):\n\(text.suffix(3000))"
+                }
+                return .failure(reason)
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        return SambaDomain(folder: folder, process: process)
+        return .success(process)
     }
 
     /// Whether an LDAP server answers a root DSE query on 127.0.0.1:389.
