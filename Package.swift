@@ -216,7 +216,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VerificationTests",
-            dependencies: ["Verification", "SyncCore"],
+            dependencies: ["Verification", "SyncCore", "LDAPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

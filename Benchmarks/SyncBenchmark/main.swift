@@ -15,9 +15,13 @@ func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").ut
 // GROUPSYNC_BENCH_ANSWERS=CONFIG: only the cost of answering from the in-memory index, on
 // the store a held benchmark (GROUPSYNC_BENCH_HOLD) left behind, for profiling it.
 if let answersConfig = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWERS"] {
-    let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users).run()
-    say(String(format: "verify from the in-memory index: %.1f µs per answer with its JSON, p99 %.0f µs, slowest %.0f µs (%d answers; index built in %.1f s)",
-        figures.microsecondsPerAnswer, figures.p99, figures.max, figures.answers, figures.buildSeconds))
+    // GROUPSYNC_BENCH_ANSWER_THREADS=N asks from N threads at once (the daemon's event loops).
+    let threads = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWER_THREADS"].flatMap(Int.init) ?? 1
+    // GROUPSYNC_BENCH_ANSWER_QUERIES=N asks N questions per thread (200,000 by default; fewer under callgrind).
+    let queries = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_ANSWER_QUERIES"].flatMap(Int.init) ?? 200_000
+    let figures = try IndexAnswers(configPath: answersConfig, users: BenchmarkData().users).run(queries: max(100, queries), threads: max(1, threads))
+    say(String(format: "verify from the in-memory index on %d thread(s): %.1f µs per answer with its JSON, p99 %.0f µs, slowest %.0f µs (%d answers; index built in %.1f s)",
+        max(1, threads), figures.microsecondsPerAnswer, figures.p99, figures.max, figures.answers, figures.buildSeconds))
     exit(0)
 }
 

@@ -12,6 +12,10 @@ public struct UserKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
     public var description: String { "\(directory)/\(id)" }
+
+    /// The id alone: ids rarely repeat across directories, and keys are hashed on every
+    /// answer's hot path (equal keys still hash alike).
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 /// A group of one directory.
@@ -26,6 +30,10 @@ public struct GroupKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
     public var description: String { "\(directory)/\(id)" }
+
+    /// The id alone: ids rarely repeat across directories, and keys are hashed on every
+    /// answer's hot path (equal keys still hash alike).
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
 public struct UserInfo: Sendable, Hashable {

@@ -109,15 +109,19 @@ public struct Coverage: Sendable {
 struct Matcher {
     let graph: UserGraph
     let resolved: ResolvedPolicies
-    let groupPaths: [GroupKey: [[GroupKey]]]
+    /// Paths to the groups above the user: every group's at once (`explain` lists them all),
+    /// or only those of groups a question matches, found when first asked (`verify`).
+    private(set) var groupPaths: [GroupKey: [[GroupKey]]]
+    private let allPaths: Bool
     let userStep: PathStep
     let addresses: Set<String>
     private var profileGroupCache: [String: [MembershipPath]] = [:]
 
-    init(graph: UserGraph, resolved: ResolvedPolicies) {
+    init(graph: UserGraph, resolved: ResolvedPolicies, allPaths: Bool = true) {
         self.graph = graph
         self.resolved = resolved
-        groupPaths = graph.paths(limit: Coverage.pathLimit)
+        self.allPaths = allPaths
+        groupPaths = allPaths ? graph.paths(limit: Coverage.pathLimit) : [:]
         userStep = PathStep(.user, graph.user.user.label)
         addresses = graph.user.addresses
     }
@@ -126,8 +130,18 @@ struct Matcher {
         [userStep] + groups.map { PathStep(.group, graph.groups[$0]?.name ?? $0.id) }
     }
 
-    func groupMatch(_ resolved: ResolvedGroup) -> [MembershipPath] {
-        resolved.groups.flatMap { (groupPaths[$0.key] ?? []).map(path) }
+    mutating func groupMatch(_ resolved: ResolvedGroup) -> [MembershipPath] {
+        if !allPaths {
+            // A group above the user always has a path; one without an entry is not computed yet.
+            var missing: [GroupKey] = []
+            for group in resolved.groups where groupPaths[group.key] == nil && graph.groups[group.key] != nil {
+                missing.append(group.key)
+            }
+            if !missing.isEmpty {
+                groupPaths.merge(graph.paths(limit: Coverage.pathLimit, to: missing)) { old, _ in old }
+            }
+        }
+        return resolved.groups.flatMap { (groupPaths[$0.key] ?? []).map(path) }
     }
 
     mutating func match(_ specs: [MemberSpec], visiting: Set<String> = []) -> [MembershipPath] {

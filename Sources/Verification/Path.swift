@@ -25,9 +25,34 @@ extension UserGraph {
     /// group keeps at most `limit` paths, which bounds the walk on densely nested
     /// directories; cycles are cut (a path never visits a group twice).
     public func paths(limit: Int = 5) -> [GroupKey: [[GroupKey]]] {
+        walk(limit: limit, following: nil)
+    }
+
+    /// The same paths as ``paths(limit:)``, for `targets` only (groups the user is not under
+    /// have none). The walk follows only groups from which a target can be reached: a path
+    /// through any other group never ends at a target, so leaving those paths out changes
+    /// neither the order nor the choice of the paths that do.
+    public func paths(limit: Int = 5, to targets: some Sequence<GroupKey>) -> [GroupKey: [[GroupKey]]] {
+        var wanted = Set<GroupKey>()
+        for target in targets where groups[target] != nil { wanted.insert(target) }
+        guard !wanted.isEmpty else { return [:] }
+        var children: [GroupKey: [GroupKey]] = [:]
+        for (child, above) in parents {
+            for parent in above { children[parent, default: []].append(child) }
+        }
+        var useful = wanted
+        var stack = Array(wanted)
+        while let group = stack.popLast() {
+            for child in children[group] ?? [] where useful.insert(child).inserted { stack.append(child) }
+        }
+        return walk(limit: limit, following: useful).filter { wanted.contains($0.key) }
+    }
+
+    /// The breadth-first walk of ``paths(limit:)``, through `following` only when given.
+    private func walk(limit: Int, following: Set<GroupKey>?) -> [GroupKey: [[GroupKey]]] {
         var result: [GroupKey: [[GroupKey]]] = [:]
-        result.reserveCapacity(groups.count)
-        var queue: [[GroupKey]] = direct.sorted().map { [$0] }
+        result.reserveCapacity(following?.count ?? groups.count)
+        var queue: [[GroupKey]] = direct.sorted().compactMap { following == nil || following!.contains($0) ? [$0] : nil }
         var head = 0
         func keep(_ path: [GroupKey], in paths: inout [[GroupKey]]) -> Bool {
             guard paths.count < limit else { return false }
@@ -40,6 +65,7 @@ extension UserGraph {
             let last = path[path.count - 1]
             guard keep(path, in: &result[last, default: []]) else { continue }
             for parent in (parents[last] ?? []).sorted() where !path.contains(parent) {
+                if let following, !following.contains(parent) { continue }
                 queue.append(path + [parent])
             }
         }

@@ -125,6 +125,20 @@ public struct ResolvedPolicies: Sendable {
         }
     }
 
+    /// What a target a user missed reaches, for the reason (the same for every user): kept
+    /// in the memo when there is one. `compute` gets the target's name.
+    func missReach(_ target: Target, catalog: some Catalog, compute: (String) throws -> Reach) throws -> Reach {
+        if let memo, let reach = memo.reach(of: target) { return reach }
+        let name: String
+        switch target {
+        case .group(let value), .policy(let value), .profileGroup(let value): name = value
+        }
+        var reach = try compute(name)
+        reach.settleNames()
+        memo?.setReach(reach, of: target)
+        return reach
+    }
+
     /// What a target reaches (see ``reach(_:visiting:)``).
     func reach(_ target: Target, catalog: some Catalog) throws -> Reach {
         switch target {
@@ -168,6 +182,19 @@ public struct ResolvedPolicies: Sendable {
         var others = 0
         var hasUsers = false
 
+        /// The names of ``groups``, each group once, in order; computed once by ``settleNames()``.
+        var groupNames: [String] {
+            if let settledNames { return settledNames }
+            var names: [String] = []
+            var seen = Set<GroupKey>()
+            for group in groups where seen.insert(group.key).inserted { names.append(group.name) }
+            return names
+        }
+
+        private var settledNames: [String]?
+
+        mutating func settleNames() { settledNames = groupNames }
+
         /// Nothing resolves at all.
         var resolvesToNothing: Bool { groups.isEmpty && others == 0 }
         /// Something resolves, but no user can be in it.
@@ -196,4 +223,16 @@ public final class ResolvedGroupMemo: Sendable {
     }
 
     public var count: Int { resolved.withLock { $0.count } }
+
+    /// What targets reach, for the reasons of misses; bounded like the groups.
+    private let reaches = Mutex<[Target: ResolvedPolicies.Reach]>([:])
+
+    func reach(of target: Target) -> ResolvedPolicies.Reach? { reaches.withLock { $0[target] } }
+
+    func setReach(_ reach: ResolvedPolicies.Reach, of target: Target) {
+        reaches.withLock { table in
+            if table.count >= Self.limit { table.removeAll(keepingCapacity: true) }
+            table[target] = reach
+        }
+    }
 }

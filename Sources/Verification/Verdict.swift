@@ -53,17 +53,17 @@ public struct Verifier {
     /// The answer for a user found in the snapshot. `stale` describes a snapshot older than
     /// the schedule implies; it becomes the reason of every target not landed.
     public func verify(_ graph: UserGraph, targets: [Target], catalog: some Catalog, stale: String? = nil) throws -> [TargetResult] {
-        var matcher = Matcher(graph: graph, resolved: resolved)
+        var matcher = Matcher(graph: graph, resolved: resolved, allPaths: false)
         let label = graph.user.user.label
         return try targets.map { target in
             var paths: [MembershipPath]
-            // A group target is resolved once: its reach explains a miss without a second lookup.
-            var groupReach: ResolvedPolicies.Reach?
+            // A group target is resolved once: it explains a miss without a second lookup.
+            var groupTarget: ResolvedGroup?
             switch target {
             case .group(let name):
                 let group = try resolved.group(name, catalog: catalog)
                 paths = matcher.groupMatch(group)
-                groupReach = ResolvedPolicies.Reach(group, as: name)
+                groupTarget = group
             case .profileGroup(let name): paths = matcher.profileGroupPaths(name)
             case .policy(let name):
                 guard let policy = resolved.policySet.policy(named: name) else {
@@ -79,7 +79,10 @@ public struct Verifier {
                     reason: Reason(.userDisabled, "\(label) is disabled in the directory\(membership); enable the account, then run groupsync sync"))
             }
             if !paths.isEmpty { return TargetResult(target: target, landed: true, paths: paths) }
-            var reason = Self.reason(label: label, target: target, reach: try groupReach ?? resolved.reach(target, catalog: catalog))
+            let reach = try resolved.missReach(target, catalog: catalog) { name in
+                try groupTarget.map { ResolvedPolicies.Reach($0, as: name) } ?? resolved.reach(target, catalog: catalog)
+            }
+            var reason = Self.reason(label: label, target: target, reach: reach)
             if let stale {
                 reason = Reason(.snapshotStale, "\(stale); as of that snapshot: \(reason.message)", suggestions: reason.suggestions)
             }
@@ -120,9 +123,7 @@ public struct Verifier {
                 .targetEmpty,
                 "\(what) reaches only empty groups (\(reach.empty.joined(separator: "; "))): nobody can land there. Add \(label) to one of them in the directory, then run groupsync sync")
         }
-        var names: [String] = []
-        var seen = Set<GroupKey>()
-        for group in reach.groups where seen.insert(group.key).inserted { names.append(group.name) }
+        let names = reach.groupNames
         let listed = names.prefix(listedGroups).joined(separator: ", ") + (names.count > listedGroups ? ", … (\(names.count) in all)" : "")
         var message = "\(label) is in none of the groups \(what) reaches"
         message += names.isEmpty ? "" : " (\(listed))"

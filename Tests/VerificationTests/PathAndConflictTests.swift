@@ -1,4 +1,5 @@
 import Foundation
+import LDAPTestSupport
 import SyncCore
 import Testing
 @testable import Verification
@@ -30,6 +31,27 @@ struct PathAndConflictTests {
         for level in 0..<10 { for i in 0..<4 { parents["l\(level)-\(i)"] = (0..<4).map { "l\(level + 1)-\($0)" } } }
         let wide = Self.graph(direct: ["l0-0"], parents: parents)
         #expect(wide.paths(limit: 3)[Self.key("l10-0")]?.count == 3)
+    }
+
+    @Test("paths to chosen groups are exactly the full walk's paths to them (random nestings, cycles, small limits)")
+    func pathsToTargets() {
+        var random = SplitMix64(seed: 7)
+        for round in 0..<300 {
+            let count = 2 + Int(random.next() % 14)
+            var parents: [String: [String]] = [:]
+            for child in 0..<count {
+                let edges = Int(random.next() % 4)
+                parents["g\(child)"] = Set((0..<edges).map { _ in "g\(random.next() % UInt64(count))" }).filter { $0 != "g\(child)" }.sorted()
+            }
+            let direct = Set((0..<(1 + Int(random.next() % 3))).map { _ in "g\(random.next() % UInt64(count))" }).sorted()
+            let graph = Self.graph(direct: direct, parents: parents)
+            let limit = 1 + Int(random.next() % 5)
+            let all = graph.paths(limit: limit)
+            let targets = Set((0..<(1 + Int(random.next() % 3))).map { _ in Self.key("g\(random.next() % UInt64(count + 2))") })
+            let chosen = graph.paths(limit: limit, to: targets)
+            #expect(chosen == all.filter { targets.contains($0.key) }, "round \(round): \(parents), direct \(direct), targets \(targets)")
+        }
+        #expect(Self.graph(direct: ["a"], parents: [:]).paths(to: [Self.key("elsewhere")]).isEmpty)
     }
 
     @Test(
@@ -81,3 +103,4 @@ struct PathAndConflictTests {
         #expect(memo["g\(ResolvedGroupMemo.limit - 1)"] != nil, "the newest stays")
     }
 }
+
