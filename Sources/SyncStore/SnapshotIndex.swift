@@ -12,6 +12,8 @@ import Verification
 public final class SnapshotIndex: Catalog, Sendable {
     let users: [UserInfo]
     let groups: [GroupInfo]
+    /// `groups[i].key`, made once: the graph walks ask for keys without copying records.
+    let groupKeys: [GroupKey]
     let userByName: [String: [Int32]]
     let userByAddress: [String: [Int32]]
     let userByDN: [String: [Int32]]
@@ -117,6 +119,7 @@ public final class SnapshotIndex: Catalog, Sendable {
     public init(_ builder: Builder) {
         users = builder.users
         groups = builder.groups
+        groupKeys = builder.groups.map(\.key)
         userByName = builder.userByName
         userByAddress = builder.userByAddress
         userByDN = builder.userByDN
@@ -138,7 +141,7 @@ public final class SnapshotIndex: Catalog, Sendable {
     public func users(matching name: String) throws -> [UserInfo] {
         let name = Self.trimmed(name)
         guard !name.isEmpty else { return [] }
-        if name.contains("="), let key = DistinguishedName.normalizedKey(name) {
+        if Self.mayBeDN(name), let key = DistinguishedName.normalizedKey(name) {
             return (userByDN[key] ?? []).map { users[Int($0)] }
         }
         let lower = name.lowercased()
@@ -157,7 +160,7 @@ public final class SnapshotIndex: Catalog, Sendable {
 
     public func groups(matching name: String) throws -> [GroupInfo] {
         let name = Self.trimmed(name)
-        if name.contains("="), let key = DistinguishedName.normalizedKey(name) {
+        if Self.mayBeDN(name), let key = DistinguishedName.normalizedKey(name) {
             return (groupByDN[key] ?? []).map { groups[Int($0)] }
         }
         return (groupByName[name.lowercased()] ?? []).map { groups[Int($0)] }
@@ -210,13 +213,17 @@ public final class SnapshotIndex: Catalog, Sendable {
         infos.reserveCapacity(queue.count)
         parents.reserveCapacity(queue.count)
         for group in queue {
-            let info = groups[Int(group)]
-            infos[info.key] = info
+            let key = groupKeys[Int(group)]
+            infos[key] = groups[Int(group)]
             let up = groupParents[Int(group)]
-            if !up.isEmpty { parents[info.key] = up.map { groups[Int($0)].key } }
+            if !up.isEmpty { parents[key] = up.map { groupKeys[Int($0)] } }
         }
-        return UserGraph(user: users[Int(index)], groups: infos, direct: direct.map { groups[Int($0)].key }, parents: parents)
+        return UserGraph(user: users[Int(index)], groups: infos, direct: direct.map { groupKeys[Int($0)] }, parents: parents)
     }
+
+    /// Whether a name has an `=` and may be a DN: looked at byte by byte (`String.contains`
+    /// with a string goes through Foundation and NSString, a measurable share of an answer).
+    static func mayBeDN(_ name: String) -> Bool { name.utf8.contains(UInt8(ascii: "=")) }
 
     /// `name` without surrounding spaces and tabs; Foundation's trimming is the slow way
     /// for the usual name that has none (a sizeable share of an API answer's cost).

@@ -134,14 +134,14 @@ struct Matcher {
         if !allPaths {
             // A group above the user always has a path; one without an entry is not computed yet.
             var missing: [GroupKey] = []
-            for group in resolved.groups where groupPaths[group.key] == nil && graph.groups[group.key] != nil {
-                missing.append(group.key)
+            for key in resolved.keys where groupPaths[key] == nil && graph.groups[key] != nil {
+                missing.append(key)
             }
             if !missing.isEmpty {
                 groupPaths.merge(graph.paths(limit: Coverage.pathLimit, to: missing)) { old, _ in old }
             }
         }
-        return resolved.groups.flatMap { (groupPaths[$0.key] ?? []).map(path) }
+        return resolved.keys.flatMap { (groupPaths[$0] ?? []).map(path) }
     }
 
     mutating func match(_ specs: [MemberSpec], visiting: Set<String> = []) -> [MembershipPath] {

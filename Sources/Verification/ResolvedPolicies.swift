@@ -4,16 +4,26 @@ import Synchronization
 /// against the snapshot.
 public struct ResolvedGroup: Sendable {
     /// The DN or name as written.
-    public var spec: String
+    public let spec: String
     /// The groups it names (usually one; a name may match a group in several directories).
-    public var groups: [GroupInfo]
+    public let groups: [GroupInfo]
     /// The groups nested in them, at any depth.
-    public var nested: [GroupInfo]
+    public let nested: [GroupInfo]
     /// Whether any user is in them, directly or through nesting.
-    public var hasUsers: Bool
+    public let hasUsers: Bool
+
+    /// The keys of ``groups``, in order (made once: every question matching the group asks).
+    public let keys: [GroupKey]
 
     public var isGone: Bool { groups.isEmpty }
-    public var keys: [GroupKey] { groups.map(\.key) }
+
+    public init(spec: String, groups: [GroupInfo], nested: [GroupInfo], hasUsers: Bool) {
+        self.spec = spec
+        self.groups = groups
+        self.nested = nested
+        self.hasUsers = hasUsers
+        keys = groups.map(\.key)
+    }
 }
 
 /// The configuration's policies with every directory group and user they name looked up in
