@@ -252,8 +252,10 @@ struct FaultTests {
                 #expect(killed.outcome == .failed && killed.message?.contains("interrupted") == true)
             }
         }
-        // Both ends were reached: kills inside the apply and one after its commit.
-        #expect(outcomes["before", default: 0] >= 5 && outcomes["after", default: 0] >= 1, "\(outcomes)")
+        // Both ends were reached: kills inside the apply and one after its commit. (How many
+        // land inside depends on how busy the machine is while the apply runs, against when the
+        // clean apply was timed: a clean-clone run once had four of ten.)
+        #expect(outcomes["before", default: 0] >= 3 && outcomes["after", default: 0] >= 1, "\(outcomes)")
         return outcomes
     }
 
@@ -288,9 +290,13 @@ struct FaultTests {
             harness, size: 1000, saveBefore: {},
             // Back to ou=people only: a run that removes the contractors (past the limits, so forced).
             reset: { _ = try await Self.childSync(config: harness.configPath, log: log, killAfter: nil, extra: ["--force"]) },
-            // Spread over the apply; the last well past its end. The server rolls back the
-            // transaction of a connection that drops.
-            delay: { round, applying in .milliseconds(Int(applying * 1000 * (round == 9 ? 3 : Double(round) / 10))) })
+            // Over the apply, most in its first half (a later apply can run faster than the
+            // timed one); the last well past its end. The server rolls back the transaction of
+            // a connection that drops.
+            delay: { round, applying in
+                let fractions = [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 3]
+                return .milliseconds(Int(applying * 1000 * fractions[round]))
+            })
         print("groupsync killed during apply on PostgreSQL: \(outcomes)")
     }
 }
