@@ -6,10 +6,10 @@ import Synchronization
 /// probe socket closes, and two tests starting servers at once must not both get it.
 private let handedOut = Mutex<Set<Int>>([])
 
-/// Ports the test Samba domain controller must bind on 127.0.0.1 (LDAP, LDAPS, the global
-/// catalog, Kerberos, RPC): never handed out, in case the machine's ephemeral range reaches
+/// Ports the test Samba domain controller must bind on 127.0.0.1 (LDAP, LDAPS and the
+/// global catalog's two): never handed out, in case the machine's ephemeral range reaches
 /// below 1024 or into them.
-let sambaPorts: Set<Int> = [88, 135, 389, 464, 636, 3268, 3269]
+let sambaPorts: Set<Int> = [389, 636, 3268, 3269]
 
 /// Asks the kernel for a free TCP port on 127.0.0.1, never the same one twice in a process,
 /// never a privileged one or one Samba needs (``sambaPorts``).
