@@ -52,7 +52,7 @@ extension UserGraph {
     private func walk(limit: Int, following: Set<GroupKey>?) -> [GroupKey: [[GroupKey]]] {
         var result: [GroupKey: [[GroupKey]]] = [:]
         result.reserveCapacity(following?.count ?? groups.count)
-        var queue: [[GroupKey]] = direct.sorted().compactMap { following == nil || following!.contains($0) ? [$0] : nil }
+        var queue: [[GroupKey]] = direct.sorted().filter { following?.contains($0) ?? true }.map { [$0] }
         var head = 0
         func keep(_ path: [GroupKey], in paths: inout [[GroupKey]]) -> Bool {
             guard paths.count < limit else { return false }

@@ -136,14 +136,10 @@ public struct ResolvedPolicies: Sendable {
     }
 
     /// What a target a user missed reaches, for the reason (the same for every user): kept
-    /// in the memo when there is one. `compute` gets the target's name.
-    func missReach(_ target: Target, catalog: some Catalog, compute: (String) throws -> Reach) throws -> Reach {
+    /// in the memo when there is one, else made by `compute`.
+    func missReach(_ target: Target, compute: () throws -> Reach) throws -> Reach {
         if let memo, let reach = memo.reach(of: target) { return reach }
-        let name: String
-        switch target {
-        case .group(let value), .policy(let value), .profileGroup(let value): name = value
-        }
-        var reach = try compute(name)
+        var reach = try compute()
         reach.settleNames()
         memo?.setReach(reach, of: target)
         return reach
@@ -212,9 +208,9 @@ public struct ResolvedPolicies: Sendable {
     }
 }
 
-/// Group specs resolved for queries against one unchanging catalog, shared by the threads
-/// that answer them. Holds at most ``limit`` specs (a caller can name any string): when
-/// full, it starts again empty.
+/// Group specs resolved for queries against one unchanging catalog, and what missed targets
+/// reach, shared by the threads that answer them. Holds at most ``limit`` of each (a caller
+/// can name any string): when full, a table starts again empty.
 public final class ResolvedGroupMemo: Sendable {
     public static let limit = 20_000
     private let resolved = Mutex<[String: ResolvedGroup]>([:])

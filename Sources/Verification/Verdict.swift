@@ -79,8 +79,8 @@ public struct Verifier {
                     reason: Reason(.userDisabled, "\(label) is disabled in the directory\(membership); enable the account, then run groupsync sync"))
             }
             if !paths.isEmpty { return TargetResult(target: target, landed: true, paths: paths) }
-            let reach = try resolved.missReach(target, catalog: catalog) { name in
-                try groupTarget.map { ResolvedPolicies.Reach($0, as: name) } ?? resolved.reach(target, catalog: catalog)
+            let reach = try resolved.missReach(target) {
+                try groupTarget.map { ResolvedPolicies.Reach($0, as: target.name) } ?? resolved.reach(target, catalog: catalog)
             }
             var reason = Self.reason(label: label, target: target, reach: reach)
             if let stale {
