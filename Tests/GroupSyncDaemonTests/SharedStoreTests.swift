@@ -16,7 +16,9 @@ struct SharedStoreTests {
         let log: String
         var process: SpawnedProcess?
 
-        init(name: String, harness: DaemonHarness, storeURL: String, passwordFile: String, schedule: String = "") throws {
+        init(
+            name: String, harness: DaemonHarness, storeURL: String, passwordFile: String, schedule: String = "", lease: String = "3s"
+        ) throws {
             self.name = name
             configPath = harness.folder.appendingPathComponent("\(name).yaml").path
             socket = harness.folder.appendingPathComponent("\(name).sock").path
@@ -31,7 +33,7 @@ struct SharedStoreTests {
                           mode: disable
 
                     """)
-                .replacingOccurrences(of: "server:\n  socket: var/groupsync.sock\n", with: "server:\n  socket: \(socket)\n  name: \(name)\n  lease: 3s\n")
+                .replacingOccurrences(of: "server:\n  socket: var/groupsync.sock\n", with: "server:\n  socket: \(socket)\n  name: \(name)\n  lease: \(lease)\n")
             precondition(text.contains("name: \(name)") && text.contains("postgres:"), "the daemon configuration was not rewritten")
             try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         }
@@ -79,10 +81,13 @@ struct SharedStoreTests {
 
     @Test("one owner; 50 manual syncs over both daemons make one run; SIGKILL the owner and the other takes over within the lease")
     func ownership() async throws {
-        let harness = try await DaemonHarness()
+        // The run below waits on a stopped slapd for 3 s and must then succeed: an LDAP timeout
+        // and a lease with room for a CI machine running every suite at once (a run failed
+        // there with 5 s and 3 s).
+        let harness = try await DaemonHarness(ldapTimeout: "20s")
         let (_, url, passwordFile) = try await SharedTestPostgres.shared.freshDatabase()
-        let a = try Member(name: "daemon-a", harness: harness, storeURL: url, passwordFile: passwordFile)
-        let b = try Member(name: "daemon-b", harness: harness, storeURL: url, passwordFile: passwordFile)
+        let a = try Member(name: "daemon-a", harness: harness, storeURL: url, passwordFile: passwordFile, lease: "6s")
+        let b = try Member(name: "daemon-b", harness: harness, storeURL: url, passwordFile: passwordFile, lease: "6s")
         defer { a.process?.killAndReap(); b.process?.killAndReap() }
         try await a.start()
         try await b.start()
@@ -112,17 +117,17 @@ struct SharedStoreTests {
         let runs = try await other.client.request("GET", "/v1/runs")
         let listed = (try JSONSerialization.jsonObject(with: runs.body) as? [String: Any])?["runs"] as? [[String: Any]]
         #expect(listed?.count == 1, "\(runs.text)")
-        #expect(listed?.first?["outcome"] as? String == "applied")
+        #expect(listed?.first?["outcome"] as? String == "applied", "\(runs.text)")
 
         // The owner dies without releasing its lease: the other daemon owns the directory
-        // within the lease (3 s) and its renewal interval, and syncs it.
+        // within the lease (6 s) and its renewal interval, and syncs it.
         owner.process?.signal(SIGKILL)
         await owner.process?.waitForExit()
         let killed = ContinuousClock.now
         #expect(try await harness.eventually { try await other.owner() == other.name })
         let takeover = ContinuousClock.now - killed
-        // At most the lease (3 s) plus one renewal interval (1 s); the rest is slack for a loaded CI machine.
-        #expect(takeover < .seconds(7), "taken over after \(takeover)")
+        // At most the lease (6 s) plus one renewal interval (2 s); the rest is slack for a loaded CI machine.
+        #expect(takeover < .seconds(11), "taken over after \(takeover)")
         let response = try await other.client.request("POST", "/v1/sync", body: Data("{}".utf8))
         let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         #expect((json?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "no-changes", "\(response.text)")
