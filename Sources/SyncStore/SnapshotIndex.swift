@@ -200,18 +200,26 @@ public final class SnapshotIndex: Catalog, Sendable {
     public func graph(of user: UserInfo) throws -> UserGraph {
         guard let index = userByKey[user.key] else { return UserGraph(user: user, groups: [:], direct: [], parents: [:]) }
         let direct = userGroups[Int(index)]
-        var seen = Set(direct)
+        // The groups above the user, breadth first. `queue` is also the set of groups seen:
+        // searched in place while short (most users are in a handful of groups), hashed once
+        // it grows.
         var queue = direct
+        var seen = Set<Int32>()
         var head = 0
         while head < queue.count {
             let group = queue[head]
             head += 1
-            for parent in groupParents[Int(group)] where seen.insert(parent).inserted { queue.append(parent) }
+            for parent in groupParents[Int(group)] {
+                if queue.count < 32 {
+                    if !queue.contains(parent) { queue.append(parent) }
+                    continue
+                }
+                if seen.isEmpty { seen = Set(queue) }
+                if seen.insert(parent).inserted { queue.append(parent) }
+            }
         }
-        var infos: [GroupKey: GroupInfo] = [:]
-        var parents: [GroupKey: [GroupKey]] = [:]
-        infos.reserveCapacity(queue.count)
-        parents.reserveCapacity(queue.count)
+        var infos = [GroupKey: GroupInfo](minimumCapacity: queue.count)
+        var parents = [GroupKey: [GroupKey]](minimumCapacity: queue.count)
         for group in queue {
             let key = groupKeys[Int(group)]
             infos[key] = groups[Int(group)]

@@ -21,19 +21,26 @@ public struct UserKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 /// A group of one directory.
 public struct GroupKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var directory: String
-    public var id: String
+    public var id: String {
+        didSet { idHash = id.hashValue }
+    }
+    /// The id's hash, made once: an answer looks keys up in a dozen tables, and hashing a
+    /// 36-character id each time was a tenth of its cost. Copies of a key (the index keeps
+    /// one per group) carry it along.
+    private var idHash: Int
 
     public init(directory: String, id: String) {
         self.directory = directory
         self.id = id
+        idHash = id.hashValue
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.idHash == rhs.idHash && lhs.id == rhs.id && lhs.directory == rhs.directory }
     public var description: String { "\(directory)/\(id)" }
 
-    /// The id alone: ids rarely repeat across directories, and keys are hashed on every
-    /// answer's hot path (equal keys still hash alike).
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    /// The id alone: ids rarely repeat across directories (equal keys still hash alike).
+    public func hash(into hasher: inout Hasher) { hasher.combine(idHash) }
 }
 
 public struct UserInfo: Sendable, Hashable {
@@ -54,6 +61,29 @@ public struct UserInfo: Sendable, Hashable {
     /// Mail and aliases, lower-cased.
     public var addresses: Set<String> {
         Set(([user.mail].compactMap { $0 } + user.aliases).map { $0.lowercased() })
+    }
+
+    /// Whether the mail or an alias is at `domain` (what follows the last `@`, compared
+    /// case-insensitively): `addresses` holds one with `MailAddress.domain(of:)` equal to
+    /// `domain.lowercased()`. Compared byte by byte when both are ASCII, without making the
+    /// set; a policy's domain spec asks this on every answer.
+    public func hasAddress(inDomain domain: String) -> Bool {
+        func matches(_ address: String) -> Bool {
+            let bytes = address.utf8
+            guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+            let part = bytes[bytes.index(after: at)...]
+            guard !part.isEmpty else { return false }
+            if part.allSatisfy({ $0 < 0x80 }), domain.utf8.allSatisfy({ $0 < 0x80 }) {
+                return part.count == domain.utf8.count && zip(part, domain.utf8).allSatisfy { Self.asciiLower($0) == Self.asciiLower($1) }
+            }
+            return MailAddress.domain(of: address.lowercased()) == domain.lowercased()
+        }
+        if let mail = user.mail, matches(mail) { return true }
+        return user.aliases.contains(where: matches)
+    }
+
+    private static func asciiLower(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 }
 

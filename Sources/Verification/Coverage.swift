@@ -114,7 +114,8 @@ struct Matcher {
     private(set) var groupPaths: [GroupKey: [[GroupKey]]]
     private let allPaths: Bool
     let userStep: PathStep
-    let addresses: Set<String>
+    /// The user's addresses, lower-cased; made when an address spec first asks.
+    private var addressSet: Set<String>?
     private var profileGroupCache: [String: [MembershipPath]] = [:]
 
     init(graph: UserGraph, resolved: ResolvedPolicies, allPaths: Bool = true) {
@@ -123,7 +124,15 @@ struct Matcher {
         self.allPaths = allPaths
         groupPaths = allPaths ? graph.paths(limit: Coverage.pathLimit) : [:]
         userStep = PathStep(.user, graph.user.user.label)
-        addresses = graph.user.addresses
+    }
+
+    var addresses: Set<String> {
+        mutating get {
+            if let addressSet { return addressSet }
+            let made = graph.user.addresses
+            addressSet = made
+            return made
+        }
     }
 
     func path(_ groups: [GroupKey]) -> MembershipPath {
@@ -155,8 +164,7 @@ struct Matcher {
             case .address(let address):
                 if addresses.contains(address.lowercased()) { paths.append([userStep, PathStep(.address, address)]) }
             case .domain(let domain):
-                let wanted = domain.lowercased()
-                if addresses.contains(where: { MailAddress.domain(of: $0) == wanted }) {
+                if graph.user.hasAddress(inDomain: domain) {
                     paths.append([userStep, PathStep(.domain, domain)])
                 }
             case .profileGroup(let name):

@@ -36,6 +36,7 @@ extension UserGraph {
         var wanted = Set<GroupKey>()
         for target in targets where groups[target] != nil { wanted.insert(target) }
         guard !wanted.isEmpty else { return [:] }
+        if parents.isEmpty { return walk(limit: limit, following: wanted) }
         var children: [GroupKey: [GroupKey]] = [:]
         for (child, above) in parents {
             for parent in above { children[parent, default: []].append(child) }
@@ -52,6 +53,14 @@ extension UserGraph {
     private func walk(limit: Int, following: Set<GroupKey>?) -> [GroupKey: [[GroupKey]]] {
         var result: [GroupKey: [[GroupKey]]] = [:]
         result.reserveCapacity(following?.count ?? groups.count)
+        if parents.isEmpty {
+            // No nesting above the user (most users): each direct group's one path is itself,
+            // which is what the walk below finds, without sorting or queueing.
+            for group in direct where following?.contains(group) ?? true {
+                if result[group, default: []].count < limit { result[group, default: []].append([group]) }
+            }
+            return result
+        }
         var queue: [[GroupKey]] = direct.sorted().filter { following?.contains($0) ?? true }.map { [$0] }
         var head = 0
         func keep(_ path: [GroupKey], in paths: inout [[GroupKey]]) -> Bool {

@@ -140,7 +140,7 @@ public struct ResolvedPolicies: Sendable {
     func missReach(_ target: Target, compute: () throws -> Reach) throws -> Reach {
         if let memo, let reach = memo.reach(of: target) { return reach }
         var reach = try compute()
-        reach.settleNames()
+        reach.settle(describing: target.description)
         memo?.setReach(reach, of: target)
         return reach
     }
@@ -188,7 +188,7 @@ public struct ResolvedPolicies: Sendable {
         var others = 0
         var hasUsers = false
 
-        /// The names of ``groups``, each group once, in order; computed once by ``settleNames()``.
+        /// The names of ``groups``, each group once, in order; computed once by ``settle(describing:)``.
         var groupNames: [String] {
             if let settledNames { return settledNames }
             var names: [String] = []
@@ -198,8 +198,21 @@ public struct ResolvedPolicies: Sendable {
         }
 
         private var settledNames: [String]?
+        private var settledText: (target: String, middle: String, end: String)?
 
-        mutating func settleNames() { settledNames = groupNames }
+        /// Computes the group names and the miss message's text for a target described as
+        /// `what` once, for a reach that many answers share (``missReach(_:compute:)``).
+        mutating func settle(describing what: String) {
+            settledNames = groupNames
+            let (middle, end) = Verifier.notAMemberText(names: groupNames, others: others, describing: what)
+            settledText = (what, middle, end)
+        }
+
+        /// ``Verifier/notAMemberText(names:others:describing:)`` for this reach.
+        func notAMemberText(describing what: String) -> (middle: String, end: String) {
+            if let settledText, settledText.target == what { return (settledText.middle, settledText.end) }
+            return Verifier.notAMemberText(names: groupNames, others: others, describing: what)
+        }
 
         /// Nothing resolves at all.
         var resolvesToNothing: Bool { groups.isEmpty && others == 0 }

@@ -123,12 +123,20 @@ public struct Verifier {
                 .targetEmpty,
                 "\(what) reaches only empty groups (\(reach.empty.joined(separator: "; "))): nobody can land there. Add \(label) to one of them in the directory, then run groupsync sync")
         }
-        let names = reach.groupNames
-        let listed = names.prefix(listedGroups).joined(separator: ", ") + (names.count > listedGroups ? ", … (\(names.count) in all)" : "")
-        var message = "\(label) is in none of the groups \(what) reaches"
-        message += names.isEmpty ? "" : " (\(listed))"
-        if reach.others > 0 { message += " and is not among its \(reach.others) listed users, addresses or domains" }
-        message += ". Add \(label) to one of them in the directory, then run groupsync sync"
-        return Reason(.notAMember, message, suggestions: names)
+        let (middle, end) = reach.notAMemberText(describing: what)
+        return Reason(.notAMember, label + middle + label + end, suggestions: reach.groupNames)
+    }
+
+    /// The not-a-member message without the user's label, which goes before `middle` and
+    /// between the two: "LABEL is in none of the groups … Add LABEL to one of them …".
+    static func notAMemberText(names: [String], others: Int, describing what: String) -> (middle: String, end: String) {
+        var middle = " is in none of the groups \(what) reaches"
+        if !names.isEmpty {
+            let listed = names.prefix(listedGroups).joined(separator: ", ") + (names.count > listedGroups ? ", … (\(names.count) in all)" : "")
+            middle += " (\(listed))"
+        }
+        if others > 0 { middle += " and is not among its \(others) listed users, addresses or domains" }
+        middle += ". Add "
+        return (middle, " to one of them in the directory, then run groupsync sync")
     }
 }

@@ -54,6 +54,43 @@ struct PathAndConflictTests {
         #expect(Self.graph(direct: ["a"], parents: [:]).paths(to: [Self.key("elsewhere")]).isEmpty)
     }
 
+    @Test("a user without nesting above (no parents at all) gets the paths the full walk finds, repeated direct groups too")
+    func pathsWithoutNesting() {
+        var random = SplitMix64(seed: 11)
+        for round in 0..<200 {
+            let count = 1 + Int(random.next() % 8)
+            let direct = (0..<(1 + Int(random.next() % 5))).map { _ in "g\(random.next() % UInt64(count))" }
+            let flat = Self.graph(direct: direct, parents: [:])
+            // The same graph through the general walk: an entry per group, each with no parent.
+            let walked = Self.graph(direct: direct, parents: Dictionary(uniqueKeysWithValues: Set(direct).map { ($0, [String]()) }))
+            let limit = 1 + Int(random.next() % 3)
+            #expect(flat.paths(limit: limit) == walked.paths(limit: limit), "round \(round): \(direct)")
+            let targets = Set((0..<(1 + Int(random.next() % 3))).map { _ in Self.key("g\(random.next() % UInt64(count + 1))") })
+            #expect(flat.paths(limit: limit, to: targets) == walked.paths(limit: limit, to: targets), "round \(round): \(direct), \(targets)")
+        }
+    }
+
+    @Test("an address at a domain: the same answer as the lower-cased address set, ASCII and not")
+    func addressDomains() {
+        let users = [
+            DirectoryUser(id: "1", dn: "uid=a,dc=x", mail: "Alice@Partner.Example", aliases: ["a@other.example"]),
+            DirectoryUser(id: "2", dn: "uid=b,dc=x", mail: nil, aliases: ["b@PARTNER.example", "b@"]),
+            DirectoryUser(id: "3", dn: "uid=c,dc=x", mail: "c@Bücher.Example", aliases: ["no-at-sign", "x@y@partner.example"]),
+            DirectoryUser(id: "4", dn: "uid=d,dc=x", mail: "d@partner.example.evil", aliases: []),
+            DirectoryUser(id: "5", dn: "uid=e,dc=x", mail: "e@ΣΊΣΥΦΟΣ.example", aliases: []),
+        ]
+        let domains = ["partner.example", "PARTNER.EXAMPLE", "other.example", "bücher.example", "BÜCHER.EXAMPLE", "example", "", "σίσυφος.example", "y@partner.example"]
+        for user in users {
+            let info = UserInfo(directory: "corp", user: user)
+            for domain in domains {
+                let expected = info.addresses.contains { MailAddress.domain(of: $0) == domain.lowercased() }
+                #expect(info.hasAddress(inDomain: domain) == expected, "\(user.id) at \(domain)")
+            }
+        }
+        #expect(UserInfo(directory: "corp", user: users[0]).hasAddress(inDomain: "partner.example"))
+        #expect(!UserInfo(directory: "corp", user: users[3]).hasAddress(inDomain: "partner.example"))
+    }
+
     @Test(
         "conflicting policy pairs",
         arguments: [

@@ -54,8 +54,9 @@ public struct VerifyAnswer: Codable, Sendable {
         public var reasonCode: String?
         public var suggestions: [String]?
         public var live: Live?
-        /// The paths with each hop's kind, for human output ("profile group X → policy X").
-        var labelledPaths: [String] = []
+        /// The paths with each hop's kind, for human output ("profile group X → policy X");
+        /// labelled when shown (the API never shows them).
+        var steps: [MembershipPath] = []
 
         enum CodingKeys: String, CodingKey {
             case target, landed, paths, reason, suggestions, live
@@ -78,7 +79,7 @@ public struct VerifyAnswer: Codable, Sendable {
             target = TargetJSON(kind: result.target.kind, name: result.target.name)
             landed = result.landed
             paths = result.paths.map { $0.map(\.name) }
-            labelledPaths = result.paths.map(Self.label)
+            steps = result.paths
             reason = result.reason?.message
             reasonCode = result.reason?.code.rawValue
             suggestions = result.reason.flatMap { $0.suggestions.isEmpty ? nil : $0.suggestions }
@@ -115,7 +116,7 @@ public struct VerifyAnswer: Codable, Sendable {
 extension VerifyAnswer.Result {
     /// The paths for people; names only when the answer came as JSON (from the daemon).
     var displayPaths: [String] {
-        labelledPaths.isEmpty ? paths.map { $0.joined(separator: " → ") } : labelledPaths
+        steps.isEmpty ? paths.map { $0.joined(separator: " → ") } : steps.map(Self.label)
     }
 
     /// A path for people: users and groups by name, the other hops with their kind.

@@ -154,6 +154,16 @@ public struct VerificationService: Sendable {
     /// Refuses a name no directory object can have: empty, longer than
     /// ``maximumNameBytes``, or with a control character (NUL included).
     static func checkName(_ name: String, what: String) throws(VerifyError) {
+        // The usual name: printable ASCII, not all spaces, short. Passes without the
+        // Unicode property lookups below (the API asks this for every name of every question).
+        var printable = 0
+        var blank = true
+        for byte in name.utf8 {
+            guard byte >= 0x20, byte < 0x7F else { break }
+            if byte != 0x20 { blank = false }
+            printable += 1
+        }
+        if !blank, printable == name.utf8.count, printable <= maximumNameBytes { return }
         // Only blanks (what Foundation's .whitespaces holds: tab and the space separators),
         // checked without bridging to NSString: the API asks this for every question.
         guard name.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory != .spaceSeparator }) else {
@@ -236,11 +246,13 @@ public struct VerificationService: Sendable {
 
     func snapshots() throws(VerifyError) -> [SnapshotInfo] {
         let now = now()
-        return zip(config.directories, snapshotTemplates).map { directory, template in
-            var snapshot = template
-            snapshot.aged(directory: directory, finished: lastRuns[directory.name]?.finishedAt, now: now)
-            return snapshot
+        // By index: zipping copies each directory's configuration, on every answer.
+        var snapshots = snapshotTemplates
+        for index in snapshots.indices {
+            let name = config.directories[index].name
+            snapshots[index].aged(directory: config.directories[index], finished: lastRuns[name]?.finishedAt, now: now)
         }
+        return snapshots
     }
 }
 
