@@ -14,14 +14,17 @@ public struct JSONWriter {
         }
     }
 
-    mutating func key(_ key: String) {
+    /// Keys are literals in this program, plain ASCII with nothing to escape: copied as is.
+    mutating func key(_ key: StaticString) {
         separator()
-        string(key, separated: false)
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         if !needsComma.isEmpty { needsComma[needsComma.count - 1] = true }
     }
 
-    public mutating func object(_ key: String? = nil, _ body: (inout JSONWriter) -> Void) {
+    public mutating func object(_ key: StaticString? = nil, _ body: (inout JSONWriter) -> Void) {
         if let key { self.key(key) } else { separator() }
         bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
@@ -30,7 +33,7 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    public mutating func array(_ key: String? = nil, _ body: (inout JSONWriter) -> Void) {
+    public mutating func array(_ key: StaticString? = nil, _ body: (inout JSONWriter) -> Void) {
         if let key { self.key(key) } else { separator() }
         bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
@@ -39,28 +42,28 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    public mutating func field(_ key: String, _ value: String?) {
+    public mutating func field(_ key: StaticString, _ value: String?) {
         self.key(key)
-        if let value { string(value, separated: false) } else { bytes += Array("null".utf8) }
+        if let value { string(value, separated: false) } else { bytes.append(contentsOf: "null".utf8) }
     }
 
-    public mutating func field(_ key: String, _ value: Bool) {
+    public mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
-        bytes += Array((value ? "true" : "false").utf8)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    public mutating func field(_ key: String, _ value: Int64?) {
+    public mutating func field(_ key: StaticString, _ value: Int64?) {
         self.key(key)
-        bytes += Array((value.map(String.init) ?? "null").utf8)
+        bytes.append(contentsOf: (value.map(String.init) ?? "null").utf8)
     }
 
     /// A key whose value is left out when nil (as Codable's `encodeIfPresent`).
-    public mutating func optional(_ key: String, _ value: String?) { if let value { field(key, value) } }
-    public mutating func optional(_ key: String, _ value: Int64?) { if let value { field(key, value) } }
+    public mutating func optional(_ key: StaticString, _ value: String?) { if let value { field(key, value) } }
+    public mutating func optional(_ key: StaticString, _ value: Int64?) { if let value { field(key, value) } }
 
-    public mutating func null(_ key: String) {
+    public mutating func null(_ key: StaticString) {
         self.key(key)
-        bytes += Array("null".utf8)
+        bytes.append(contentsOf: "null".utf8)
     }
 
     public mutating func element(_ value: String) {
