@@ -124,7 +124,10 @@ public struct Verifier {
                 "\(what) reaches only empty groups (\(reach.empty.joined(separator: "; "))): nobody can land there. Add \(label) to one of them in the directory, then run groupsync sync")
         }
         let (middle, end) = reach.notAMemberText(describing: what)
-        return Reason(.notAMember, label + middle + label + end, suggestions: reach.groupNames)
+        var message = ""
+        message.reserveCapacity(2 * label.utf8.count + middle.utf8.count + end.utf8.count)
+        for part in [label, middle, label, end] { message += part }
+        return Reason(.notAMember, message, suggestions: reach.groupNames)
     }
 
     /// The not-a-member message without the user's label, which goes before `middle` and

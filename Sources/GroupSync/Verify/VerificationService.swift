@@ -153,7 +153,8 @@ public struct VerificationService: Sendable {
 
     /// Refuses a name no directory object can have: empty, longer than
     /// ``maximumNameBytes``, or with a control character (NUL included).
-    static func checkName(_ name: String, what: String) throws(VerifyError) {
+    /// `what` names the value in the error, made only when there is one.
+    static func checkName(_ name: String, what: @autoclosure () -> String) throws(VerifyError) {
         // The usual name: printable ASCII, not all spaces, short. Passes without the
         // Unicode property lookups below (the API asks this for every name of every question).
         var printable = 0
@@ -167,16 +168,16 @@ public struct VerificationService: Sendable {
         // Only blanks (what Foundation's .whitespaces holds: tab and the space separators),
         // checked without bridging to NSString: the API asks this for every question.
         guard name.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory != .spaceSeparator }) else {
-            throw .usage("the \(what) is empty")
+            throw .usage("the \(what()) is empty")
         }
         let bytes = name.utf8.count
         guard bytes <= maximumNameBytes else {
-            throw .usage("the \(what) is \(bytes) bytes long; a username, address, DN or group name is at most \(maximumNameBytes)")
+            throw .usage("the \(what()) is \(bytes) bytes long; a username, address, DN or group name is at most \(maximumNameBytes)")
         }
         if let offset = name.unicodeScalars.firstIndex(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             let scalar = name.unicodeScalars[offset]
             let position = name.unicodeScalars.distance(from: name.unicodeScalars.startIndex, to: offset)
-            throw .usage(String(format: "the \(what) contains the control character U+%04X at position %d", scalar.value, position))
+            throw .usage(String(format: "the \(what()) contains the control character U+%04X at position %d", scalar.value, position))
         }
     }
 
