@@ -69,7 +69,12 @@ public struct PolicyAudit {
                     } else if covered == nil || covered!.contains(user.ref) {
                         row.landed = true
                     } else {
-                        if reach == nil { reach = try resolved.reach(target, catalog: catalog) }
+                        if reach == nil {
+                            // Once per target: its names and message text serve every user who missed it.
+                            var made = try resolved.reach(target, catalog: catalog)
+                            made.settle(describing: target.description)
+                            reach = made
+                        }
                         row.reason = Verifier.reason(label: label, target: target, reach: reach!)
                     }
                     rows.append(row)

@@ -68,12 +68,13 @@ public struct UserInfo: Sendable, Hashable {
     /// `domain.lowercased()`. Compared byte by byte when both are ASCII, without making the
     /// set; a policy's domain spec asks this on every answer.
     public func hasAddress(inDomain domain: String) -> Bool {
+        let asciiDomain = domain.utf8.allSatisfy { $0 < 0x80 }
         func matches(_ address: String) -> Bool {
             let bytes = address.utf8
             guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
             let part = bytes[bytes.index(after: at)...]
             guard !part.isEmpty else { return false }
-            if part.allSatisfy({ $0 < 0x80 }), domain.utf8.allSatisfy({ $0 < 0x80 }) {
+            if asciiDomain, part.allSatisfy({ $0 < 0x80 }) {
                 return part.count == domain.utf8.count && zip(part, domain.utf8).allSatisfy { Self.asciiLower($0) == Self.asciiLower($1) }
             }
             return MailAddress.domain(of: address.lowercased()) == domain.lowercased()

@@ -198,20 +198,19 @@ public struct ResolvedPolicies: Sendable {
         }
 
         private var settledNames: [String]?
-        private var settledText: (target: String, middle: String, end: String)?
+        private var settledText: (middle: String, end: String)?
 
-        /// Computes the group names and the miss message's text for a target described as
-        /// `what` once, for a reach that many answers share (``missReach(_:compute:)``).
+        /// Computes the group names and the miss message's text once, for a reach that many
+        /// answers share; `what` describes the target this reach is of.
         mutating func settle(describing what: String) {
             settledNames = groupNames
-            let (middle, end) = Verifier.notAMemberText(names: groupNames, others: others, describing: what)
-            settledText = (what, middle, end)
+            settledText = Verifier.notAMemberText(names: groupNames, others: others, describing: what)
         }
 
-        /// ``Verifier/notAMemberText(names:others:describing:)`` for this reach.
-        func notAMemberText(describing what: String) -> (middle: String, end: String) {
-            if let settledText, settledText.target == what { return (settledText.middle, settledText.end) }
-            return Verifier.notAMemberText(names: groupNames, others: others, describing: what)
+        /// ``Verifier/notAMemberText(names:others:describing:)`` for this reach: the settled
+        /// text, or made now (`what` is only described then).
+        func notAMemberText(describing what: @autoclosure () -> String) -> (middle: String, end: String) {
+            settledText ?? Verifier.notAMemberText(names: groupNames, others: others, describing: what())
         }
 
         /// Nothing resolves at all.

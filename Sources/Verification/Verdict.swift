@@ -101,7 +101,8 @@ public struct Verifier {
     }
 
     static func reason(label: String, target: Target, reach: ResolvedPolicies.Reach) -> Reason {
-        let what = target.description
+        // Described only where a message needs it: the usual miss has its text settled.
+        var what: String { target.description }
         if reach.resolvesToNothing {
             var parts: [String] = []
             if !reach.gone.isEmpty { parts.append("gone from the directory: " + reach.gone.joined(separator: "; ")) }
