@@ -70,7 +70,7 @@ struct APILoad {
         let took = ContinuousClock.now - started
         daemon.signal(SIGTERM)
         await daemon.waitForExit()
-        return (floor, idle, syncing, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+        return (floor, idle, syncing, seconds(took))
     }
 
     func wrk(url: String, script: String?, seconds: Int, token: String? = nil) throws -> Figures {
