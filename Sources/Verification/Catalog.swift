@@ -89,17 +89,50 @@ public struct UserInfo: Sendable, Hashable {
 }
 
 public struct GroupInfo: Sendable, Hashable {
-    public var directory: String
-    public var group: DirectoryGroup
+    /// The fields behind one reference: the daemon's index hands the same groups to every
+    /// answer on both event loops, and copying a group then counts one reference instead
+    /// of one per string (counts the two loops fight over). Immutable; a change makes a new one.
+    private final class Storage: Sendable {
+        let directory: String
+        let group: DirectoryGroup
+        /// Made once: the verification walks ask every group's key.
+        let key: GroupKey
 
-    public init(directory: String, group: DirectoryGroup) {
-        self.directory = directory
-        self.group = group
+        init(directory: String, group: DirectoryGroup) {
+            self.directory = directory
+            self.group = group
+            key = GroupKey(directory: directory, id: group.id)
+        }
     }
 
-    public var key: GroupKey { GroupKey(directory: directory, id: group.id) }
-    public var name: String { group.name }
-    public var dn: String { group.dn }
+    private var storage: Storage
+
+    public init(directory: String, group: DirectoryGroup) {
+        storage = Storage(directory: directory, group: group)
+    }
+
+    public var directory: String {
+        get { storage.directory }
+        set { storage = Storage(directory: newValue, group: storage.group) }
+    }
+
+    public var group: DirectoryGroup {
+        get { storage.group }
+        set { storage = Storage(directory: storage.directory, group: newValue) }
+    }
+
+    public var key: GroupKey { storage.key }
+    public var name: String { storage.group.name }
+    public var dn: String { storage.group.dn }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.storage === rhs.storage || (lhs.directory == rhs.directory && lhs.group == rhs.group)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(directory)
+        hasher.combine(group)
+    }
 }
 
 /// A user and every group above them in the stored snapshot: the groups they are a direct

@@ -116,7 +116,8 @@ struct Matcher {
     let userStep: PathStep
     /// The user's addresses, lower-cased; made when an address spec first asks.
     private var addressSet: Set<String>?
-    private var profileGroupCache: [String: [MembershipPath]] = [:]
+    /// Paths to profile groups by their position in the policy set.
+    private var profileGroupCache: [Int: [MembershipPath]] = [:]
 
     init(graph: UserGraph, resolved: ResolvedPolicies, allPaths: Bool = true) {
         self.graph = graph
@@ -153,7 +154,8 @@ struct Matcher {
         return resolved.keys.flatMap { (groupPaths[$0] ?? []).map(path) }
     }
 
-    mutating func match(_ specs: [MemberSpec], visiting: Set<String> = []) -> [MembershipPath] {
+    /// `visiting`: the profile groups (by position) the match is inside, which it does not enter again.
+    mutating func match(_ specs: [MemberSpec], visiting: [Int] = []) -> [MembershipPath] {
         var paths: [MembershipPath] = []
         for spec in specs {
             switch spec {
@@ -168,19 +170,24 @@ struct Matcher {
                     paths.append([userStep, PathStep(.domain, domain)])
                 }
             case .profileGroup(let name):
-                guard !visiting.contains(name.lowercased()) else { continue }
-                paths += profileGroupPaths(name, visiting: visiting)
+                guard let index = resolved.profileGroupIndex(named: name), !visiting.contains(index) else { continue }
+                paths += profileGroupPaths(at: index, visiting: visiting)
             }
         }
+        if paths.count < 2 { return paths }
         return Array(paths.sorted { $0.count < $1.count }.prefix(Coverage.pathLimit))
     }
 
-    mutating func profileGroupPaths(_ name: String, visiting: Set<String> = []) -> [MembershipPath] {
-        let key = name.lowercased()
-        if let cached = profileGroupCache[key] { return cached }
-        guard let group = resolved.policySet.profileGroup(named: name) else { return [] }
-        let paths = match(group.members, visiting: visiting.union([key])).map { $0 + [PathStep(.profileGroup, group.name)] }
-        profileGroupCache[key] = paths
+    mutating func profileGroupPaths(_ name: String) -> [MembershipPath] {
+        guard let index = resolved.profileGroupIndex(named: name) else { return [] }
+        return profileGroupPaths(at: index, visiting: [])
+    }
+
+    private mutating func profileGroupPaths(at index: Int, visiting: [Int]) -> [MembershipPath] {
+        if let cached = profileGroupCache[index] { return cached }
+        let group = resolved.policySet.profileGroups[index]
+        let paths = match(group.members, visiting: visiting + [index]).map { $0 + [PathStep(.profileGroup, group.name)] }
+        profileGroupCache[index] = paths
         return paths
     }
 

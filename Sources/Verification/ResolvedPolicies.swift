@@ -31,7 +31,12 @@ public struct ResolvedGroup: Sendable {
 public struct ResolvedPolicies: Sendable {
     public let policySet: PolicySet
     private(set) var groupSpecs: [String: ResolvedGroup] = [:]
+    /// ``groupSpecs`` by the spec exactly as the configuration writes it: the lookup every
+    /// question makes, without lower-casing the spec first.
+    private var writtenGroupSpecs: [String: ResolvedGroup] = [:]
     private(set) var userSpecs: [String: [UserKey]] = [:]
+    /// Profile groups' positions in ``policySet`` by their names as written and lower-cased.
+    private var profileGroupIndexes: [String: Int] = [:]
 
     public init(_ policySet: PolicySet, catalog: some Catalog) throws {
         self.policySet = policySet
@@ -52,7 +57,19 @@ public struct ResolvedPolicies: Sendable {
             default:
                 break
             }
+            if case .group(let name) = spec { writtenGroupSpecs[name] = groupSpecs[name.lowercased()] }
         }
+        for (index, group) in policySet.profileGroups.enumerated().reversed() {
+            profileGroupIndexes[group.name.lowercased()] = index
+            profileGroupIndexes[group.name] = index
+        }
+    }
+
+    /// The position of the profile group `name` names in ``policySet``'s list, as
+    /// ``PolicySet/profileGroup(named:)`` finds it.
+    func profileGroupIndex(named name: String) -> Int? {
+        if let index = profileGroupIndexes[name] { return index }
+        return policySet.profileGroups.firstIndex { $0.name.caseInsensitiveEquals(name) }
     }
 
     /// A group spec from the configuration (resolved up front), or any other (looked up now).
@@ -70,7 +87,7 @@ public struct ResolvedPolicies: Sendable {
     public var memo: ResolvedGroupMemo?
 
     func resolvedGroup(_ spec: String) -> ResolvedGroup {
-        groupSpecs[spec.lowercased()] ?? ResolvedGroup(spec: spec, groups: [], nested: [], hasUsers: false)
+        writtenGroupSpecs[spec] ?? groupSpecs[spec.lowercased()] ?? ResolvedGroup(spec: spec, groups: [], nested: [], hasUsers: false)
     }
 
     func users(_ spec: String) -> [UserKey] { userSpecs[spec.lowercased()] ?? [] }

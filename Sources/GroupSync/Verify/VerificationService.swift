@@ -8,8 +8,10 @@ import Verification
 
 /// Answers verification questions from the store: `verify`, `explain`, `report`, and the
 /// landing evaluation that ends every sync run. Resolves the configuration's policies
-/// against the snapshot once, at creation; make a new one after a sync.
-public struct VerificationService: Sendable {
+/// against the snapshot once, at creation; make a new one after a sync. A class: the
+/// daemon's event loops share one, and handing it out costs one reference count instead
+/// of one for every field (the configuration alone has dozens).
+public final class VerificationService: Sendable {
     public let config: GroupSyncConfig
     public let store: any SnapshotStore
     public let resolved: ResolvedPolicies

@@ -152,13 +152,26 @@ public struct APIRoutes: Sendable {
         var targets: [Target]
         var live: Bool
 
+        /// One pass over the parameters (the API parses this for every question): the first
+        /// `user` and `live`, the targets groups first, then policies, then profile groups.
         init?(_ query: Parameters) {
-            for (key, _) in query where !Self.parameters.contains(String(key)) { return nil }
-            guard let user = query.get("user"), !user.isEmpty else { return nil }
-            self.user = user
-            targets = query.getAll("group").map(Target.group) + query.getAll("policy").map(Target.policy)
-                + query.getAll("profile_group").map(Target.profileGroup)
-            live = query.get("live") == "true"
+            var user: Substring?
+            var live: Substring?
+            var groups: [Target] = [], policies: [Target] = [], profileGroups: [Target] = []
+            for (key, value) in query {
+                switch key {
+                case "user": if user == nil { user = value }
+                case "group": groups.append(.group(String(value)))
+                case "policy": policies.append(.policy(String(value)))
+                case "profile_group": profileGroups.append(.profileGroup(String(value)))
+                case "live": if live == nil { live = value }
+                default: return nil
+                }
+            }
+            guard let user, !user.isEmpty else { return nil }
+            self.user = String(user)
+            targets = groups + policies + profileGroups
+            self.live = live == "true"
         }
     }
 

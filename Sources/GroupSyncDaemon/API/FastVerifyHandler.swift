@@ -70,13 +70,13 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The JSON body of the answer, or nil when the router should handle the request.
     private func answer(_ request: HTTPRequest) -> [UInt8]? {
         guard request.method == .get, let path = request.path, path.hasPrefix(APIRoutes.verifyPath),
-              let box = answers.box else { return nil }
+              let service = answers.service else { return nil }
         if let token, !BearerTokenMiddleware<BasicRequestContext>.authorizes(request.headerFields[.authorization], token: token) {
             return nil
         }
         let uri = URI(path)
         guard uri.path == APIRoutes.verifyPath, let query = APIRoutes.VerifyQuery(uri.queryParameters), !query.live,
-              let answer = try? box.service.verifySnapshot(query.user, targets: query.targets)
+              let answer = try? service.verifySnapshot(query.user, targets: query.targets)
         else { return nil }
         var bytes = answer.jsonBytes()
         bytes.append(0x0A)
