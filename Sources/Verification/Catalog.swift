@@ -20,27 +20,48 @@ public struct UserKey: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 /// A group of one directory.
 public struct GroupKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var directory: String
-    public var id: String {
-        didSet { idHash = id.hashValue }
+    /// The fields behind one reference: an answer copies a user's group keys into its own
+    /// tables, and the daemon's two event loops copy the same popular groups' keys at once;
+    /// one count per copy instead of one per string. Immutable; a change makes a new one.
+    private final class Storage: Sendable {
+        let directory: String
+        let id: String
+        /// The id's hash, made once: an answer looks keys up in a dozen tables, and hashing
+        /// a 36-character id each time was a tenth of its cost.
+        let idHash: Int
+
+        init(directory: String, id: String) {
+            self.directory = directory
+            self.id = id
+            idHash = id.hashValue
+        }
     }
-    /// The id's hash, made once: an answer looks keys up in a dozen tables, and hashing a
-    /// 36-character id each time was a tenth of its cost. Copies of a key (the index keeps
-    /// one per group) carry it along.
-    private var idHash: Int
+
+    private var storage: Storage
 
     public init(directory: String, id: String) {
-        self.directory = directory
-        self.id = id
-        idHash = id.hashValue
+        storage = Storage(directory: directory, id: id)
+    }
+
+    public var directory: String {
+        get { storage.directory }
+        set { storage = Storage(directory: newValue, id: storage.id) }
+    }
+
+    public var id: String {
+        get { storage.id }
+        set { storage = Storage(directory: storage.directory, id: newValue) }
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.directory, lhs.id) < (rhs.directory, rhs.id) }
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.idHash == rhs.idHash && lhs.id == rhs.id && lhs.directory == rhs.directory }
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.storage.idHash == rhs.storage.idHash && lhs.storage.id == rhs.storage.id && lhs.storage.directory == rhs.storage.directory)
+    }
     public var description: String { "\(directory)/\(id)" }
 
     /// The id alone: ids rarely repeat across directories (equal keys still hash alike).
-    public func hash(into hasher: inout Hasher) { hasher.combine(idHash) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.idHash) }
 }
 
 public struct UserInfo: Sendable, Hashable {

@@ -185,10 +185,24 @@ struct Matcher {
 
     private mutating func profileGroupPaths(at index: Int, visiting: [Int]) -> [MembershipPath] {
         if let cached = profileGroupCache[index] { return cached }
+        guard mayMatch(resolved.profileGroupReach[index]) else { return [] }
         let group = resolved.policySet.profileGroups[index]
         let paths = match(group.members, visiting: visiting + [index]).map { $0 + [PathStep(.profileGroup, group.name)] }
         profileGroupCache[index] = paths
         return paths
+    }
+
+    /// Whether the user meets anything `reachable` holds; when not, matching its specs finds
+    /// no path (see ``ResolvedPolicies/Reachable``).
+    private mutating func mayMatch(_ reachable: ResolvedPolicies.Reachable) -> Bool {
+        if reachable.groups.count < graph.groups.count {
+            for key in reachable.groups where graph.groups[key] != nil { return true }
+        } else {
+            for key in graph.groups.keys where reachable.groups.contains(key) { return true }
+        }
+        if !reachable.users.isEmpty, reachable.users.contains(graph.user.key) { return true }
+        for domain in reachable.domains where graph.user.hasAddress(inDomain: domain) { return true }
+        return !reachable.addresses.isEmpty && !reachable.addresses.isDisjoint(with: addresses)
     }
 
     mutating func policyPaths(_ policy: Policy) -> [MembershipPath] {

@@ -37,6 +37,8 @@ public struct ResolvedPolicies: Sendable {
     private(set) var userSpecs: [String: [UserKey]] = [:]
     /// Profile groups' positions in ``policySet`` by their names as written and lower-cased.
     private var profileGroupIndexes: [String: Int] = [:]
+    /// What each profile group can match a user through, by position.
+    private(set) var profileGroupReach: [Reachable] = []
 
     public init(_ policySet: PolicySet, catalog: some Catalog) throws {
         self.policySet = policySet
@@ -62,6 +64,39 @@ public struct ResolvedPolicies: Sendable {
         for (index, group) in policySet.profileGroups.enumerated().reversed() {
             profileGroupIndexes[group.name.lowercased()] = index
             profileGroupIndexes[group.name] = index
+        }
+        profileGroupReach = policySet.profileGroups.map { group in
+            var reachable = Reachable()
+            var entered = Set<Int>()
+            collect(group.members, into: &reachable, entered: &entered)
+            return reachable
+        }
+    }
+
+    /// Everything member specs can match a user through, flattened through profile groups:
+    /// a user whose graph, name and addresses meet none of it matches the specs by no path,
+    /// which a question tells from a few lookups instead of building paths (most users are
+    /// not in a given profile group).
+    struct Reachable: Sendable {
+        /// The directory groups the specs name (a user under one of them is matched).
+        var groups = Set<GroupKey>()
+        var users = Set<UserKey>()
+        /// Lower-cased.
+        var addresses = Set<String>()
+        var domains: [String] = []
+    }
+
+    private func collect(_ specs: [MemberSpec], into reachable: inout Reachable, entered: inout Set<Int>) {
+        for spec in specs {
+            switch spec {
+            case .group(let name): reachable.groups.formUnion(resolvedGroup(name).keys)
+            case .user(let name): reachable.users.formUnion(users(name))
+            case .address(let address): reachable.addresses.insert(address.lowercased())
+            case .domain(let domain): reachable.domains.append(domain)
+            case .profileGroup(let name):
+                guard let index = profileGroupIndex(named: name), entered.insert(index).inserted else { continue }
+                collect(policySet.profileGroups[index].members, into: &reachable, entered: &entered)
+            }
         }
     }
 

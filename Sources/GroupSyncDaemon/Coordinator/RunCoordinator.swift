@@ -168,7 +168,14 @@ public actor RunCoordinator: Service {
         let executor: RunExecutor? = request.trigger == .watch ? nil : RunExecutor.background
         let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
-                return .success(try await runner.run(request, progress: progress, onStart: onStart))
+                // The compared snapshots (hundreds of MB on a large directory) are freed
+                // here, at the run's priority, not on the pool the API's handlers share.
+                let reports = try await runner.run(request, progress: progress, onStart: onStart)
+                return .success(reports.map { report in
+                    var report = report
+                    report.compared = nil
+                    return report
+                })
             } catch {
                 return .failure(error)
             }
@@ -223,7 +230,11 @@ public actor RunCoordinator: Service {
         }
         if [.applied, .noChanges].contains(run.outcome) {
             if run.outcome == .applied { await state.snapshotChanged() } else { await state.snapshotConfirmed() }
-            if case .success(let landing) = await runner.evaluateLandings(after: [report]) { lastLanding = landing }
+            // The landing audit reads every policy target's members: run work, at run priority.
+            let landing = Task(executorPreference: run.trigger == .watch ? nil : RunExecutor.background) {
+                await runner.evaluateLandings(after: [report])
+            }
+            if case .success(let answer) = await landing.value { lastLanding = answer }
         }
         state.logger.info("run finished", metadata: [
             "directory": "\(run.directory)", "run": "\(run.id ?? 0)", "outcome": "\(run.outcome.rawValue)",
