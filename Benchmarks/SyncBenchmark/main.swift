@@ -233,7 +233,7 @@ func percentile(_ values: [Double], _ share: Double) -> Double { values[min(valu
 let indexAnswers = try IndexAnswers(configPath: config[1], users: data.users).run(queries: 100_000)
 
 // The HTTP API under load (wrk, 64 connections), without and with a sync running.
-say("  API load (wrk, 64 connections, 10 s each) …")
+say("  API load (wrk, 64 connections, 10 s on /healthz, \(APILoad.window) s idle and \(APILoad.window) s during syncs) …")
 let api = try await APILoad(groupsync: groupsync, work: work, configPath: config[1], users: data.users).run()
 
 // Watch mode: 100 changes, 300 ms apart; delay until verify answers.
@@ -274,7 +274,9 @@ say("| --- | ---: | ---: | ---: | ---: |")
 for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {
     say(String(format: "| %@ | %.0f | %@ | %@ | %d of %d |", name, figures.requestsPerSecond, figures.p50, figures.p99, figures.errors, figures.requests))
 }
-say(String(format: "(the full sync of the last row, started 0.2 s into its 10 s of load, took %.1f s; the run's thread is at nice 10)", api.syncSeconds))
+say(String(
+    format: "(the last row: %d full syncs back to back from 0.2 s into its %d s of load, %@ s each; the run's thread is at nice 10)",
+    api.syncSeconds.count, APILoad.window, api.syncSeconds.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
     say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")

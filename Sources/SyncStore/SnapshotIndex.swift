@@ -198,7 +198,7 @@ public final class SnapshotIndex: Catalog, Sendable {
     }
 
     public func graph(of user: UserInfo) throws -> UserGraph {
-        guard let index = userByKey[user.key] else { return UserGraph(user: user, groups: [:], direct: [], parents: [:]) }
+        guard let index = position(of: user) else { return UserGraph(user: user, groups: [:], direct: [], parents: [:]) }
         let direct = userGroups[Int(index)]
         // The groups above the user, breadth first. `queue` is also the set of groups seen:
         // searched in place while short (most users are in a handful of groups), hashed once
@@ -219,7 +219,7 @@ public final class SnapshotIndex: Catalog, Sendable {
             }
         }
         var infos = [GroupKey: GroupInfo](minimumCapacity: queue.count)
-        var parents = [GroupKey: [GroupKey]](minimumCapacity: queue.count)
+        var parents: [GroupKey: [GroupKey]] = [:]
         for group in queue {
             let key = groupKeys[Int(group)]
             infos[key] = groups[Int(group)]
@@ -227,6 +227,15 @@ public final class SnapshotIndex: Catalog, Sendable {
             if !up.isEmpty { parents[key] = up.map { groupKeys[Int($0)] } }
         }
         return UserGraph(user: users[Int(index)], groups: infos, direct: direct.map { groupKeys[Int($0)] }, parents: parents)
+    }
+
+    /// Where `user` is in ``users``: by its store ref (an integer lookup) when that is the
+    /// same user — as for every user this index returned — else by its key.
+    private func position(of user: UserInfo) -> Int32? {
+        if let index = userByRef[user.ref], users[Int(index)].user.id == user.user.id, users[Int(index)].directory == user.directory {
+            return index
+        }
+        return userByKey[user.key]
     }
 
     /// Whether a name has an `=` and may be a DN: looked at byte by byte (`String.contains`

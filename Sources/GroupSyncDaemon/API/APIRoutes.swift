@@ -144,37 +144,6 @@ public struct APIRoutes: Sendable {
 
     static let verifyPath = "/v1/verify"
 
-    /// `/v1/verify`'s query: the user, the targets (groups, policies, profile groups), `live`. Nil
-    /// when `user` is missing or a parameter is not one of ``parameters``.
-    struct VerifyQuery {
-        static let parameters: Set<String> = ["user", "group", "policy", "profile_group", "live"]
-        var user: String
-        var targets: [Target]
-        var live: Bool
-
-        /// One pass over the parameters (the API parses this for every question): the first
-        /// `user` and `live`, the targets groups first, then policies, then profile groups.
-        init?(_ query: Parameters) {
-            var user: Substring?
-            var live: Substring?
-            var groups: [Target] = [], policies: [Target] = [], profileGroups: [Target] = []
-            for (key, value) in query {
-                switch key {
-                case "user": if user == nil { user = value }
-                case "group": groups.append(.group(String(value)))
-                case "policy": policies.append(.policy(String(value)))
-                case "profile_group": profileGroups.append(.profileGroup(String(value)))
-                case "live": if live == nil { live = value }
-                default: return nil
-                }
-            }
-            guard let user, !user.isEmpty else { return nil }
-            self.user = String(user)
-            targets = groups + policies + profileGroups
-            self.live = live == "true"
-        }
-    }
-
     func verify(_ request: Request) async throws -> Response {
         guard let query = VerifyQuery(request.uri.queryParameters) else { return APIResponse.error("give ?user=", status: .badRequest) }
         routedVerifies.increment()

@@ -74,13 +74,18 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let token, !BearerTokenMiddleware<BasicRequestContext>.authorizes(request.headerFields[.authorization], token: token) {
             return nil
         }
-        let uri = URI(path)
-        guard uri.path == APIRoutes.verifyPath, let query = APIRoutes.VerifyQuery(uri.queryParameters), !query.live,
+        guard let query = APIRoutes.VerifyQuery.plain(target: path) ?? Self.routerQuery(path), !query.live,
               let answer = try? service.verifySnapshot(query.user, targets: query.targets)
         else { return nil }
         var bytes = answer.jsonBytes()
         bytes.append(0x0A)
         return bytes
+    }
+
+    /// The query as the router reads it, when the path is `/v1/verify`.
+    private static func routerQuery(_ path: String) -> APIRoutes.VerifyQuery? {
+        let uri = URI(path)
+        return uri.path == APIRoutes.verifyPath ? APIRoutes.VerifyQuery(uri.queryParameters) : nil
     }
 
     /// `Connection: close` (one-shot clients such as `groupsync --server`): answered, then
