@@ -44,6 +44,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The scheduler slice of the daemon's run thread (sched_setattr has no Swift or glibc wrapper).
+        .target(name: "CScheduling"),
         // Value types, mapping and the plan (a pure diff); no I/O.
         .target(
             name: "SyncCore",
@@ -116,7 +118,7 @@ let package = Package(
         .target(
             name: "GroupSyncDaemon",
             dependencies: [
-                "GroupSync", "SyncConfig", "SyncStore", "SyncCore", "Verification", "PostgresStore",
+                "GroupSync", "SyncConfig", "SyncStore", "SyncCore", "Verification", "PostgresStore", "CScheduling",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

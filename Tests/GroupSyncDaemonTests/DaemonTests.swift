@@ -159,7 +159,34 @@ struct DaemonTests {
         // priority (libdispatch raises some of its own threads: nice < 0 is its doing).
         let lowered = threads().filter { $0.nice > 0 }
         #expect(lowered.allSatisfy { $0.name == "groupsync-runs" || $0.name.hasPrefix("ldap ") }, "\(threads())")
+        // On kernels that take a thread's own scheduler slice (EEVDF, Linux 6.12 and later),
+        // the run thread asks for 0.1 ms; the event loops keep the default.
+        if Self.kernelTakesCustomSlices() {
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+            func slice(_ task: String) -> Int? {
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/sched", encoding: .utf8))?
+                    .split(separator: "\n").first { $0.hasPrefix("se.slice") }
+                    .flatMap { $0.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+            }
+            func name(_ task: String) -> String {
+                ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .newlines)
+            }
+            let runs = tasks.filter { name($0) == "groupsync-runs" }
+            #expect(!runs.isEmpty && runs.allSatisfy { slice($0) == 100_000 }, "\(runs.map { (name($0), slice($0)) })")
+            let loops = tasks.filter { name($0).hasPrefix("NIO-") }
+            #expect(!loops.isEmpty && loops.allSatisfy { (slice($0) ?? 0) > 100_000 }, "\(loops.map { (name($0), slice($0)) })")
+        }
         #expect(await harness.stopDaemon() == 0)
+    }
+
+    /// Linux 6.12 or later (`uname -r`).
+    static func kernelTakesCustomSlices() -> Bool {
+        var names = utsname()
+        uname(&names)
+        let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return (parts[0], parts[1]) >= (6, 12)
     }
 
     @Test("/metrics is Prometheus text and moves after a run; healthz and readyz")
