@@ -22,24 +22,14 @@ struct groupsync_sched_attr {
     __u32 sched_util_max;
 };
 
-static int read_attr(struct groupsync_sched_attr *attr) {
-    memset(attr, 0, sizeof *attr);
-    return (int)syscall(SYS_sched_getattr, 0, attr, sizeof *attr, 0);
-}
-
 int groupsync_set_thread_slice(unsigned long long nanoseconds) {
     struct groupsync_sched_attr attr;
-    if (read_attr(&attr) != 0) return -1;
+    memset(&attr, 0, sizeof attr);
+    if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return -1;
     attr.size = sizeof attr;
     attr.sched_flags = 0;
     attr.sched_runtime = nanoseconds;
     return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
-}
-
-long long groupsync_thread_slice(void) {
-    struct groupsync_sched_attr attr;
-    if (read_attr(&attr) != 0) return -1;
-    return (long long)attr.sched_runtime;
 }
 #else
 int groupsync_set_thread_slice(unsigned long long nanoseconds) {
@@ -47,6 +37,4 @@ int groupsync_set_thread_slice(unsigned long long nanoseconds) {
     errno = ENOSYS;
     return -1;
 }
-
-long long groupsync_thread_slice(void) { return -1; }
 #endif

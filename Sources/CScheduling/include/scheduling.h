@@ -7,7 +7,4 @@
 /// is no sched_setattr; older kernels accept the call and keep their own slices).
 int groupsync_set_thread_slice(unsigned long long nanoseconds);
 
-/// The calling thread's slice request in nanoseconds (0: the kernel's default), or -1.
-long long groupsync_thread_slice(void);
-
 #endif

@@ -165,8 +165,7 @@ public actor RunCoordinator: Service {
     ) async throws(SyncError) -> [RunReport] {
         // Watch-mode batches stay on the cooperative pool: small, waited for, and measured
         // slower on a thread of their own (release benchmark: delay p99 1.6 s → 4.7 s).
-        let executor: RunExecutor? = request.trigger == .watch ? nil : RunExecutor.background
-        let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
+        let task = Task(executorPreference: RunExecutor.forRun(request.trigger)) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
                 // The compared snapshots (hundreds of MB on a large directory) are freed
                 // here, at the run's priority, not on the pool the API's handlers share.
@@ -231,7 +230,7 @@ public actor RunCoordinator: Service {
         if [.applied, .noChanges].contains(run.outcome) {
             if run.outcome == .applied { await state.snapshotChanged() } else { await state.snapshotConfirmed() }
             // The landing audit reads every policy target's members: run work, at run priority.
-            let landing = Task(executorPreference: run.trigger == .watch ? nil : RunExecutor.background) {
+            let landing = Task(executorPreference: RunExecutor.forRun(run.trigger)) {
                 await runner.evaluateLandings(after: [report])
             }
             if case .success(let answer) = await landing.value { lastLanding = answer }

@@ -1,5 +1,6 @@
 import CScheduling
 import Foundation
+import SyncStore
 
 /// A thread of its own for sync runs. A run is long stretches of CPU work (building the
 /// snapshot, planning, the SQLite apply); on Swift's cooperative pool — as many threads as
@@ -23,6 +24,12 @@ final class RunExecutor: TaskExecutor, @unchecked Sendable {
     /// short blocking calls that must not wait behind a run, so a thread of their own at
     /// normal priority.
     static let coordination = RunExecutor(threadName: "groupsync-leases", niceness: 0, slice: nil)
+
+    /// Where a run with this trigger executes: watch-mode batches (small, waited for) on
+    /// Swift's pool (nil), every other run and its follow-up work on ``background``.
+    static func forRun(_ trigger: RunRecord.Trigger) -> RunExecutor? {
+        trigger == .watch ? nil : background
+    }
 
     /// The thread's name (ps, /proc), its nice value and the scheduler slice it asks for.
     let threadName: String
