@@ -40,9 +40,8 @@ public struct Daemon: Sendable {
         let answered = metrics.verifyAnswers("event_loop")
         /// HTTP/1 with verify answered on the event loop (`FastVerifyHandler`) ahead of the router.
         func server(token: [UInt8]?) -> HTTPServerBuilder {
-            .http1(configuration: .init(additionalChannelHandlers: [
-                FastVerifyHandler(answers: state.indexed, token: token, serverName: Self.serverName, answered: answered),
-            ]))
+            let answers = state.indexed
+            return .verifyFirst { FastVerifyHandler(answers: answers, token: token, serverName: Self.serverName, answered: answered) }
         }
         let unixApp = Application(
             router: routes.router(),

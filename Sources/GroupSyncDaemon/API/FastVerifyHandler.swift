@@ -1,54 +1,68 @@
 import Foundation
 import GroupSync
-import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 import Prometheus
 import Verification
 
 /// Answers `GET /v1/verify` on the event loop that read it, from the in-memory index,
 /// without the hop to Swift's cooperative pool and back that every routed request makes
 /// (that hop is most of the API's latency under load). It sits in each HTTP connection's
-/// pipeline ahead of the router and answers only what it can answer exactly as the router
-/// would: a well-formed snapshot-only verify (no `live`), with the bearer token when the
-/// listener needs one, while an index is in force. Everything else (other paths, errors,
-/// a missing or wrong token, `live=true`, answers from the store) goes
-/// on to the router unchanged, which then writes the same responses as before.
+/// pipeline right after NIO's HTTP/1 parser (``VerifyFirstHTTP1Channel``), ahead of the
+/// router, and answers only what it can answer exactly as the router would: a well-formed
+/// snapshot-only verify (no `live`), with the bearer token when the listener needs one,
+/// while an index is in force. Everything else (other paths, errors, a missing or wrong
+/// token, `live=true`, answers from the store) goes on to the router unchanged, which then
+/// writes the same responses as before.
 ///
-/// Responses stay in request order: while a request handed to the router has not been
-/// answered, later ones on the connection follow it there.
+/// Its answers are written as finished bytes (status line, headers and body in one
+/// buffer) below NIO's response encoder, so nothing is converted or encoded on the way
+/// out. Responses stay in request order: while a request handed to the router has not
+/// been answered, later ones on the connection follow it there.
 final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let answers: IndexedAnswers
     private let token: [UInt8]?
-    private let serverName: String
+    /// `\r\nServer: <name>\r\n`, the part of every answer's head after the date.
+    private let serverLine: [UInt8]
     /// Requests handed to the router whose response has not ended yet.
     private var routed = 0
     /// The parts of the request being read: answered here (dropped), or the router's.
     private var answeringCurrent = false
     private var date = HTTPDate()
+    /// Where finished bytes are written: the context of NIO's response encoder, so they go
+    /// straight to the socket (nothing sits between it and the head of the pipeline).
+    private var output: ChannelHandlerContext?
 
     private let answered: Counter?
 
     init(answers: IndexedAnswers, token: [UInt8]?, serverName: String, answered: Counter? = nil) {
         self.answers = answers
         self.token = token
-        self.serverName = serverName
+        self.serverLine = Array("\r\nServer: \(serverName)\r\n".utf8)
         self.answered = answered
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        output = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        output = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            if routed == 0, let body = answer(request) {
+            if routed == 0, let output, let body = answer(request) {
                 answeringCurrent = true
-                respond(context: context, body: body, close: Self.asksToClose(request))
+                respond(output, body: body, close: Self.asksToClose(request.headers))
                 answered?.increment()
             } else {
                 answeringCurrent = false
@@ -68,13 +82,12 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The JSON body of the answer, or nil when the router should handle the request.
-    private func answer(_ request: HTTPRequest) -> [UInt8]? {
-        guard request.method == .get, let path = request.path, path.hasPrefix(APIRoutes.verifyPath),
-              let service = answers.service else { return nil }
-        if let token, !BearerTokenMiddleware<BasicRequestContext>.authorizes(request.headerFields[.authorization], token: token) {
+    private func answer(_ request: HTTPRequestHead) -> [UInt8]? {
+        guard request.method == .GET, request.uri.hasPrefix(APIRoutes.verifyPath), let service = answers.service else { return nil }
+        if let token, !BearerTokenMiddleware<BasicRequestContext>.authorizes(Self.authorization(request.headers), token: token) {
             return nil
         }
-        guard let query = APIRoutes.VerifyQuery.plain(target: path) ?? Self.routerQuery(path), !query.live,
+        guard let query = APIRoutes.VerifyQuery.plain(target: request.uri) ?? Self.routerQuery(request.uri), !query.live,
               let answer = try? service.verifySnapshot(query.user, targets: query.targets)
         else { return nil }
         var bytes = answer.jsonBytes()
@@ -82,33 +95,53 @@ final class FastVerifyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return bytes
     }
 
+    /// The `Authorization` header when the request has exactly one (the router joins
+    /// several into one value, which no token matches).
+    static func authorization(_ headers: HTTPHeaders) -> String? {
+        var found: String?
+        for (name, value) in headers where name.utf8.count == 13 && name.lowercased() == "authorization" {
+            guard found == nil else { return nil }
+            found = value
+        }
+        return found
+    }
+
     /// The query as the router reads it, when the path is `/v1/verify`.
-    private static func routerQuery(_ path: String) -> APIRoutes.VerifyQuery? {
-        let uri = URI(path)
+    private static func routerQuery(_ target: String) -> APIRoutes.VerifyQuery? {
+        let uri = URI(target)
         return uri.path == APIRoutes.verifyPath ? APIRoutes.VerifyQuery(uri.queryParameters) : nil
     }
 
     /// `Connection: close` (one-shot clients such as `groupsync --server`): answered, then
     /// the connection is closed, as the router does.
-    static func asksToClose(_ request: HTTPRequest) -> Bool {
-        request.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
+    static func asksToClose(_ headers: HTTPHeaders) -> Bool {
+        headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
     }
 
-    private func respond(context: ChannelHandlerContext, body: [UInt8], close: Bool) {
-        var head = HTTPResponse(status: .ok, headerFields: [
-            .contentType: "application/json; charset=utf-8", .contentLength: String(body.count),
-            .date: date.now(), .server: serverName,
-        ])
-        if close { head.headerFields[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
+    private static let headStart = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ".utf8)
+    private static let dateName = Array("\r\nDate: ".utf8)
+    private static let closeLine = Array("Connection: close\r\n".utf8)
+    private static let headEnd = Array("\r\n".utf8)
+
+    /// Writes the whole response as one buffer on the encoder's context.
+    private func respond(_ output: ChannelHandlerContext, body: [UInt8], close: Bool) {
+        let length = String(body.count)
+        var buffer = output.channel.allocator.buffer(capacity: 200 + body.count)
+        buffer.writeBytes(Self.headStart)
+        buffer.writeString(length)
+        buffer.writeBytes(Self.dateName)
+        buffer.writeString(date.now())
+        buffer.writeBytes(serverLine)
+        if close { buffer.writeBytes(Self.closeLine) }
+        buffer.writeBytes(Self.headEnd)
+        buffer.writeBytes(body)
         if close {
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-            let channel = context.channel
+            let written = output.eventLoop.makePromise(of: Void.self)
+            output.writeAndFlush(NIOAny(buffer), promise: written)
+            let channel = output.channel
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            output.writeAndFlush(NIOAny(buffer), promise: nil)
         }
     }
 }
