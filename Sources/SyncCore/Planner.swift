@@ -126,8 +126,27 @@ public enum Planner {
         guard !touched.isEmpty else { return }
         let affected = EffectiveMembership.ancestors(of: touched, in: wanted)
             .union(EffectiveMembership.ancestors(of: touched, in: current))
+        // A group with no member groups on either side (most groups a change touches) gains
+        // and loses exactly the users added to and removed from it directly: taken from the
+        // plan, without collecting its members' closure twice.
+        var addedUsers: [String: [String]] = [:], removedUsers: [String: [String]] = [:]
+        for membership in plan.membershipsAdded where membership.member.kind == .user {
+            addedUsers[membership.groupID, default: []].append(membership.member.id)
+        }
+        for membership in plan.membershipsRemoved where membership.member.kind == .user {
+            removedUsers[membership.groupID, default: []].append(membership.member.id)
+        }
+        func hasMemberGroups(_ group: String, _ snapshot: Snapshot) -> Bool {
+            snapshot.members[group]?.contains { $0.kind == .group } ?? false
+        }
         let after = EffectiveMembership(wanted), before = EffectiveMembership(current)
         for group in affected {
+            if wanted.groups[group] != nil, current.groups[group] != nil,
+               !hasMemberGroups(group, wanted), !hasMemberGroups(group, current) {
+                for user in addedUsers[group] ?? [] { plan.effectiveGained.append(EffectiveChange(userID: user, groupID: group)) }
+                for user in removedUsers[group] ?? [] { plan.effectiveLost.append(EffectiveChange(userID: user, groupID: group)) }
+                continue
+            }
             let newUsers = wanted.groups[group] == nil ? [] : after.users(of: group)
             let oldUsers = current.groups[group] == nil ? [] : before.users(of: group)
             for user in newUsers.subtracting(oldUsers) { plan.effectiveGained.append(EffectiveChange(userID: user, groupID: group)) }

@@ -158,6 +158,73 @@ struct PlannerTests {
         }
         #expect(EffectiveMembership.ancestors(of: ["g-fin"], in: snapshot) == ["g-fin", "g-staff", "g-all"])
     }
+
+    /// Every user's effective membership of every group, recomputed from scratch on both
+    /// sides and compared: what the planner must report as gained and lost.
+    static func bruteForceEffective(wanted: Snapshot, current: Snapshot) -> (gained: Set<EffectiveChange>, lost: Set<EffectiveChange>) {
+        var gained = Set<EffectiveChange>(), lost = Set<EffectiveChange>()
+        let after = EffectiveMembership(wanted), before = EffectiveMembership(current)
+        for group in Set(wanted.groups.keys).union(current.groups.keys) {
+            let new = wanted.groups[group] == nil ? [] : after.users(of: group)
+            let old = current.groups[group] == nil ? [] : before.users(of: group)
+            for user in new.subtracting(old) { gained.insert(EffectiveChange(userID: user, groupID: group)) }
+            for user in old.subtracting(new) { lost.insert(EffectiveChange(userID: user, groupID: group)) }
+        }
+        return (gained, lost)
+    }
+
+    @Test("effective changes equal a full recomputation on random snapshots: flat groups, nesting, cycles, groups added and removed")
+    func effectiveMatchesRecomputation() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        let users = (0..<8).map { DirectoryUser(id: "u\($0)", dn: "uid=u\($0),dc=x", username: "u\($0)") }
+        let groups = (0..<7).map { DirectoryGroup(id: "g\($0)", dn: "cn=g\($0),dc=x", name: "g\($0)") }
+        func randomSnapshot(nesting: Int) -> Snapshot {
+            var memberships: [Membership] = []
+            let present = groups.filter { _ in next(8) > 0 }
+            for group in present {
+                for user in users where next(3) == 0 { memberships.append(Membership(groupID: group.id, member: .user(user.id))) }
+                for other in present where other.id != group.id && next(10) < nesting {
+                    memberships.append(Membership(groupID: group.id, member: .group(other.id)))
+                }
+            }
+            return Snapshot(users: users, groups: present, memberships: memberships)
+        }
+        var checked = 0, flatChanges = 0
+        for round in 0..<400 {
+            // A third of the rounds without nesting (every group takes the direct path), the
+            // rest with some nesting and the cycles it makes.
+            let nesting = round % 3 == 0 ? 0 : 1 + next(3)
+            let current = randomSnapshot(nesting: nesting)
+            // Mostly a few direct changes to the current snapshot, sometimes a different one.
+            var wanted = current
+            if next(4) == 0 {
+                wanted = randomSnapshot(nesting: nesting)
+            } else {
+                for _ in 0..<(1 + next(4)) {
+                    let keys = wanted.groups.keys.sorted()
+                    guard !keys.isEmpty else { break }
+                    let group = keys[next(keys.count)]
+                    let user = MemberRef.user("u\(next(users.count))")
+                    if wanted.members[group]?.contains(user) == true { wanted.members[group]?.remove(user) } else {
+                        wanted.members[group, default: []].insert(user)
+                    }
+                }
+                wanted.members = wanted.members.filter { !$0.value.isEmpty }
+            }
+            let plan = Planner.plan(wanted: wanted, current: current)
+            let expected = Self.bruteForceEffective(wanted: wanted, current: current)
+            #expect(Set(plan.effectiveGained) == expected.gained, "round \(round)")
+            #expect(Set(plan.effectiveLost) == expected.lost, "round \(round)")
+            #expect(plan.effectiveGained.count == expected.gained.count && plan.effectiveLost.count == expected.lost.count, "no duplicates, round \(round)")
+            checked += expected.gained.count + expected.lost.count
+            if nesting == 0 { flatChanges += expected.gained.count + expected.lost.count }
+        }
+        #expect(checked > 500 && flatChanges > 100, "the rounds exercise both paths: \(checked) changes, \(flatChanges) without nesting")
+    }
 }
 
 @Suite("Snapshot building from entries")
