@@ -201,15 +201,23 @@ extension LDAPConnection {
             defer { ber_memfree(values) }
             let attributeName = String(
                 decoding: UnsafeRawBufferPointer(start: name.bv_val, count: Int(name.bv_len)), as: UTF8.self)
-            var bytes: [[UInt8]] = []
+            // The values end to end in one buffer, sized first (see LDAPAttribute).
+            var bytes: [UInt8] = []
+            var ends: [Int32] = []
             if let values {
-                var index = 0
-                while let pointer = values[index].bv_val {
-                    bytes.append(Array(UnsafeRawBufferPointer(start: pointer, count: Int(values[index].bv_len))))
-                    index += 1
+                var count = 0, total = 0
+                while values[count].bv_val != nil {
+                    total += Int(values[count].bv_len)
+                    count += 1
+                }
+                bytes.reserveCapacity(total)
+                ends.reserveCapacity(count)
+                for index in 0..<count {
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(start: values[index].bv_val, count: Int(values[index].bv_len)))
+                    ends.append(Int32(bytes.count))
                 }
             }
-            attributes.append(LDAPAttribute(name: attributeName, values: bytes))
+            attributes.append(LDAPAttribute(name: attributeName, bytes: bytes, ends: ends))
         }
         return LDAPEntry(dn: dn, attributes: attributes, controls: controls)
     }

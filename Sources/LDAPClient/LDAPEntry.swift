@@ -17,35 +17,79 @@ public struct LDAPEntry: Sendable, Hashable {
     /// The values of an attribute, matched case-insensitively on the name and ignoring
     /// options such as `;binary` only when asked for exactly. Empty when absent.
     public subscript(_ name: String) -> [[UInt8]] {
-        for attribute in attributes where attribute.name.caseInsensitiveEquals(name) {
-            return attribute.values
-        }
-        return []
+        attribute(name)?.values ?? []
+    }
+
+    /// The attribute, matched as the subscript matches; its values can be read in place
+    /// (``LDAPAttribute/value(at:)``) without an array per value.
+    public func attribute(_ name: String) -> LDAPAttribute? {
+        attributes.first { $0.name.caseInsensitiveEquals(name) }
     }
 
     /// The first value of an attribute decoded as UTF-8, or nil when absent.
     public func string(_ name: String) -> String? {
-        self[name].first.map { String(decoding: $0, as: UTF8.self) }
+        guard let attribute = attribute(name), attribute.count > 0 else { return nil }
+        return String(decoding: attribute.value(at: 0), as: UTF8.self)
     }
 
     /// All values of an attribute decoded as UTF-8.
     public func strings(_ name: String) -> [String] {
-        self[name].map { String(decoding: $0, as: UTF8.self) }
+        guard let attribute = attribute(name) else { return [] }
+        return (0..<attribute.count).map { String(decoding: attribute.value(at: $0), as: UTF8.self) }
     }
 }
 
 /// One attribute of an entry: its name as the server spelled it, and its values as bytes.
+///
+/// The values sit end to end in one buffer: a group's member attribute holds thousands of
+/// values, and an array each made a full read allocate (and free) a million of them.
 public struct LDAPAttribute: Sendable, Hashable {
     public var name: String
-    public var values: [[UInt8]]
+    /// Every value's bytes, in order; value `i` ends at `ends[i]` and starts where value
+    /// `i - 1` ends.
+    private var bytes: [UInt8]
+    private var ends: [Int32]
 
     public init(name: String, values: [[UInt8]]) {
         self.name = name
+        bytes = []
+        ends = []
         self.values = values
     }
 
     public init(name: String, strings: [String]) {
         self.init(name: name, values: strings.map { Array($0.utf8) })
+    }
+
+    /// An attribute from values already laid end to end (the search parser's form).
+    init(name: String, bytes: [UInt8], ends: [Int32]) {
+        self.name = name
+        self.bytes = bytes
+        self.ends = ends
+    }
+
+    /// The number of values.
+    public var count: Int { ends.count }
+
+    /// Value `index`, in place.
+    public func value(at index: Int) -> ArraySlice<UInt8> {
+        bytes[(index == 0 ? 0 : Int(ends[index - 1]))..<Int(ends[index])]
+    }
+
+    /// The values as arrays of their own (one allocation each: prefer ``value(at:)`` for
+    /// attributes with many values).
+    public var values: [[UInt8]] {
+        get { (0..<count).map { Array(value(at: $0)) } }
+        set {
+            bytes = []
+            bytes.reserveCapacity(newValue.reduce(0) { $0 + $1.count })
+            ends = []
+            ends.reserveCapacity(newValue.count)
+            for value in newValue {
+                bytes.append(contentsOf: value)
+                ends.append(Int32(bytes.count))
+            }
+        }
     }
 }
 

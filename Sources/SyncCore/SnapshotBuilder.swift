@@ -68,8 +68,9 @@ public struct SnapshotBuilder: Sendable {
         let id = try registerGroup(entry)
         var members = Set<MemberRef>()
         for attribute in mapping.member {
-            for raw in entry[attribute] {
-                let bytes = Self.stripOptionalUID(raw)
+            guard let values = entry.attribute(attribute) else { continue }
+            for index in 0..<values.count {
+                let bytes = Self.stripOptionalUID(values.value(at: index))
                 var parsed = false
                 if let user = userByDN.lookup(bytes, normalized: &parsed) {
                     members.insert(userRefs[Int(user)])
@@ -269,16 +270,17 @@ public struct SnapshotBuilder: Sendable {
     }
 
     /// `uniqueMember` values may carry an optional UID (`dn#'0101'B`, RFC 4517 nameAndOptionalUID).
-    static func stripOptionalUID(_ value: [UInt8]) -> ArraySlice<UInt8> {
-        guard value.count > 3, value[value.count - 1] == UInt8(ascii: "B"), value[value.count - 2] == UInt8(ascii: "'") else {
-            return value[...]
+    static func stripOptionalUID(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let start = value.startIndex, end = value.endIndex
+        guard value.count > 3, value[end - 1] == UInt8(ascii: "B"), value[end - 2] == UInt8(ascii: "'") else {
+            return value
         }
-        var index = value.count - 3
-        while index > 0 {
+        var index = end - 3
+        while index > start {
             if value[index] == UInt8(ascii: "'") && value[index - 1] == UInt8(ascii: "#") { return value[..<(index - 1)] }
             index -= 1
         }
-        return value[...]
+        return value
     }
 }
 

@@ -252,6 +252,21 @@ struct SnapshotBuilderTests {
         #expect(snapshot.groups["g-2"]?.name == "b", "a group without cn is named by its RDN")
     }
 
+    @Test("every value of a member attribute resolves, wherever it sits in the attribute (a UID suffix on a later value too)")
+    func laterValues() throws {
+        var builder = SnapshotBuilder(mapping: .openLDAP)
+        for name in ["ann", "bo", "cy"] {
+            try builder.addUser(Self.entry("uid=\(name),ou=people,dc=x", [("entryUUID", ["u-\(name)"]), ("uid", [name])]))
+        }
+        try builder.addGroup(Self.entry("cn=a,ou=groups,dc=x", [
+            ("entryUUID", ["g-1"]),
+            ("uniqueMember", ["uid=ann,ou=people,dc=x", "uid=bo,ou=people,dc=x#'0101'B", "UID=CY,OU=PEOPLE,DC=X#'1'B", "uid=gone,dc=x#'1'B"]),
+        ]))
+        let snapshot = builder.finish()
+        #expect(snapshot.members["g-1"] == [.user("u-ann"), .user("u-bo"), .user("u-cy")])
+        #expect(snapshot.unresolved["g-1"] == ["uid=gone,dc=x"])
+    }
+
     @Test("known objects (not read in this run) resolve member values as the group arrives; a user read in the run comes first")
     func known() throws {
         var builder = SnapshotBuilder(mapping: .openLDAP)
