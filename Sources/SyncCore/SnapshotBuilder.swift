@@ -82,8 +82,9 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         for attribute in mapping.memberUID {
-            for raw in entry[attribute] {
-                let value = String(decoding: raw, as: UTF8.self)
+            guard let values = entry.attribute(attribute) else { continue }
+            for index in 0..<values.count {
+                let value = String(decoding: values.value(at: index), as: UTF8.self)
                 if let user = userByName[value.lowercased()] {
                     members.insert(userRefs[Int(user)])
                 } else {
