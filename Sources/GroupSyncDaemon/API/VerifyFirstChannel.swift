@@ -26,11 +26,12 @@ struct VerifyFirstHTTP1Channel: HTTPChannelHandler {
 
     /// The handlers of a connection, in order; tests build the same pipeline on an embedded channel.
     static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, handler: FastVerifyHandler, logger: Logger) throws {
-        // Hummingbird's defaults (HTTP1Channel.Configuration.DecoderConfiguration).
+        // Hummingbird's own decoder limits, as `HTTPServerBuilder.http1()` sets them.
+        let defaults = HTTP1Channel.Configuration.DecoderConfiguration()
         var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = 80 * 1024
-        limits.maxHeaderListSize = 80 * 1024
-        limits.maxHeaderFieldCount = 1000
+        limits.maxHeaderFieldSize = defaults.maxHeaderFieldSize
+        limits.maxHeaderListSize = defaults.maxHeaderListSize
+        limits.maxHeaderFieldCount = defaults.maxHeaderFieldCount
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
