@@ -202,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncCoreTests",
-            dependencies: ["SyncCore", "LDAPClient"],
+            dependencies: ["SyncCore", "LDAPClient", "LDAPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import SyncCore
 import LDAPClient
+import LDAPTestSupport
 import Testing
 
 /// Table-style tests of `plan = diff(wanted, current)`: value types in, a plan out.
@@ -175,11 +176,8 @@ struct PlannerTests {
 
     @Test("effective changes equal a full recomputation on random snapshots: flat groups, nesting, cycles, groups added and removed")
     func effectiveMatchesRecomputation() {
-        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next(_ bound: Int) -> Int {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((seed >> 33) % UInt64(bound))
-        }
+        var random = SplitMix64(seed: 3)
+        func next(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
         let users = (0..<8).map { DirectoryUser(id: "u\($0)", dn: "uid=u\($0),dc=x", username: "u\($0)") }
         let groups = (0..<7).map { DirectoryGroup(id: "g\($0)", dn: "cn=g\($0),dc=x", name: "g\($0)") }
         func randomSnapshot(nesting: Int) -> Snapshot {
