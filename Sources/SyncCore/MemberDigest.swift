@@ -24,6 +24,14 @@ public struct MemberDigest: Sendable, Hashable, Codable {
         count += 1
     }
 
+    /// Takes a member out again: a digest updated by a change equals the digest of the new
+    /// member set, without that set.
+    public mutating func remove(_ member: MemberRef) {
+        sum &-= member.stableHash
+        xor ^= member.stableHash
+        count -= 1
+    }
+
     /// A stable hash of the kind and the id (``StableHash``).
     static func hash(kind: MemberRef.Kind, id: String) -> UInt64 {
         var hash = StableHash()

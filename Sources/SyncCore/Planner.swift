@@ -8,12 +8,20 @@ public enum Planner {
 
     /// With `partial`, both snapshots hold only some of the directory (an incremental run's
     /// narrow snapshots): effective membership is then compared even when `current` is empty.
-    public static func plan(wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit, partial: Bool = false) -> Plan {
+    /// `effective`, when given, is the effective-membership change already worked out user
+    /// by user (``EffectiveDelta``, for narrow snapshots that hold only the members that
+    /// changed) and is taken as it is.
+    public static func plan(
+        wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit, partial: Bool = false, effective: EffectiveDelta? = nil
+    ) -> Plan {
         var plan = Plan()
         diffUsers(wanted: wanted, current: current, into: &plan)
         diffGroups(wanted: wanted, current: current, into: &plan)
         diffMemberships(wanted: wanted, current: current, into: &plan)
-        if !current.isEmpty || partial {
+        if let effective {
+            plan.effectiveGained = effective.gained.sorted()
+            plan.effectiveLost = effective.lost.sorted()
+        } else if !current.isEmpty || partial {
             diffEffective(wanted: wanted, current: current, into: &plan)
         }
         var touched = Set(plan.groupsAdded.map(\.id))

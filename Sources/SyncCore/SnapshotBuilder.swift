@@ -271,7 +271,7 @@ public struct SnapshotBuilder: Sendable {
     }
 
     /// `uniqueMember` values may carry an optional UID (`dn#'0101'B`, RFC 4517 nameAndOptionalUID).
-    static func stripOptionalUID(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    public static func stripOptionalUID(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         let start = value.startIndex, end = value.endIndex
         guard value.count > 3, value[end - 1] == UInt8(ascii: "B"), value[end - 2] == UInt8(ascii: "'") else {
             return value

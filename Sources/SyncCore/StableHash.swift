@@ -35,6 +35,16 @@ public struct StableHash {
 }
 
 extension StableHash {
+    /// The stable hash of some bytes: what an incremental run compares a member value's
+    /// normalised DN with the stored member's DN key by (``MemberDelta``).
+    public static func of(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash = StableHash()
+        for byte in bytes { hash.add(byte) }
+        return hash.value
+    }
+
+    public static func of(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBufferPointer { of($0) } }
+
     /// The stable hash of a text, as 16 hex digits (a configuration's digest).
     public static func hex(_ text: String) -> String {
         var hash = StableHash()
