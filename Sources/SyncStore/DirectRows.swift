@@ -9,8 +9,13 @@ struct DirectRows {
     private let db: Database
 
     init(_ db: Database, sql: String, arguments: StatementArguments) throws {
+        try self.init(db, statement: try db.makeStatement(sql: sql), arguments: arguments)
+    }
+
+    /// With a statement prepared once (`db.cachedStatement`) for many reads.
+    init(_ db: Database, statement: Statement, arguments: StatementArguments) throws {
         self.db = db
-        statement = try db.makeStatement(sql: sql)
+        self.statement = statement
         try statement.setArguments(arguments)
     }
 
@@ -33,6 +38,12 @@ struct DirectRows {
         func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
 
         func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
+
+        /// The column's text as bytes, valid only inside `body` (empty for NULL).
+        func withBytes<T>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+            let text = sqlite3_column_text(handle, index)
+            return try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : Int(sqlite3_column_bytes(handle, index))))
+        }
 
         /// The column as text (an empty string for NULL).
         func string(_ index: Int32) -> String {

@@ -38,6 +38,12 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func users(directory: String, primaryGroup sid: String) throws(StoreError) -> Set<String>
     func groups(directory: String, sids: Set<String>) throws(StoreError) -> [String: String]
     func allIDs(directory: String) throws(StoreError) -> Set<String>
+    /// Member-level deltas (``StoredGroupMembers``); nil where the store does not offer them
+    /// (PostgreSQL), and the incremental run then compares whole member sets.
+    func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]?
+    func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef]
+    func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>]
+    func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup]
 
     // Runs
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
@@ -86,6 +92,10 @@ extension SnapshotStore {
     }
     @discardableResult
     public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord { try apply(plan, run: run, syncState: nil) }
+    public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? { nil }
+    public func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef] { [:] }
+    public func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>] { [:] }
+    public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] { [:] }
     public func members(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: Set<MemberRef>] {
         var keys: [String: MemberRef]?
         return try members(directory: directory, groupIDs: groupIDs, keys: &keys)

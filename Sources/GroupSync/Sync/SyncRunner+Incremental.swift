@@ -10,6 +10,8 @@ extension SyncRunner {
         var wanted: Snapshot
         var current: Snapshot
         var state: SyncState
+        /// Set when the snapshots hold only the members that changed (``MemberDelta``).
+        var effective: EffectiveDelta?
     }
 
     /// What an incremental attempt came to: the changes, or the reason the run is full.
@@ -91,6 +93,9 @@ extension SyncRunner {
         var reader = DirectoryReader(directory: effective, logger: logger)
         reader.skipsReferences = flavour == .activeDirectory
         let incremental = IncrementalReader(reader: reader, mapping: mapping, store: store, logger: logger)
+        if usesMemberDeltas, let delta = try await incremental.readMemberDeltas(session, changed: changes.ids) {
+            return .incremental(IncrementalRead(wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective))
+        }
         switch try await incremental.read(session, changed: changes.ids) {
         case .needsFull(let reason):
             return full(reason)
@@ -103,7 +108,7 @@ extension SyncRunner {
     /// the report can say who they are (they are the same in both snapshots: no diff).
     func planIncremental(_ read: inout IncrementalRead, directory: String) throws(StoreError) -> Plan {
         // Planned without descriptions first: they need the names of the users it touches.
-        var plan = Planner.plan(wanted: read.wanted, current: read.current, describeLimit: 0, partial: true)
+        var plan = Planner.plan(wanted: read.wanted, current: read.current, describeLimit: 0, partial: true, effective: read.effective)
         var unnamed = Set<String>()
         func note(_ id: String) {
             if unnamed.count < Planner.defaultDescribeLimit, read.wanted.users[id] == nil, read.current.users[id] == nil { unnamed.insert(id) }

@@ -47,6 +47,10 @@ public struct SyncRunner: Sendable {
     public let config: GroupSyncConfig
     public let store: any SnapshotStore
     let logger: Logger
+    /// Whether incremental runs whose changes are member values only compare just those
+    /// values (``IncrementalReader/readMemberDeltas(_:changed:)``); off, they compare whole
+    /// member sets, as every other incremental run does. Tests turn it off to compare the two.
+    public var usesMemberDeltas = true
 
     public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger) {
         self.config = config

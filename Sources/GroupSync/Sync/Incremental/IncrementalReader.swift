@@ -159,7 +159,7 @@ struct IncrementalReader {
 
     /// Reads the objects with these ids under a search's base and filter, a few hundred per
     /// search. Ids not found are simply absent (deleted, or out of scope now).
-    private func fetch(
+    func fetch(
         _ ids: Set<String>, search: SearchConfig, attributes: [String], session: LDAPSession, counter: inout EntryCounter
     ) async throws -> [String: LDAPEntry] {
         var result: [String: LDAPEntry] = [:]

@@ -1,0 +1,152 @@
+import Foundation
+import LDAPClient
+import SyncCore
+import SyncStore
+
+/// The narrow snapshots of a run whose changes are member values only, with the effective
+/// membership change worked out user by user.
+struct MemberDelta {
+    var wanted: Snapshot
+    var current: Snapshot
+    var effective: EffectiveDelta
+}
+
+extension IncrementalReader {
+    /// The common incremental run — users added to and removed from groups — at a cost that
+    /// follows the member values that changed rather than the size of the changed groups.
+    ///
+    /// Each changed group is read again and its member values are compared with the stored
+    /// members by the stable hash of their normalised DN (the store hashes its DN keys straight
+    /// from SQLite's buffers), so unchanged values need no lookup and no string; only values
+    /// that are new are resolved, and only members that left are named. The narrow snapshots
+    /// then hold just those members (with the group's digest updated by them), and the
+    /// effective-membership change comes from each changed user's direct groups and the
+    /// stored nesting (``EffectiveDelta``) instead of collecting the members of every group
+    /// above the changed ones.
+    ///
+    /// Nil — and the run compares whole member sets (``read(_:changed:)``) — whenever the
+    /// changes are anything else: a user or a new, deleted, renamed or otherwise modified
+    /// group, a group with unresolved values or `memberUid` values, a group added to or
+    /// removed from a group, a value that names nothing in scope, Active Directory mapping,
+    /// or a store that does not offer member-level reads (PostgreSQL).
+    func readMemberDeltas(_ session: LDAPSession, changed ids: Set<String>) async throws -> MemberDelta? {
+        let name = directory.name
+        func skip(_ reason: String) -> MemberDelta? {
+            logger.debug("comparing whole member sets", metadata: ["directory": "\(name)", "because": "\(reason)"])
+            return nil
+        }
+        guard !ids.isEmpty, mapping.sid == nil else { return skip("no changes, or Active Directory mapping") }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let kinds = try store.kinds(directory: name, ids: ids)
+        let kindsRead = clock.now
+        guard kinds.count == ids.count, kinds.values.allSatisfy({ $0 == .group }) else { return skip("the changes include users or new groups") }
+        guard let stored = try store.storedMembers(directory: name, groupIDs: ids), stored.count == ids.count else {
+            return skip("the store offers no member-level reads")
+        }
+        guard stored.values.allSatisfy({ !$0.hasUnresolved && !$0.hashesCollide && $0.digest != nil }) else {
+            return skip("a changed group has unresolved member values or no member digest")
+        }
+        let storedRead = clock.now
+        var counter = EntryCounter(progress: nil)
+        let entries = try await fetch(ids, search: directory.groups, attributes: mapping.groupAttributes, session: session, counter: &counter)
+        guard entries.count == ids.count else { return skip("a changed group was deleted or left the scope") }
+        let fetched = clock.now
+
+        var wanted = Snapshot(), current = Snapshot()
+        var addedKeys: [(group: String, key: String)] = []
+        var removed: [(group: String, member: StoredMember)] = []
+        var buffer: [UInt8] = []
+        for (id, entry) in entries {
+            guard let old = stored[id] else { return skip("a changed group is not stored") }
+            // The group as a full read maps it; anything but its members changed: not ours.
+            var builder = SnapshotBuilder(mapping: mapping)
+            try builder.addUnchangedGroup(entry, digest: MemberDigest())
+            let header = builder.finish()
+            guard let group = header.groups[id], group == old.group else { return skip("group \(id) changed more than its members") }
+            // posixGroup memberUid values name users by username: whole member sets then.
+            for attribute in mapping.memberUID where entry.attribute(attribute).map({ $0.count > 0 }) ?? false {
+                return skip("group \(id) has \(attribute) values")
+            }
+            var seen = Set<UInt64>(minimumCapacity: old.byKeyHash.count)
+            for attribute in mapping.member {
+                guard let values = entry.attribute(attribute) else { continue }
+                for index in 0..<values.count {
+                    guard DistinguishedName.normalize(SnapshotBuilder.stripOptionalUID(values.value(at: index)), into: &buffer) else {
+                        return skip("group \(id) has a member value that is not a DN")
+                    }
+                    let hash = StableHash.of(buffer)
+                    if old.byKeyHash[hash] != nil {
+                        seen.insert(hash)
+                    } else {
+                        addedKeys.append((id, String(decoding: buffer, as: UTF8.self)))
+                    }
+                }
+            }
+            for (hash, member) in old.byKeyHash where !seen.contains(hash) {
+                // A group leaving a group changes the nesting: whole member sets then.
+                guard member.kind == .user else { return skip("a group left group \(id)") }
+                removed.append((id, member))
+            }
+            wanted.groups[id] = group
+            current.groups[id] = old.group
+            wanted.groupMarkers[id] = header.groupMarkers[id]
+            current.groupMarkers[id] = old.marker
+        }
+        let compared = clock.now
+
+        // New values must name users in scope; members that left are named by id.
+        let resolved = try store.objects(directory: name, dnKeys: Set(addedKeys.map(\.key)))
+        for (group, key) in addedKeys {
+            guard let ref = resolved[key], ref.kind == .user else { return skip("a new value of group \(group) names a group or nothing in scope") }
+            wanted.members[group, default: []].insert(ref)
+        }
+        let leaving = try store.memberIDs(directory: name, stored: Set(removed.map(\.member)))
+        for (group, member) in removed {
+            guard let ref = leaving[member] else { return skip("a stored member of group \(group) has no id") }
+            current.members[group, default: []].insert(ref)
+        }
+        var added: [String: Set<String>] = [:], left: [String: Set<String>] = [:]
+        for id in ids {
+            guard let digest = stored[id]?.digest else { return skip("group \(id) has no member digest") }
+            // A value spelled otherwise than the stored key but naming the same member: no change.
+            let both = (wanted.members[id] ?? []).intersection(current.members[id] ?? [])
+            if !both.isEmpty {
+                wanted.members[id]?.subtract(both)
+                current.members[id]?.subtract(both)
+            }
+            var updated = digest
+            for ref in current.members[id] ?? [] {
+                updated.remove(ref)
+                left[ref.id, default: []].insert(id)
+            }
+            for ref in wanted.members[id] ?? [] {
+                updated.add(ref)
+                added[ref.id, default: []].insert(id)
+            }
+            current.memberDigests[id] = digest
+            wanted.memberDigests[id] = updated
+        }
+
+        let namedMembers = clock.now
+        let edges = try store.groupEdges(directory: name)
+        var parents: [String: Set<String>] = [:]
+        for (parent, children) in edges { for child in children { parents[child, default: []].insert(parent) } }
+        let direct = try store.directGroups(directory: name, userIDs: Set(added.keys).union(left.keys))
+        let effective = EffectiveDelta.of(added: added, removed: left, directGroups: direct, parents: parents)
+        // The groups the report names, for their names.
+        var named = Set(effective.gained.map(\.groupID)).union(effective.lost.map(\.groupID))
+        named.subtract(ids)
+        for (id, group) in try store.groups(directory: name, ids: named) {
+            wanted.groups[id] = group
+            current.groups[id] = group
+        }
+        logger.info("read member changes", metadata: [
+            "directory": "\(name)", "groups": "\(ids.count)", "values added": "\(addedKeys.count)", "values removed": "\(removed.count)",
+            "timings": .string(
+                "kinds \(kindsRead - started), stored \(storedRead - kindsRead), read \(fetched - storedRead), compared \(compared - fetched), "
+                    + "resolved \(namedMembers - compared), effective \(clock.now - namedMembers)"),
+        ])
+        return MemberDelta(wanted: wanted, current: current, effective: effective)
+    }
+}
