@@ -35,15 +35,24 @@ public struct EffectiveDelta: Sendable, Equatable {
             above[group] = seen
             return seen
         }
-        func effective(_ groups: Set<String>) -> Set<String> {
-            groups.reduce(into: Set<String>()) { $0.formUnion(closure($1)) }
+        /// Whether a group is at or above one of `groups`.
+        func reaches(_ groups: Set<String>, _ target: String) -> Bool {
+            groups.contains { closure($0).contains(target) }
         }
         for user in Set(added.keys).union(removed.keys) {
+            let joined = added[user] ?? [], left = removed[user] ?? []
             let before = directGroups[user] ?? []
-            let after = before.subtracting(removed[user] ?? []).union(added[user] ?? [])
-            let old = effective(before), new = effective(after)
-            for group in new.subtracting(old) { delta.gained.append(EffectiveChange(userID: user, groupID: group)) }
-            for group in old.subtracting(new) { delta.lost.append(EffectiveChange(userID: user, groupID: group)) }
+            let after = before.subtracting(left).union(joined)
+            // Only groups at or above a group the user joined or left can change for them.
+            var candidates = Set<String>()
+            for group in joined.union(left) { candidates.formUnion(closure(group)) }
+            for target in candidates {
+                switch (reaches(before, target), reaches(after, target)) {
+                case (false, true): delta.gained.append(EffectiveChange(userID: user, groupID: target))
+                case (true, false): delta.lost.append(EffectiveChange(userID: user, groupID: target))
+                default: break
+                }
+            }
         }
         delta.gained.sort()
         delta.lost.sort()

@@ -57,12 +57,13 @@ extension IncrementalReader {
         var addedKeys: [(group: String, key: String)] = []
         var removed: [(group: String, member: StoredMember)] = []
         var buffer: [UInt8] = []
+        // The groups as a full read maps them (without members); anything but its members
+        // changed in one: not ours.
+        var builder = SnapshotBuilder(mapping: mapping)
+        for entry in entries.values { try builder.addUnchangedGroup(entry, digest: MemberDigest()) }
+        let header = builder.finish()
         for (id, entry) in entries {
             guard let old = stored[id] else { return skip("a changed group is not stored") }
-            // The group as a full read maps it; anything but its members changed: not ours.
-            var builder = SnapshotBuilder(mapping: mapping)
-            try builder.addUnchangedGroup(entry, digest: MemberDigest())
-            let header = builder.finish()
             guard let group = header.groups[id], group == old.group else { return skip("group \(id) changed more than its members") }
             // posixGroup memberUid values name users by username: whole member sets then.
             for attribute in mapping.memberUID where entry.attribute(attribute).map({ $0.count > 0 }) ?? false {
