@@ -45,6 +45,13 @@ extension StableHash {
 
     public static func of(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBufferPointer { of($0) } }
 
+    /// The same as ``of(_:)-(UnsafeBufferPointer<UInt8>)`` over the text's UTF-8 bytes.
+    public static func of(_ text: String) -> UInt64 {
+        var hash = StableHash()
+        hash.add(text)
+        return hash.value
+    }
+
     /// The stable hash of a text, as 16 hex digits (a configuration's digest).
     public static func hex(_ text: String) -> String {
         var hash = StableHash()

@@ -38,8 +38,8 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func users(directory: String, primaryGroup sid: String) throws(StoreError) -> Set<String>
     func groups(directory: String, sids: Set<String>) throws(StoreError) -> [String: String]
     func allIDs(directory: String) throws(StoreError) -> Set<String>
-    /// Member-level deltas (``StoredGroupMembers``); nil where the store does not offer them
-    /// (PostgreSQL), and the incremental run then compares whole member sets.
+    /// Member-level deltas (``StoredGroupMembers``); nil where a store does not offer them,
+    /// and the incremental run then compares whole member sets. Both stores offer them.
     func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]?
     func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef]
     func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>]

@@ -25,6 +25,18 @@ public struct StoredGroupMembers: Sendable {
     public var byKeyHash: [UInt64: StoredMember]
     /// Two members whose DN keys hash alike: the hashes cannot stand for the keys.
     public var hashesCollide: Bool
+
+    public init(
+        group: DirectoryGroup, marker: String?, digest: MemberDigest?, hasUnresolved: Bool, byKeyHash: [UInt64: StoredMember] = [:],
+        hashesCollide: Bool = false
+    ) {
+        self.group = group
+        self.marker = marker
+        self.digest = digest
+        self.hasUnresolved = hasUnresolved
+        self.byKeyHash = byKeyHash
+        self.hashesCollide = hashesCollide
+    }
 }
 
 extension Store {

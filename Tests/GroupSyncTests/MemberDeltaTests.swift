@@ -29,11 +29,14 @@ struct MemberDeltaTests {
         return fixture
     }
 
-    @Test("member-only changes are compared value by value: the same changes and store as whole member sets and a full sync")
-    func sameAsWholeSets() async throws {
-        let harness = try await SyncHarness(fixture: Self.fixture, limits: ContentSyncTests.limits)
+    @Test(
+        "member-only changes are compared value by value: the same changes and store as whole member sets and a full sync",
+        arguments: SyncHarness.Backend.allCases)
+    func sameAsWholeSets(backend: SyncHarness.Backend) async throws {
+        let harness = try await SyncHarness(fixture: Self.fixture, limits: ContentSyncTests.limits, backend: backend)
         let log = RecordingLog()
         let byValue = SyncRunner(config: harness.config, store: harness.store, logger: log.logger)
+        // Whole member sets, into a store of its own (SQLite whichever store the harness has).
         let other = try Store(path: harness.folder.appendingPathComponent("whole/groupsync.sqlite").path)
         var wholeSets = SyncRunner(config: harness.config, store: other, logger: quietLogger)
         wholeSets.usesMemberDeltas = false

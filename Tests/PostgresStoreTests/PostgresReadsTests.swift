@@ -91,6 +91,32 @@ struct PostgresReadsTests {
         #expect(try postgres.users(directory: "corp", usernames: names)["mixed"] == "u3")
         #expect(try sqlite.users(directory: "corp", primaryGroup: "S-1-5-21-513") == postgres.users(directory: "corp", primaryGroup: "S-1-5-21-513"))
         #expect(try sqlite.groups(directory: "corp", sids: ["S-1-5-21-513", "S-1-0"]) == postgres.groups(directory: "corp", sids: ["S-1-5-21-513", "S-1-0"]))
+        // The member-level reads of member-only incremental runs (refs differ between the
+        // stores; what they name does not).
+        let changedGroups: Set<String> = ["g0", "g1", "g3", "gnew", "nope"]
+        func named(_ store: any SnapshotStore) throws -> [String: [UInt64: MemberRef]] {
+            let stored = try #require(try store.storedMembers(directory: "corp", groupIDs: changedGroups))
+            let ids = try store.memberIDs(directory: "corp", stored: Set(stored.values.flatMap(\.byKeyHash.values)))
+            return stored.mapValues { $0.byKeyHash.compactMapValues { ids[$0] } }
+        }
+        let sqliteStored = try #require(try sqlite.storedMembers(directory: "corp", groupIDs: changedGroups))
+        let postgresStored = try #require(try postgres.storedMembers(directory: "corp", groupIDs: changedGroups))
+        #expect(Set(sqliteStored.keys) == ["g0", "g1", "g3", "gnew"] && Set(postgresStored.keys) == Set(sqliteStored.keys))
+        for (id, group) in sqliteStored {
+            let other = try #require(postgresStored[id])
+            #expect(group.group == other.group && group.marker == other.marker && group.digest == other.digest)
+            #expect(group.hasUnresolved == other.hasUnresolved && group.hashesCollide == other.hashesCollide)
+            #expect(group.byKeyHash.count == group.digest?.count, "every member of \(id) has a DN key")
+        }
+        let sqliteNamed = try named(sqlite)
+        #expect(sqliteNamed == (try named(postgres)))
+        // The hashes are those of the members' DN keys.
+        let u1 = try #require(try sqlite.objects(directory: "corp", dnKeys: [DNKey.of("uid=u1,ou=people,dc=x")]).first)
+        #expect(sqliteNamed.values.contains { $0[StableHash.of(u1.key)] == u1.value })
+        let someUsers: Set<String> = ["u1", "u2", "u20", "nope"]
+        #expect(try sqlite.directGroups(directory: "corp", userIDs: someUsers) == postgres.directGroups(directory: "corp", userIDs: someUsers))
+        #expect(try postgres.directGroups(directory: "corp", userIDs: ["u2"])["u2"] == ["g1", "g2"])
+        #expect(try sqlite.groups(directory: "corp", ids: changedGroups) == postgres.groups(directory: "corp", ids: changedGroups))
         #expect(try sqlite.allIDs(directory: "corp") == postgres.allIDs(directory: "corp"))
         #expect(try postgres.allIDs(directory: "other").isEmpty)
         #expect(try postgres.integrityProblems().isEmpty)

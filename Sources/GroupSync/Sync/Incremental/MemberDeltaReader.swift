@@ -17,7 +17,7 @@ extension IncrementalReader {
     ///
     /// Each changed group is read again and its member values are compared with the stored
     /// members by the stable hash of their normalised DN (the store hashes its DN keys straight
-    /// from SQLite's buffers), so unchanged values need no lookup and no string; only values
+    /// from SQLite's buffers; PostgreSQL hashes them as they arrive), so unchanged values need no lookup and no string; only values
     /// that are new are resolved, and only members that left are named. The narrow snapshots
     /// then hold just those members (with the group's digest updated by them), and the
     /// effective-membership change comes from each changed user's direct groups and the
@@ -28,7 +28,7 @@ extension IncrementalReader {
     /// changes are anything else: a user or a new, deleted, renamed or otherwise modified
     /// group, a group with unresolved values or `memberUid` values, a group added to or
     /// removed from a group, a value that names nothing in scope, Active Directory mapping,
-    /// or a store that does not offer member-level reads (PostgreSQL).
+    /// or a store that does not offer member-level reads.
     func readMemberDeltas(_ session: LDAPSession, changed ids: Set<String>) async throws -> MemberDelta? {
         let name = directory.name
         func skip(_ reason: String) -> MemberDelta? {
