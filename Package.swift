@@ -227,6 +227,7 @@ let package = Package(
             name: "GroupSyncDaemonTests",
             dependencies: [
                 "GroupSyncDaemon", "GroupSync", "SyncConfig", "SyncStore", "LDAPTestSupport", "Verification",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -47,6 +47,8 @@ public protocol SnapshotStore: AnyObject, Sendable {
 
     // Runs
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
+    /// Housekeeping after a run, off its path (SQLite: a WAL checkpoint; nothing on PostgreSQL).
+    func checkpoint() throws(StoreError)
     func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String], syncState: SyncState?) throws(StoreError) -> RunRecord
     /// Marks the runs of `directories` left `running` by a process that ended mid-run as
     /// failed. Call only while holding their run lock (none of them can be in progress then).
@@ -93,6 +95,7 @@ extension SnapshotStore {
     @discardableResult
     public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord { try apply(plan, run: run, syncState: nil) }
     public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? { nil }
+    public func checkpoint() throws(StoreError) {}
     public func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef] { [:] }
     public func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>] { [:] }
     public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] { [:] }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GroupSync
 import GroupSyncDaemon
 import LDAPTestSupport
@@ -207,7 +208,20 @@ struct DaemonTests {
         #expect(text.contains(#"groupsync_users{directory="corp"} 4"#))
         #expect(text.contains("groupsync_run_duration_seconds_bucket"))
         #expect(text.contains("# TYPE groupsync_runs_total counter"))
+        // The applied run's pages reach the database file itself (the daemon checkpoints the
+        // WAL after a run; its commit left them in the WAL).
+        let database = harness.folder.appendingPathComponent("var/groupsync.sqlite").path
+        #expect(try await harness.eventually { try Self.usersInDatabaseFile(database) == 4 })
         #expect(await harness.stopDaemon() == 0)
+    }
+
+    /// The users the database file holds on disk, its WAL ignored (`immutable=1`).
+    static func usersInDatabaseFile(_ path: String) throws -> Int? {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: "file:\(path)?immutable=1", configuration: configuration).read { db in
+            try db.tableExists("user") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"user\"") : nil
+        }
     }
 
     @Test("verify and explain through the API equal the command line")

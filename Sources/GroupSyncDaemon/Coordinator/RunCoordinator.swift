@@ -235,6 +235,18 @@ public actor RunCoordinator: Service {
             }
             if case .success(let answer) = await landing.value { lastLanding = answer }
         }
+        if run.outcome == .applied {
+            // The store's WAL is checkpointed after the run rather than inside its commit;
+            // nobody waits for it (a next run's write waits at most for this).
+            let store = state.store, logger = state.logger
+            Task(executorPreference: RunExecutor.forRun(run.trigger)) {
+                do {
+                    try store.checkpoint()
+                } catch {
+                    logger.warning("checkpoint after the run failed (the next one retries)", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         state.logger.info("run finished", metadata: [
             "directory": "\(run.directory)", "run": "\(run.id ?? 0)", "outcome": "\(run.outcome.rawValue)",
             "trigger": "\(run.trigger.rawValue)",
