@@ -265,12 +265,20 @@ struct FaultTests {
         let harness = try await SyncHarness(fixture: Self.twoPopulations(), directoryExtra: Self.fullRuns)
         let storePath = harness.config.store.path
         let template = harness.folder.appendingPathComponent("before.sqlite").path
+        // The store is the database file and its WAL (a run's pages stay in the WAL until a
+        // checkpoint): both are copied, with no process holding them.
         let outcomes = try await Self.killDuringApply(
             harness, size: 4000,
-            saveBefore: { try FileManager.default.copyItem(atPath: storePath, toPath: template) },
+            saveBefore: {
+                for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: storePath + suffix) {
+                    try FileManager.default.copyItem(atPath: storePath + suffix, toPath: template + suffix)
+                }
+            },
             reset: {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
-                try FileManager.default.copyItem(atPath: template, toPath: storePath)
+                for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: template + suffix) {
+                    try FileManager.default.copyItem(atPath: template + suffix, toPath: storePath + suffix)
+                }
             },
             // From the start of the apply on, doubling (0 to 1.3 s into one that takes about
             // 0.7 s here, longer on a busy machine); the last well past a clean apply's end.
