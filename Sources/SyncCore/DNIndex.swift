@@ -22,7 +22,7 @@ struct DNIndex {
     /// Adds an already normalised key for `index`.
     mutating func insert(normalized key: [UInt8], index: Int32) {
         if (keys.count + 1) * 2 > table.count { rehash(capacity: table.count * 2) }
-        let hash = Self.hash(key)
+        let hash = StableHash.of(key)
         keys.append(key)
         hashes.append(hash)
         indices.append(index)
@@ -40,7 +40,7 @@ struct DNIndex {
     /// The index of the object whose normalised DN is `key`, or nil.
     func lookup(normalized key: [UInt8]) -> Int32? {
         guard !keys.isEmpty else { return nil }
-        let hash = Self.hash(key)
+        let hash = StableHash.of(key)
         let mask = table.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -67,11 +67,5 @@ struct DNIndex {
         while size < capacity { size *= 2 }
         table = Array(repeating: -1, count: size)
         for position in hashes.indices { place(Int32(position), hash: hashes[position]) }
-    }
-
-    static func hash(_ bytes: [UInt8]) -> UInt64 {
-        var hash = StableHash()
-        hash.add(bytes)
-        return hash.value
     }
 }
