@@ -188,6 +188,10 @@ public enum PostgresSchema {
             """,
             "CREATE INDEX sync_request_pending ON sync_request(directory) WHERE claimed_by IS NULL",
         ]),
+        ("v3: user change markers", [
+            // As the SQLite store's v5: a user whose marker did not move is not read again.
+            #"ALTER TABLE "user" ADD COLUMN change_marker_hash BIGINT"#,
+        ]),
     ]
 
     /// The newest migration's id (what a fully migrated store records last).

@@ -49,8 +49,11 @@ struct PostgresSnapshotWriter {
         // Users added and changed, with their addresses.
         if !plan.usersAdded.isEmpty {
             let rows = try transaction.values("""
-                INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group) VALUES
-                """, try plan.usersAdded.map { [.text(directory), .text($0.id)] + (try Self.columns($0)) }, tail: "RETURNING id, ref")
+                INSERT INTO "user" (
+                    directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group, change_marker_hash)
+                VALUES
+                """, try plan.usersAdded.map { [.text(directory), .text($0.id)] + (try Self.columns($0)) + [plan.userMarkers[$0.id].map { .integer(Int64(bitPattern: $0)) } ?? .null] },
+                tail: "RETURNING id, ref")
             for row in rows {
                 let (id, ref) = try row.decode((String, Int64).self)
                 users[id] = ref
@@ -67,7 +70,7 @@ struct PostgresSnapshotWriter {
                     UPDATE "user" SET dn = \(after.dn), username = \(after.username), mail = \(after.mail), aliases = \(try Self.aliases(after)),
                         display_name = \(after.displayName), disabled = \(after.disabled), digest = \(Int64(bitPattern: after.stableDigest)),
                         resolution_digest = \(Int64(bitPattern: after.resolutionDigest)), dn_key = \(DNKey.of(after.dn)),
-                        primary_group = \(after.primaryGroup)
+                        primary_group = \(after.primaryGroup), change_marker_hash = \(plan.userMarkers[after.id].map { Int64(bitPattern: $0) })
                     WHERE ref = \(userRef)
                     """)
             }
@@ -122,6 +125,9 @@ struct PostgresSnapshotWriter {
         if !markers.isEmpty {
             try transaction.values(#"UPDATE "group" g SET change_marker = v.m FROM (VALUES"#, markers, tail: ") AS v(r, m) WHERE g.ref = v.r")
         }
+        var written = Set(plan.usersAdded.map(\.id))
+        for change in plan.usersChanged { written.insert(change.after.id) }
+        try Self.writeUserMarkers(plan.userMarkers.filter { !written.contains($0.key) }, directory: directory, transaction)
         // Digests last: they describe the members as written above.
         let digests = plan.memberDigests.compactMap { id, digest in
             groups[id].map { [SQLValue.integer($0), .integer(Int64(bitPattern: digest.sum)), .integer(Int64(bitPattern: digest.xor)), .integer(Int64(digest.count))] }
@@ -167,6 +173,15 @@ struct PostgresSnapshotWriter {
             .boolean(user.disabled), .integer(Int64(bitPattern: user.stableDigest)), .integer(Int64(bitPattern: user.resolutionDigest)),
             .text(DNKey.of(user.dn)), SQLValue(user.primaryGroup),
         ]
+    }
+
+    /// Users' change markers, in one statement (a run can move thousands).
+    static func writeUserMarkers(_ markers: [String: UInt64], directory: String, _ transaction: PostgresSession.Transaction) throws {
+        guard !markers.isEmpty else { return }
+        try transaction.values(
+            #"UPDATE "user" u SET change_marker_hash = v.m FROM (VALUES"#,
+            markers.sorted { $0.key < $1.key }.map { [SQLValue.text(directory), .text($0.key), .integer(Int64(bitPattern: $0.value))] },
+            tail: ") AS v(d, id, m) WHERE u.directory = v.d AND u.id = v.id")
     }
 
     static func aliases(_ user: DirectoryUser) throws -> String {

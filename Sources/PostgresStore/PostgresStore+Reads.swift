@@ -26,11 +26,13 @@ extension PostgresStore {
             var snapshot = Snapshot()
             if usersByDigest {
                 snapshot.partialUsers = true
-                for row in try transaction.query(#"SELECT id, digest, resolution_digest FROM "user" WHERE directory = \#(directory)"#) {
-                    let (id, digest, resolution) = try row.decode((String, Int64?, Int64?).self)
+                for row in try transaction.query(
+                    #"SELECT id, digest, resolution_digest, change_marker_hash FROM "user" WHERE directory = \#(directory)"#) {
+                    let (id, digest, resolution, marker) = try row.decode((String, Int64?, Int64?, Int64?).self)
                     // 0: unknown, never equal to a computed digest, so the user is read.
                     snapshot.userDigests[id] = digest.map { UInt64(bitPattern: $0) } ?? 0
                     if resolutionDigests { snapshot.userResolutionDigests[id] = resolution.map { UInt64(bitPattern: $0) } ?? 0 }
+                    if let marker { snapshot.userMarkers[id] = UInt64(bitPattern: marker) }
                 }
             } else {
                 let decoder = JSONDecoder()

@@ -22,13 +22,14 @@ extension PostgresStore {
     /// Records (or completes, when it has an id) a run that applied nothing to the snapshot,
     /// with its changes, the groups' change markers and the sync state, in one transaction.
     public func record(
-        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], syncState: SyncState? = nil
+        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], userMarkers: [String: UInt64] = [:],
+        syncState: SyncState? = nil
     ) throws(StoreError) -> RunRecord {
         var run = run
         run.id = try transaction("record run of \(run.directory)") { transaction in
             // A run that only records (no changes, stopped, failed) moves the change markers
             // and the feed position too: the same fence as an apply.
-            if !markers.isEmpty || syncState != nil { try checkFence(run.directory, transaction) }
+            if !markers.isEmpty || !userMarkers.isEmpty || syncState != nil { try checkFence(run.directory, transaction) }
             // One statement for all the markers (a run can move thousands).
             if !markers.isEmpty {
                 try transaction.values(
@@ -36,6 +37,7 @@ extension PostgresStore {
                     markers.sorted { $0.key < $1.key }.map { [SQLValue.text(run.directory), .text($0.key), .text($0.value)] },
                     tail: ") AS v(d, id, m) WHERE g.directory = v.d AND g.id = v.id")
             }
+            try PostgresSnapshotWriter.writeUserMarkers(userMarkers, directory: run.directory, transaction)
             if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
             let id = try run.id.map { id in try Self.update(run, id: id, transaction); return id } ?? Self.insert(run, transaction)
             try Self.insertChanges(changes, runID: id, transaction)

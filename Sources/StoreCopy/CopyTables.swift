@@ -42,6 +42,7 @@ enum CopyTables {
             .init("ref", .integer), .init("directory", .text), .init("id", .text), .init("dn", .text), .init("dn_key", .text),
             .init("username", .text), .init("mail", .text), .init("aliases", .text), .init("display_name", .text),
             .init("disabled", .boolean), .init("digest", .integer), .init("resolution_digest", .integer), .init("primary_group", .text),
+            .init("change_marker_hash", .integer),
         ], key: ["ref"], identity: "ref"),
         CopyTable(name: "group", columns: [
             .init("ref", .integer), .init("directory", .text), .init("id", .text), .init("dn", .text), .init("dn_key", .text),

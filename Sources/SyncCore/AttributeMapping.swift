@@ -75,7 +75,27 @@ public struct AttributeMapping: Sendable, Equatable {
         var list = [id, username, mail, displayName] + aliases
         if let disabled { list.append(disabled) }
         if let sid, let primaryGroupID { list += [sid, primaryGroupID] }
+        if let changeMarker { list.append(changeMarker) }
         return unique(list)
+    }
+
+    /// A user's attributes for telling whether it changed: id, username (what `memberUid`
+    /// values resolve through) and change marker; the DN comes with every entry.
+    public var userHeaderAttributes: [String] {
+        unique([id, username] + [changeMarker].compactMap { $0 })
+    }
+
+    /// Whether users can be read as headers first, whole entries only where the marker
+    /// moved: needs a change marker, and not AD's primary groups (which the builder takes
+    /// from every user entry).
+    public var readsUserHeaders: Bool { changeMarker != nil && primaryGroupID == nil }
+
+    /// What the stored change markers are made under: a fingerprint of this mapping. A
+    /// marker is kept as `<entryCSN>@<scope>`, so after the mapping changes (another mail
+    /// attribute, another member attribute, a groupsync version that maps differently) no
+    /// stored marker matches and every entry is read whole once.
+    public var markerScope: String {
+        String(StableHash.hex(String(describing: self)).prefix(8))
     }
 
     public var groupAttributes: [String] {

@@ -23,6 +23,9 @@ public struct Plan: Sendable, Equatable {
     public var memberDigests: [String: MemberDigest] = [:]
     /// Change markers (entryCSN) that moved since the last run, to remember once applied.
     public var groupMarkers: [String: String] = [:]
+    /// Users' change markers to remember: those that moved, and those of every user added
+    /// or changed (a user written without one is read whole next time).
+    public var userMarkers: [String: UInt64] = [:]
     /// The changes in order, described — at most the planner's `describeLimit` of them.
     public var changes: [PlannedChange] = []
     /// How many changes there are in all, described or not.

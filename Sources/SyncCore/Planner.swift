@@ -34,6 +34,16 @@ public enum Planner {
         for (group, marker) in wanted.groupMarkers where current.groupMarkers[group] != marker {
             plan.groupMarkers[group] = marker
         }
+        if current.userMarkers.isEmpty {
+            // A first sync (or the first with markers): all of them, sharing the storage.
+            plan.userMarkers = wanted.userMarkers
+        } else {
+            for (user, marker) in wanted.userMarkers where current.userMarkers[user] != marker {
+                plan.userMarkers[user] = marker
+            }
+        }
+        for user in plan.usersAdded { if let marker = wanted.userMarkers[user.id] { plan.userMarkers[user.id] = marker } }
+        for change in plan.usersChanged { if let marker = wanted.userMarkers[change.after.id] { plan.userMarkers[change.after.id] = marker } }
         describe(&plan, wanted: wanted, current: current, limit: describeLimit)
         return plan
     }
@@ -49,7 +59,9 @@ public enum Planner {
             let fields = userFieldChanges(before, user)
             if !fields.isEmpty { plan.usersChanged.append(Changed(before: before, after: user, fields: fields)) }
         }
+        // A user the wanted snapshot knows by digest only (its marker did not move) stays.
         for (id, user) in current.users where wanted.users[id] == nil {
+            if wanted.partialUsers && wanted.userDigests[id] != nil { continue }
             plan.usersRemoved.append(user)
         }
         plan.usersAdded.sort { $0.dn < $1.dn }

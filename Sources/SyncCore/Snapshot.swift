@@ -17,9 +17,18 @@ public struct Snapshot: Sendable, Equatable {
     /// Group id → the directory's change marker (OpenLDAP `entryCSN`) for that group, where
     /// known: a group whose marker did not move has the same members. Not part of equality.
     public var groupMarkers: [String: String] = [:]
+    /// User id → the ``StableHash`` of its change marker with the mapping's scope
+    /// (``SnapshotBuilder/markerHash(of:)``): in a directory snapshot for the users read
+    /// whole, in a stored one (read by digest) for every user that has one. Users' markers
+    /// are kept as hashes — 8 bytes where the text is about 50 — as only equality matters.
+    /// Not part of equality.
+    public var userMarkers: [String: UInt64] = [:]
     /// Set when only some users are loaded: `userDigests` then lists every user (id →
     /// ``DirectoryUser/stableDigest``), and `users` holds at least every user whose digest
-    /// differs from the other snapshot's or who is missing from it. Not part of equality.
+    /// differs from the other snapshot's or who is missing from it. A stored snapshot is
+    /// partial when read by digest; a directory snapshot when users whose change marker
+    /// did not move were read as headers (their digest is the stored one). Not part of
+    /// equality.
     public var partialUsers = false
     public var userDigests: [String: UInt64] = [:]
     /// With `partialUsers`: user id → ``DirectoryUser/resolutionDigest`` (0 when unknown).

@@ -22,11 +22,19 @@ public struct SnapshotBuilder: Sendable {
     /// Objects this run does not read that member values may name (``addKnown(_:normalizedDN:)``).
     private var knownByDN = DNIndex()
     private var knownRefs: [MemberRef] = []
+    /// Appended to every change marker read (see ``AttributeMapping/markerScope``).
+    public let markerSuffix: String
+    private let expectedUsers: Int
+    /// Users added as headers, registered for resolving member values only when a group
+    /// is read with its members: a run in which no group changed never needs them.
+    private var headerUsers: [(id: String, dn: String, username: String?)] = []
 
     /// `expectedUsers` and `expectedGroups` (e.g. the last run's totals) size the tables up
     /// front, so a large directory does not grow them step by step.
     public init(mapping: AttributeMapping, expectedUsers: Int = 0, expectedGroups: Int = 0) {
         self.mapping = mapping
+        self.expectedUsers = expectedUsers
+        markerSuffix = mapping.changeMarker == nil ? "" : "@" + mapping.markerScope
         snapshot.users.reserveCapacity(expectedUsers)
         snapshot.groups.reserveCapacity(expectedGroups)
         snapshot.members.reserveCapacity(expectedGroups)
@@ -36,24 +44,76 @@ public struct SnapshotBuilder: Sendable {
         groupByDN.reserveCapacity(expectedGroups)
     }
 
-    public var userCount: Int { snapshot.users.count }
-    /// The users added so far, by id.
+    /// The users added so far, whole or as headers.
+    public var userCount: Int { userRefs.count + headerUsers.count }
+    /// The users added whole so far, by id.
     public var users: [String: DirectoryUser] { snapshot.users }
     public var groupCount: Int { snapshot.groups.count }
 
     public mutating func addUser(_ entry: LDAPEntry) throws(MappingError) {
         let id = try stableID(of: entry)
-        guard snapshot.users[id] == nil else { throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another user") }
+        guard snapshot.users[id] == nil, snapshot.userDigests[id] == nil else {
+            throw MappingError(dn: entry.dn, reason: "has the same \(mapping.id) \(id) as another user")
+        }
         let normalized = try normalizedBytes(entry.dn)
         let user = DirectoryUser(
             id: id, dn: entry.dn, username: entry.string(mapping.username), mail: entry.string(mapping.mail),
             aliases: MailAddress.aliases(mapping.aliases.flatMap { entry.strings($0) }), displayName: entry.string(mapping.displayName),
             disabled: isDisabled(entry), primaryGroup: primaryGroupSID(entry))
         snapshot.users[id] = user
+        if let marker = markerHash(of: entry) { snapshot.userMarkers[id] = marker }
+        register(id, normalizedDN: normalized, username: user.username)
+    }
+
+    /// Adds a user read as a header (``AttributeMapping/userHeaderAttributes``) whose change
+    /// marker did not move since the last run: it is known by `digest` (the stored one) and
+    /// resolves member values by its DN and username, but is not loaded. The snapshot
+    /// becomes partial (``Snapshot/partialUsers``).
+    public mutating func addUnchangedUser(_ entry: LDAPEntry, digest: UInt64) throws(MappingError) {
+        try addUnchangedUser(id: try stableID(of: entry), dn: entry.dn, username: entry.string(mapping.username), digest: digest)
+    }
+
+    /// ``addUnchangedUser(_:digest:)`` with the entry's id, DN and username already taken out.
+    public mutating func addUnchangedUser(id: String, dn: String, username: String?, digest: UInt64) throws(MappingError) {
+        guard snapshot.users[id] == nil, snapshot.userDigests.updateValue(digest, forKey: id) == nil else {
+            throw MappingError(dn: dn, reason: "has the same \(mapping.id) \(id) as another user")
+        }
+        if !snapshot.partialUsers {
+            snapshot.partialUsers = true
+            snapshot.userDigests.reserveCapacity(expectedUsers)
+            headerUsers.reserveCapacity(expectedUsers)
+        }
+        headerUsers.append((id, dn, username))
+    }
+
+    /// Makes the users added as headers resolve member values.
+    private mutating func registerHeaderUsers() throws(MappingError) {
+        guard !headerUsers.isEmpty else { return }
+        let users = headerUsers
+        headerUsers = []
+        for user in users { register(user.id, normalizedDN: try normalizedBytes(user.dn), username: user.username) }
+    }
+
+    /// What member values resolve a user through.
+    private mutating func register(_ id: String, normalizedDN: [UInt8], username: String?) {
         let index = Int32(userRefs.count)
         userRefs.append(.user(id))
-        userByDN.insert(normalized: normalized, index: index)
-        if let username = user.username { userByName[username.lowercased()] = index }
+        userByDN.insert(normalized: normalizedDN, index: index)
+        if let username { userByName[username.lowercased()] = index }
+    }
+
+    /// The hash of an entry's change marker with the mapping's scope, as users' markers are
+    /// stored; nil without one.
+    public func markerHash(of entry: LDAPEntry) -> UInt64? {
+        guard let attribute = mapping.changeMarker, let values = entry.attribute(attribute), values.count == 1 else { return nil }
+        return StableHash.of(values.value(at: 0), then: markerSuffix)
+    }
+
+    /// The change marker of an entry as stored: the directory's value (`entryCSN`) with the
+    /// mapping's scope (``AttributeMapping/markerScope``); nil without one.
+    public func marker(of entry: LDAPEntry) -> String? {
+        guard let attribute = mapping.changeMarker, let value = entry.string(attribute) else { return nil }
+        return value + markerSuffix
     }
 
     /// Adds a group whose members did not change since the last run (its change marker did
@@ -65,6 +125,7 @@ public struct SnapshotBuilder: Sendable {
     }
 
     public mutating func addGroup(_ entry: LDAPEntry) throws(MappingError) {
+        try registerHeaderUsers()
         let id = try registerGroup(entry)
         var members = Set<MemberRef>()
         for attribute in mapping.member {
@@ -110,7 +171,7 @@ public struct SnapshotBuilder: Sendable {
         snapshot.groups[id] = DirectoryGroup(id: id, dn: entry.dn, name: name, mail: entry.string(mapping.groupMail), type: type, sid: sid)
         groupByDN[normalized] = id
         if let sid { groupBySID[sid] = id }
-        if let attribute = mapping.changeMarker, let marker = entry.string(attribute) { snapshot.groupMarkers[id] = marker }
+        if let marker = marker(of: entry) { snapshot.groupMarkers[id] = marker }
         return id
     }
 
@@ -162,21 +223,30 @@ public struct SnapshotBuilder: Sendable {
                 snapshot.members[group, default: []].insert(.user(user.id))
             }
         }
+        if snapshot.partialUsers {
+            for (id, user) in snapshot.users { snapshot.userDigests[id] = user.stableDigest }
+        }
         snapshot.computeDigests()
         return snapshot
     }
 
-    private func stableID(of entry: LDAPEntry) throws(MappingError) -> String {
+    private func stableID(of entry: LDAPEntry) throws(MappingError) -> String { try Self.stableID(of: entry, in: mapping) }
+
+    /// The stable id of an entry under a mapping, as the snapshot keys it.
+    public static func stableID(of entry: LDAPEntry, in mapping: AttributeMapping) throws(MappingError) -> String {
         if mapping.idIsBinaryGUID {
             guard let bytes = entry[mapping.id].first, bytes.count == 16 else {
                 throw MappingError(dn: entry.dn, reason: "has no 16-byte \(mapping.id) (the stable id attribute); groupsync cannot track it safely")
             }
             return Self.guidString(bytes)
         }
-        guard let id = entry.string(mapping.id), !id.isEmpty else {
+        guard let values = entry.attribute(mapping.id), values.count > 0, !values.value(at: 0).isEmpty else {
             throw MappingError(dn: entry.dn, reason: "has no \(mapping.id) (the stable id attribute); groupsync cannot track it safely")
         }
-        return id.lowercased()
+        // Ids are lower-cased; most (entryUUID) already are, and need no second string.
+        let bytes = values.value(at: 0)
+        let id = String(decoding: bytes, as: UTF8.self)
+        return bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 } ? id.lowercased() : id
     }
 
     private mutating func normalizedBytes(_ dn: String) throws(MappingError) -> [UInt8] {
@@ -194,7 +264,7 @@ public struct SnapshotBuilder: Sendable {
 
     /// The stable id of an entry under a mapping, as the snapshot keys it; nil when missing.
     public static func stableID(of entry: LDAPEntry, mapping: AttributeMapping) -> String? {
-        try? SnapshotBuilder(mapping: mapping).stableID(of: entry)
+        try? stableID(of: entry, in: mapping)
     }
 
     /// The SID of a user's primary group: the user's own SID with its last part replaced by

@@ -52,6 +52,15 @@ extension StableHash {
         return hash.value
     }
 
+    /// The hash of `bytes` followed by `suffix`'s UTF-8: equal to ``of(_:)-(String)`` of the
+    /// two joined, without joining them (a change marker read in place, with its scope).
+    public static func of(_ bytes: ArraySlice<UInt8>, then suffix: String) -> UInt64 {
+        var hash = StableHash()
+        for byte in bytes { hash.add(byte) }
+        hash.add(suffix)
+        return hash.value
+    }
+
     /// The stable hash of a text, as 16 hex digits (a configuration's digest).
     public static func hex(_ text: String) -> String {
         var hash = StableHash()

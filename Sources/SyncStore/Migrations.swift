@@ -183,6 +183,14 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v5: user change markers") { db in
+            try db.execute(sql: """
+                -- A hash of the user's change marker (entryCSN) as last read whole, with the
+                -- attribute mapping's scope: a user whose marker did not move is not read again
+                -- by a full run. A hash, not the text: only equality matters.
+                ALTER TABLE "user" ADD COLUMN change_marker_hash INTEGER;
+                """)
+        }
         return migrator
     }
 }

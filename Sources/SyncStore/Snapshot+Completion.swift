@@ -5,11 +5,16 @@ import SyncCore
 extension Snapshot {
     /// The users to read for a plan against `wanted`: those whose stored digest differs from
     /// the wanted user's, and those `wanted` lacks. Empty when the users are all loaded.
+    /// A user `wanted` knows by digest only (read as a header) has the stored digest.
     public func usersToLoad(differingFrom wanted: Snapshot) -> [String] {
         guard partialUsers else { return [] }
         var needed: [String] = []
         for (id, digest) in userDigests {
-            if let user = wanted.users[id], user.stableDigest == digest { continue }
+            if let user = wanted.users[id] {
+                if user.stableDigest == digest { continue }
+            } else if wanted.partialUsers, wanted.userDigests[id] == digest {
+                continue
+            }
             needed.append(id)
         }
         return needed

@@ -49,7 +49,10 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
     /// Housekeeping after a run, off its path (SQLite: a WAL checkpoint; nothing on PostgreSQL).
     func checkpoint() throws(StoreError)
-    func record(_ run: RunRecord, changes: [PlannedChange], markers: [String: String], syncState: SyncState?) throws(StoreError) -> RunRecord
+    /// `markers` and `userMarkers`: groups' and users' change markers to remember.
+    func record(
+        _ run: RunRecord, changes: [PlannedChange], markers: [String: String], userMarkers: [String: UInt64], syncState: SyncState?
+    ) throws(StoreError) -> RunRecord
     /// Marks the runs of `directories` left `running` by a process that ended mid-run as
     /// failed. Call only while holding their run lock (none of them can be in progress then).
     @discardableResult
@@ -109,7 +112,7 @@ extension SnapshotStore {
     }
     @discardableResult
     public func record(_ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:]) throws(StoreError) -> RunRecord {
-        try record(run, changes: changes, markers: markers, syncState: nil)
+        try record(run, changes: changes, markers: markers, userMarkers: [:], syncState: nil)
     }
     public func runs(directory: String? = nil) throws(StoreError) -> [RunRecord] { try runs(directory: directory, limit: 20) }
     public func runs(limit: Int) throws(StoreError) -> [RunRecord] { try runs(directory: nil, limit: limit) }

@@ -86,6 +86,9 @@ struct SnapshotWriter {
             try insertUnresolved.execute(arguments: [try refs.group(value.groupID), value.value])
         }
         try writeMarkers(plan.groupMarkers, refs: refs)
+        var written = Set(plan.usersAdded.map(\.id))
+        for change in plan.usersChanged { written.insert(change.after.id) }
+        try writeUserMarkers(plan.userMarkers.filter { !written.contains($0.key) })
         // Digests last: they must describe the members as written above.
         let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
         for (group, digest) in plan.memberDigests {
@@ -121,10 +124,12 @@ struct SnapshotWriter {
             statement.bind(Int64(bitPattern: user.resolutionDigest))
             statement.bind(DNKey.of(user.dn))
             statement.bind(user.primaryGroup)
+            if let marker = plan.userMarkers[user.id] { statement.bind(Int64(bitPattern: marker)) } else { statement.bind(nil as String?) }
         }
         var insertUser = try DirectInsert(db, sql: """
-            INSERT INTO "user" (directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO "user" (
+                directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group, change_marker_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for user in plan.usersAdded {
             insertUser.bind(directory)
@@ -136,7 +141,7 @@ struct SnapshotWriter {
         }
         var updateUser = try DirectInsert(db, sql: """
             UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
-                resolution_digest = ?, dn_key = ?, primary_group = ? WHERE ref = ?
+                resolution_digest = ?, dn_key = ?, primary_group = ?, change_marker_hash = ? WHERE ref = ?
             """)
         for change in plan.usersChanged {
             let userRef = try refs.user(change.after.id)
@@ -194,6 +199,18 @@ struct SnapshotWriter {
         for (group, marker) in markers {
             guard let ref = known.lookup(.group, group) else { continue }
             try update.execute(arguments: [marker, ref])
+        }
+    }
+
+    /// Remembers users' change markers (users whose rows are not otherwise written).
+    func writeUserMarkers(_ markers: [String: UInt64]) throws {
+        guard !markers.isEmpty else { return }
+        var update = try DirectInsert(db, sql: "UPDATE \"user\" SET change_marker_hash = ? WHERE directory = ? AND id = ?")
+        for (user, marker) in markers {
+            update.bind(Int64(bitPattern: marker))
+            update.bind(directory)
+            update.bind(user)
+            try update.step()
         }
     }
 

@@ -28,8 +28,15 @@ extension Store {
         /// User id → ``DirectoryUser/resolutionDigest`` (0 when unknown).
         public var users: [String: UInt64] = [:]
         public var groups: [String: (dn: String, marker: String?, digest: MemberDigest?)] = [:]
+        /// User id → the hash of its stored change marker, where one is stored.
+        public var userMarkers: [String: UInt64] = [:]
+        /// User id → ``DirectoryUser/stableDigest`` as stored (0 when unknown); filled from a
+        /// digest-only header.
+        public var userDigests: [String: UInt64] = [:]
 
         public init(_ header: Snapshot) {
+            userMarkers = header.userMarkers
+            userDigests = header.userDigests
             if header.partialUsers {
                 users = header.userResolutionDigests
             } else {

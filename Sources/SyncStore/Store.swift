@@ -100,12 +100,15 @@ public final class Store: Sendable {
                 snapshot.partialUsers = true
                 snapshot.userDigests.reserveCapacity(totals.users)
                 if resolutionDigests { snapshot.userResolutionDigests.reserveCapacity(totals.users) }
-                let users = try DirectRows(db, sql: "SELECT id, digest, resolution_digest FROM \"user\" WHERE directory = ?", arguments: [directory])
+                snapshot.userMarkers.reserveCapacity(totals.users)
+                let users = try DirectRows(
+                    db, sql: "SELECT id, digest, resolution_digest, change_marker_hash FROM \"user\" WHERE directory = ?", arguments: [directory])
                 try users.forEach { row in
                     // 0: unknown, never equal to a computed digest, so the user is read.
                     let id = row.string(0)
                     snapshot.userDigests[id] = row.isNull(1) ? 0 : UInt64(bitPattern: row.int64(1))
                     if resolutionDigests { snapshot.userResolutionDigests[id] = row.isNull(2) ? 0 : UInt64(bitPattern: row.int64(2)) }
+                    if !row.isNull(3) { snapshot.userMarkers[id] = UInt64(bitPattern: row.int64(3)) }
                 }
             } else {
                 snapshot.users.reserveCapacity(totals.users)
@@ -240,17 +243,20 @@ public final class Store: Sendable {
     /// Records a run that changed no snapshot (no changes, dry run, stopped by a limit, failed),
     /// with the changes it planned, if any.
     ///
-    /// `markers` are group change markers to remember: only for a run whose outcome leaves the
+    /// `markers` and `userMarkers` are group and user change markers to remember: only for a run whose outcome leaves the
     /// store equal to the directory (no changes), never for a dry or stopped run, whose
     /// unapplied changes the next run must still see.
     @discardableResult
     /// `syncState`, likewise, only for a run that leaves the store equal to the directory.
     public func record(
-        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], syncState: SyncState? = nil
+        _ run: RunRecord, changes: [PlannedChange] = [], markers: [String: String] = [:], userMarkers: [String: UInt64] = [:],
+        syncState: SyncState? = nil
     ) throws(StoreError) -> RunRecord {
         try write("record run of \(run.directory)") { db in
             var run = run
-            try SnapshotWriter(db: db, directory: run.directory).writeMarkers(markers)
+            let writer = SnapshotWriter(db: db, directory: run.directory)
+            try writer.writeMarkers(markers)
+            try writer.writeUserMarkers(userMarkers)
             try Self.save(syncState, directory: run.directory, db: db)
             try Self.insert(&run, changes: changes, db: db)
             return run

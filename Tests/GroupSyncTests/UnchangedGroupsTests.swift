@@ -20,7 +20,9 @@ struct UnchangedGroupsTests {
         let fullStore = try Store(path: harness.folder.appendingPathComponent("full/groupsync.sqlite").path)
         let fullRunner = SyncRunner(config: harness.config, store: fullStore, logger: quietLogger)
 
-        func syncBoth(_ step: String, expectSkipping: Bool) async throws {
+        /// `usersRead`: the usernames a full run without syncprov must read whole (the rest are
+        /// read as headers: their entryCSN did not move); nil for every user.
+        func syncBoth(_ step: String, expectSkipping: Bool, usersRead: Set<String>? = []) async throws {
             let skipping = try await harness.sync()
             let full = try #require(try await fullRunner.run(SyncRequest(full: true)).first)
             #expect(skipping.run.outcome == full.run.outcome, "\(step)")
@@ -34,11 +36,15 @@ struct UnchangedGroupsTests {
             } else {
                 let unloaded = skipping.compared?.wanted.unloadedGroups ?? []
                 #expect(unloaded.isEmpty != expectSkipping, "\(step): skipped \(unloaded.count) groups")
+                let wanted = try #require(skipping.compared?.wanted)
+                #expect(wanted.partialUsers == (usersRead != nil), "\(step)")
+                if let usersRead { #expect(Set(wanted.users.values.compactMap(\.username)) == usersRead, "\(step)") }
+                #expect(wanted.userCount == full.compared?.wanted.userCount, "\(step)")
             }
             #expect(full.compared?.wanted.unloadedGroups.isEmpty == true)
         }
 
-        try await syncBoth("initial", expectSkipping: false)
+        try await syncBoth("initial", expectSkipping: false, usersRead: nil)
         try await syncBoth("unchanged", expectSkipping: true)
 
         // Nest finance in staff: staff's marker moves, finance and sales stay unloaded.
@@ -83,7 +89,7 @@ struct UnchangedGroupsTests {
             mail: carol.clark@example.com
 
             """)
-        try await syncBoth("a mail address changes", expectSkipping: true)
+        try await syncBoth("a mail address changes", expectSkipping: true, usersRead: ["carol"])
 
         // A user moves to another OU: member values might resolve differently, so every
         // group is read.
@@ -95,7 +101,7 @@ struct UnchangedGroupsTests {
             newsuperior: ou=sales,ou=people,dc=example,dc=com
 
             """)
-        try await syncBoth("a user moves", expectSkipping: false)
+        try await syncBoth("a user moves", expectSkipping: false, usersRead: ["dave"])
 
         // A new user (and a dangling value that now resolves to them): everything is read.
         try harness.directory.modify("""
@@ -107,7 +113,7 @@ struct UnchangedGroupsTests {
             """)
         try await syncBoth("dangling member", expectSkipping: true)
         try harness.directory.add([DirectoryFixture.person("gina", name: "Gina Gray")])
-        try await syncBoth("the dangling member's user appears", expectSkipping: false)
+        try await syncBoth("the dangling member's user appears", expectSkipping: false, usersRead: ["gina"])
 
         // A renamed group: everything is read.
         try harness.directory.modify("""

@@ -282,6 +282,28 @@ struct SnapshotBuilderTests {
         #expect(snapshot.unresolved["g-1"] == ["uid=gone,dc=x"])
     }
 
+    @Test("users added as headers resolve member values by DN and username; the snapshot lists them by digest")
+    func headers() throws {
+        var builder = SnapshotBuilder(mapping: .openLDAP)
+        try builder.addUnchangedUser(Self.entry("uid=ann,ou=people,dc=x", [("entryUUID", ["u-1"]), ("uid", ["ann"]), ("entryCSN", ["c1"])]), digest: 42)
+        try builder.addUser(Self.entry("uid=bo,ou=people,dc=x", [("entryUUID", ["u-2"]), ("uid", ["bo"]), ("entryCSN", ["c2"])]))
+        #expect(builder.userCount == 2 && builder.users.keys.sorted() == ["u-2"])
+        #expect(throws: MappingError.self) { try builder.addUser(Self.entry("uid=x,dc=x", [("entryUUID", ["U-1"])])) }
+        try builder.addGroup(Self.entry("cn=a,ou=groups,dc=x", [("entryUUID", ["g-1"]), ("member", ["UID=ANN,ou=people,dc=x", "uid=bo,ou=people,dc=x"])]))
+        try builder.addGroup(Self.entry("cn=b,ou=groups,dc=x", [("entryUUID", ["g-2"]), ("memberUid", ["Ann"])]))
+        let marker = builder.marker(of: Self.entry("uid=bo,ou=people,dc=x", [("entryCSN", ["c2"])]))
+        let snapshot = builder.finish()
+        #expect(snapshot.partialUsers && snapshot.userCount == 2)
+        #expect(snapshot.userDigests["u-1"] == 42 && snapshot.userDigests["u-2"] == snapshot.users["u-2"]?.stableDigest)
+        #expect(snapshot.members["g-1"] == [.user("u-1"), .user("u-2")])
+        #expect(snapshot.members["g-2"] == [.user("u-1")])
+        #expect(snapshot.userMarkers == ["u-2": StableHash.of(marker!)])
+        #expect(marker == "c2@" + AttributeMapping.openLDAP.markerScope)
+        var other = AttributeMapping.openLDAP
+        other.mail = "email"
+        #expect(other.markerScope != AttributeMapping.openLDAP.markerScope, "another mapping, other markers")
+    }
+
     @Test("an entry without the stable id, or a duplicate id, is an error naming the entry")
     func errors() throws {
         var builder = SnapshotBuilder(mapping: .openLDAP)
@@ -365,5 +387,38 @@ struct PartialUsersTests {
         #expect(plan.usersAdded.isEmpty && plan.usersRemoved.isEmpty)
         #expect(DirectoryUser(id: "a", dn: "uid=a").stableDigest != DirectoryUser(id: "a", dn: "uid=a", mail: "m").stableDigest)
         #expect(DirectoryUser(id: "a", dn: "uid=a").resolutionDigest == DirectoryUser(id: "a", dn: "uid=a", mail: "m").resolutionDigest)
+    }
+
+    @Test("users the directory snapshot knows by digest only (read as headers) stay; loaded ones are compared; markers to remember")
+    func partialWanted() {
+        let current = PlannerTests.base
+        var wanted = Snapshot(groups: current.groups, members: current.members)
+        wanted.partialUsers = true
+        wanted.userDigests = Dictionary(uniqueKeysWithValues: current.users.map { ($0.key, $0.value.stableDigest) })
+        #expect(Planner.plan(wanted: wanted, current: current).isEmpty, "no user removed")
+        #expect(wanted.userCount == current.users.count)
+
+        // Bob read whole with a new mail and marker; a new user.
+        var bob = PlannerTests.bob
+        bob.mail = "robert@x"
+        wanted.users["u-bob"] = bob
+        wanted.userDigests["u-bob"] = bob.stableDigest
+        let cy = DirectoryUser(id: "u-cy", dn: "uid=cy,dc=x", username: "cy")
+        wanted.users["u-cy"] = cy
+        wanted.userDigests["u-cy"] = cy.stableDigest
+        wanted.userMarkers = ["u-bob": 2, "u-cy": 3]
+        var stored = current
+        stored.userMarkers = ["u-bob": 1, "u-cy": 3]
+        var plan = Planner.plan(wanted: wanted, current: stored)
+        #expect(plan.usersChanged.map(\.after.id) == ["u-bob"])
+        #expect(plan.usersAdded.map(\.id) == ["u-cy"])
+        #expect(plan.usersRemoved.isEmpty)
+        #expect(plan.userMarkers == ["u-bob": 2, "u-cy": 3], "moved, or of a user added")
+        #expect(StableHash.of(Array("ab@c".utf8)[0..<2], then: "@c") == StableHash.of("ab@c"))
+
+        // A user the wanted snapshot lacks altogether is removed.
+        wanted.userDigests["u-alice"] = nil
+        plan = Planner.plan(wanted: wanted, current: stored)
+        #expect(plan.usersRemoved.map(\.id) == ["u-alice"])
     }
 }

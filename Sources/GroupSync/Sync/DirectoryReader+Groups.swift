@@ -12,9 +12,10 @@ import SyncStore
 extension DirectoryReader {
     /// True when the same users exist with the same DN and username: member values then
     /// resolve as they did at the last run.
-    static func usersUnchanged(_ users: [String: DirectoryUser], since prior: Store.PriorState) -> Bool {
-        guard users.count == prior.users.count else { return false }
-        for (id, user) in users {
+    /// Users added as headers were checked against their stored DN and username already.
+    static func usersUnchanged(_ builder: SnapshotBuilder, since prior: Store.PriorState) -> Bool {
+        guard builder.userCount == prior.users.count else { return false }
+        for (id, user) in builder.users {
             guard let before = prior.users[id], before == user.resolutionDigest else { return false }
         }
         return true
@@ -26,7 +27,7 @@ extension DirectoryReader {
     func readGroupsSkippingUnchanged(
         _ session: LDAPSession, into builder: inout SnapshotBuilder, prior: Store.PriorState, counter: inout EntryCounter
     ) async throws -> Bool {
-        guard let markerAttribute = builder.mapping.changeMarker else { return false }
+        guard builder.mapping.changeMarker != nil else { return false }
         var headers: [LDAPEntry] = []
         try await each(directory.groups, attributes: builder.mapping.groupHeaderAttributes, phase: "groups", in: session, counter: &counter) {
             headers.append($0)
@@ -36,7 +37,7 @@ extension DirectoryReader {
         for entry in headers {
             let id = try builder.id(of: entry)
             guard let before = prior.groups[id], before.dn == entry.dn else { return false }
-            if let marker = entry.string(markerAttribute), marker == before.marker, let digest = before.digest {
+            if let marker = builder.marker(of: entry), marker == before.marker, let digest = before.digest {
                 unchanged.append((entry, digest))
             } else {
                 changed[id] = entry

@@ -50,10 +50,20 @@ public struct DirectoryReader: Sendable {
     /// The store a change feed compares with (OpenLDAP's present phase).
     public var stateStore: (any SnapshotStore)?
 
-    /// Reads the directory. With `prior` (the last snapshot's state), groups whose change
-    /// marker did not move are not fetched with their members — see
-    /// ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
+    /// Where the last snapshot's state comes from: called once, when the reader first needs
+    /// it (after the users' headers arrived, so the store is read while the server answers).
+    public typealias PriorSource = @Sendable () async throws -> Store.PriorState
+
+    /// Reads the directory. With `prior` (the last snapshot's state), users whose change
+    /// marker did not move are not fetched whole and groups whose marker did not move are not
+    /// fetched with their members — see ``readUsersSkippingUnchanged(_:into:prior:counter:)``
+    /// and ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
     public func read(prior: Store.PriorState? = nil, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
+        try await read(priorSource: prior.map { state in { @Sendable in state } }, progress: progress)
+    }
+
+    /// ``read(prior:progress:)`` with the state to come.
+    public func read(priorSource prior: PriorSource?, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
         let session = try await directory.openSession(logger: logger)
         do {
             let result = try await read(session, prior: prior, progress: progress)
@@ -65,7 +75,7 @@ public struct DirectoryReader: Sendable {
         }
     }
 
-    private func read(_ session: LDAPSession, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
+    private func read(_ session: LDAPSession, prior: PriorSource?, progress: (@Sendable (Progress) -> Void)?) async throws -> Result {
         let root = try await session.rootDSE()
         let flavour = flavour(of: root)
         var reader = DirectoryReader(
@@ -90,17 +100,29 @@ public struct DirectoryReader: Sendable {
     }
 
     private func read(
-        _ session: LDAPSession, flavour: DirectoryFlavour, prior: Store.PriorState?, progress: (@Sendable (Progress) -> Void)?
+        _ session: LDAPSession, flavour: DirectoryFlavour, prior priorSource: PriorSource?, progress: (@Sendable (Progress) -> Void)?
     ) async throws -> Result {
         let mapping = directory.mapping(for: flavour)
         var builder = SnapshotBuilder(mapping: mapping, expectedUsers: expected.users, expectedGroups: expected.groups)
         var counter = EntryCounter(progress: progress)
 
-        try await each(directory.users, attributes: mapping.userAttributes, phase: "users", in: session, counter: &counter) {
-            try builder.addUser($0)
+        var usersSkipped = false
+        var prior: Store.PriorState?
+        if let priorSource {
+            if mapping.readsUserHeaders {
+                prior = try await readUsersSkippingUnchanged(session, into: &builder, prior: priorSource, counter: &counter)
+                usersSkipped = true
+            } else {
+                prior = try await priorSource()
+            }
+        }
+        if !usersSkipped {
+            try await each(directory.users, attributes: mapping.userAttributes, phase: "users", in: session, counter: &counter) {
+                try builder.addUser($0)
+            }
         }
         var skipped = false
-        if let prior, mapping.changeMarker != nil, !prior.groups.isEmpty, Self.usersUnchanged(builder.users, since: prior) {
+        if let prior, mapping.changeMarker != nil, !prior.groups.isEmpty, Self.usersUnchanged(builder, since: prior) {
             skipped = try await readGroupsSkippingUnchanged(session, into: &builder, prior: prior, counter: &counter)
         }
         if !skipped {
@@ -114,7 +136,7 @@ public struct DirectoryReader: Sendable {
         counter.report("done")
         logger.info("read directory", metadata: [
             "directory": "\(directory.name)", "users": "\(builder.userCount)", "groups": "\(builder.groupCount)",
-            "flavour": "\(flavour)", "unchanged groups skipped": "\(skipped)",
+            "flavour": "\(flavour)", "unchanged users skipped": "\(usersSkipped)", "unchanged groups skipped": "\(skipped)",
         ])
         return Result(snapshot: builder.finish(), flavour: flavour, mapping: mapping)
     }

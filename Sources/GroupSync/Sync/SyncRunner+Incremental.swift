@@ -109,21 +109,27 @@ extension SyncRunner {
     func planIncremental(_ read: inout IncrementalRead, directory: String) throws(StoreError) -> Plan {
         // Planned without descriptions first: they need the names of the users it touches.
         var plan = Planner.plan(wanted: read.wanted, current: read.current, describeLimit: 0, partial: true, effective: read.effective)
+        try nameUsers(of: plan, wanted: &read.wanted, current: &read.current, directory: directory)
+        Planner.describe(&plan, wanted: read.wanted, current: read.current)
+        return plan
+    }
+
+    /// Reads from the store the users that a plan's membership changes name but neither
+    /// snapshot holds (unchanged users of partial snapshots), up to the describe limit, into
+    /// both snapshots: they are the same in both, so the plan does not change.
+    func nameUsers(of plan: Plan, wanted: inout Snapshot, current: inout Snapshot, directory: String) throws(StoreError) {
         var unnamed = Set<String>()
         func note(_ id: String) {
-            if unnamed.count < Planner.defaultDescribeLimit, read.wanted.users[id] == nil, read.current.users[id] == nil { unnamed.insert(id) }
+            if unnamed.count < Planner.defaultDescribeLimit, wanted.users[id] == nil, current.users[id] == nil { unnamed.insert(id) }
         }
         for membership in plan.membershipsAdded + plan.membershipsRemoved where membership.member.kind == .user { note(membership.member.id) }
         for (_, members) in plan.newGroupMembers { for member in members where member.kind == .user { note(member.id) } }
         for change in plan.effectiveGained + plan.effectiveLost { note(change.userID) }
-        if !unnamed.isEmpty {
-            let named = try store.partialSnapshot(directory: directory, userIDs: unnamed, groupIDs: [])
-            for (id, user) in named.users {
-                read.wanted.users[id] = user
-                read.current.users[id] = user
-            }
+        guard !unnamed.isEmpty else { return }
+        let named = try store.partialSnapshot(directory: directory, userIDs: unnamed, groupIDs: [])
+        for (id, user) in named.users {
+            wanted.users[id] = user
+            current.users[id] = user
         }
-        Planner.describe(&plan, wanted: read.wanted, current: read.current)
-        return plan
     }
 }

@@ -35,6 +35,11 @@ public struct RunReport: Sendable {
     }
 }
 
+/// The stored header could not be read (the run fails as a store error, not a directory one).
+struct HeaderUnavailable: Error {
+    var description: String
+}
+
 /// The two snapshots a run compared.
 public struct ComparedSnapshots: Sendable {
     public var wanted: Snapshot
@@ -162,32 +167,49 @@ public struct SyncRunner: Sendable {
             }
             (wanted, current, syncState) = (read.wanted, read.current, read.state)
         } else {
-            // What the store holds, without members: sizes the tables, says which groups may be
+            // What the store holds, without members: says which users and groups may be
             // skipped, and becomes the current snapshot once the members it needs are added.
+            // Read while the directory answers the first search (it takes as long as the
+            // store's part of a re-sync); the reader waits for it where it needs it.
+            let totals: RunRecord.Totals
             do {
-                current = try store.header(directory: directory.name, usersByDigest: true, resolutionDigests: !request.full)
+                totals = try store.totals(directory: directory.name)
             } catch {
                 throw SyncError.store(error.description)
             }
-            let prior = request.full || current.isEmpty ? nil : Store.PriorState(current)
+            let headerTask = Task { [store, logger] () throws -> Snapshot in
+                let started = ContinuousClock.now
+                do {
+                    let header = try store.header(directory: directory.name, usersByDigest: true, resolutionDigests: !request.full)
+                    logger.debug("stored header read", metadata: ["took": "\(ContinuousClock.now - started)"])
+                    return header
+                } catch {
+                    throw HeaderUnavailable(description: "\(error)")
+                }
+            }
+            let skipsUnchanged = !request.full && totals.users + totals.groups > 0
             do {
                 var reader = DirectoryReader(
-                    directory: directory, logger: logger, expectedUsers: current.userCount, expectedGroups: current.groups.count)
+                    directory: directory, logger: logger, expectedUsers: totals.users, expectedGroups: totals.groups)
                 reader.capturesSyncState = directory.incremental.method != .off
                 reader.stateStore = store
-                let result = try await reader.read(prior: prior, progress: progress)
+                let source: DirectoryReader.PriorSource? = skipsUnchanged ? { @Sendable in Store.PriorState(try await headerTask.value) } : nil
+                let result = try await reader.read(priorSource: source, progress: progress)
                 wanted = result.snapshot
                 syncState = result.syncState
+                current = try await headerTask.value
                 phaseDone("inquire")
-            } catch is CancellationError {
-                run.finishedAt = Date()
-                run.message = "cancelled while reading the directory (the daemon is shutting down); nothing was applied"
-                return try record(run, changes: [])
+            } catch let error as HeaderUnavailable {
+                throw SyncError.store(error.description)
             } catch {
+                // The store is not read behind a run that ends here.
+                if case .failure(let error as HeaderUnavailable) = await headerTask.result { throw SyncError.store(error.description) }
                 run.finishedAt = Date()
-                run.message = "\(error)"
+                run.message = error is CancellationError
+                    ? "cancelled while reading the directory (the daemon is shutting down); nothing was applied" : "\(error)"
                 return try record(run, changes: [])
             }
+            let prior = skipsUnchanged ? Store.PriorState(current) : nil
             if let prior, !wanted.unloadedGroups.isEmpty {
                 do {
                     try loadForEffectiveMembership(&wanted, prior: prior, directory: directory.name)
@@ -204,7 +226,20 @@ public struct SyncRunner: Sendable {
             } catch {
                 throw SyncError.store(error.description)
             }
-            plan = Planner.plan(wanted: wanted, current: current)
+            if wanted.partialUsers {
+                // Users read as headers are named from the store where the report lists them
+                // (on copies: the compared snapshots keep what was read).
+                plan = Planner.plan(wanted: wanted, current: current, describeLimit: 0)
+                var (named, namedCurrent) = (wanted, current)
+                do {
+                    try nameUsers(of: plan, wanted: &named, current: &namedCurrent, directory: directory.name)
+                } catch {
+                    throw SyncError.store(error.description)
+                }
+                Planner.describe(&plan, wanted: named, current: namedCurrent)
+            } else {
+                plan = Planner.plan(wanted: wanted, current: current)
+            }
         }
         let compared = ComparedSnapshots(wanted: wanted, current: current)
         func done(_ report: RunReport) -> RunReport {
@@ -220,7 +255,7 @@ public struct SyncRunner: Sendable {
             run.totals = storeTotals
         } else {
             run.totals = RunRecord.Totals(
-                users: wanted.users.count, groups: wanted.groups.count, memberships: wanted.membershipCount,
+                users: wanted.userCount, groups: wanted.groups.count, memberships: wanted.membershipCount,
                 unresolvedMembers: wanted.unresolved.values.reduce(0) { $0 + $1.count })
         }
         run.finishedAt = Date()
@@ -230,7 +265,7 @@ public struct SyncRunner: Sendable {
         let violations = storeTotals.map {
             directory.limits.violations(of: plan, users: $0.users, groups: $0.groups, memberships: $0.memberships)
         } ?? directory.limits.violations(of: plan, current: current)
-        if storeTotals == nil && wanted.users.isEmpty && current.userCount > 0 {
+        if storeTotals == nil && wanted.userCount == 0 && current.userCount > 0 {
             stopReason = "the user search under \(directory.users.base) with \(directory.users.filter) returned no users, "
                 + "but the store holds \(current.userCount); nothing was applied. Check users.base and users.filter, "
                 + "and that the bind account can still read the users. (This stop cannot be forced.)"
@@ -265,7 +300,7 @@ public struct SyncRunner: Sendable {
             run.outcome = .noChanges
             // The store equals the directory: remember markers that moved (an attribute
             // other than the members changed) so those groups are skipped next time.
-            return done(try record(run, plan: plan, markers: plan.groupMarkers, syncState: syncState))
+            return done(try record(run, plan: plan, markers: plan.groupMarkers, userMarkers: plan.userMarkers, syncState: syncState))
         }
         if Task.isCancelled {
             run.message = "cancelled before apply (the daemon is shutting down); nothing was applied"
@@ -286,17 +321,20 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    private func record(_ run: RunRecord, plan: Plan, markers: [String: String] = [:], syncState: SyncState? = nil) throws(SyncError) -> RunReport {
-        var report = try record(run, changes: plan.changes, markers: markers, syncState: syncState)
+    private func record(
+        _ run: RunRecord, plan: Plan, markers: [String: String] = [:], userMarkers: [String: UInt64] = [:], syncState: SyncState? = nil
+    ) throws(SyncError) -> RunReport {
+        var report = try record(run, changes: plan.changes, markers: markers, userMarkers: userMarkers, syncState: syncState)
         report.plan = plan
         return report
     }
 
     private func record(
-        _ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:], syncState: SyncState? = nil
+        _ run: RunRecord, changes: [PlannedChange], markers: [String: String] = [:], userMarkers: [String: UInt64] = [:],
+        syncState: SyncState? = nil
     ) throws(SyncError) -> RunReport {
         do {
-            let recorded = try store.record(run, changes: changes, markers: markers, syncState: syncState)
+            let recorded = try store.record(run, changes: changes, markers: markers, userMarkers: userMarkers, syncState: syncState)
             if run.outcome == .failed {
                 logger.error("run failed", metadata: ["directory": "\(run.directory)", "error": "\(run.message ?? "")"])
             }
