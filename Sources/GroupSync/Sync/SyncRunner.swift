@@ -57,6 +57,11 @@ public struct SyncRunner: Sendable {
     /// member sets, as every other incremental run does. Tests turn it off to compare the two.
     public var usesMemberDeltas = true
 
+    /// Where a run's side work goes — the store's header, read while the directory answers.
+    /// Nil: Swift's global executor. The daemon sets its run thread, so a run stays off the
+    /// cooperative pool the API shares (there the read waits its turn on that thread).
+    @TaskLocal public static var sideWorkExecutor: (any TaskExecutor)?
+
     public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger) {
         self.config = config
         self.store = store
@@ -177,7 +182,7 @@ public struct SyncRunner: Sendable {
             } catch {
                 throw SyncError.store(error.description)
             }
-            let headerTask = Task { [store, logger] () throws -> Snapshot in
+            let headerTask = Task(executorPreference: Self.sideWorkExecutor) { [store, logger] () throws -> Snapshot in
                 let started = ContinuousClock.now
                 do {
                     let header = try store.header(directory: directory.name, usersByDigest: true, resolutionDigests: !request.full)

@@ -165,11 +165,19 @@ public actor RunCoordinator: Service {
     ) async throws(SyncError) -> [RunReport] {
         // Watch-mode batches stay on the cooperative pool: small, waited for, and measured
         // slower on a thread of their own (release benchmark: delay p99 1.6 s → 4.7 s).
-        let task = Task(executorPreference: RunExecutor.forRun(request.trigger)) { () async -> Result<[RunReport], SyncError> in
+        let executor = RunExecutor.forRun(request.trigger)
+        let task = Task(executorPreference: executor) { () async -> Result<[RunReport], SyncError> in
             do throws(SyncError) {
                 // The compared snapshots (hundreds of MB on a large directory) are freed
                 // here, at the run's priority, not on the pool the API's handlers share.
-                let reports = try await runner.run(request, progress: progress, onStart: onStart)
+                // The run's side work (its store reads during the directory's) stays there too.
+                let reports = try await SyncRunner.$sideWorkExecutor.withValue(executor) { () async -> Result<[RunReport], SyncError> in
+                    do throws(SyncError) {
+                        return .success(try await runner.run(request, progress: progress, onStart: onStart))
+                    } catch {
+                        return .failure(error)
+                    }
+                }.get()
                 return .success(reports.map { report in
                     var report = report
                     report.compared = nil
