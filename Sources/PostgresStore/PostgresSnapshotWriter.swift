@@ -125,9 +125,7 @@ struct PostgresSnapshotWriter {
         if !markers.isEmpty {
             try transaction.values(#"UPDATE "group" g SET change_marker = v.m FROM (VALUES"#, markers, tail: ") AS v(r, m) WHERE g.ref = v.r")
         }
-        var written = Set(plan.usersAdded.map(\.id))
-        for change in plan.usersChanged { written.insert(change.after.id) }
-        try Self.writeUserMarkers(plan.userMarkers.filter { !written.contains($0.key) }, directory: directory, transaction)
+        try Self.writeUserMarkers(plan.movedUserMarkers, directory: directory, transaction)
         // Digests last: they describe the members as written above.
         let digests = plan.memberDigests.compactMap { id, digest in
             groups[id].map { [SQLValue.integer($0), .integer(Int64(bitPattern: digest.sum)), .integer(Int64(bitPattern: digest.xor)), .integer(Int64(digest.count))] }

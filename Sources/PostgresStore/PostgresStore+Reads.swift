@@ -32,7 +32,7 @@ extension PostgresStore {
                     // 0: unknown, never equal to a computed digest, so the user is read.
                     snapshot.userDigests[id] = digest.map { UInt64(bitPattern: $0) } ?? 0
                     if resolutionDigests { snapshot.userResolutionDigests[id] = resolution.map { UInt64(bitPattern: $0) } ?? 0 }
-                    if let marker { snapshot.userMarkers[id] = UInt64(bitPattern: marker) }
+                    if resolutionDigests, let marker { snapshot.userMarkers[id] = UInt64(bitPattern: marker) }
                 }
             } else {
                 let decoder = JSONDecoder()

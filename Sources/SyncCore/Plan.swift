@@ -23,9 +23,13 @@ public struct Plan: Sendable, Equatable {
     public var memberDigests: [String: MemberDigest] = [:]
     /// Change markers (entryCSN) that moved since the last run, to remember once applied.
     public var groupMarkers: [String: String] = [:]
-    /// Users' change markers to remember: those that moved, and those of every user added
-    /// or changed (a user written without one is read whole next time).
+    /// The change markers (hashes) of the users read whole, by id: what the rows of users
+    /// added or changed are written with (a user written without one is read whole next
+    /// time). Shared with the wanted snapshot, not copied.
     public var userMarkers: [String: UInt64] = [:]
+    /// The markers that moved for users neither added nor changed (an attribute groupsync
+    /// does not map changed): written on their own.
+    public var movedUserMarkers: [String: UInt64] = [:]
     /// The changes in order, described — at most the planner's `describeLimit` of them.
     public var changes: [PlannedChange] = []
     /// How many changes there are in all, described or not.

@@ -10,9 +10,11 @@ public enum Planner {
     /// narrow snapshots): effective membership is then compared even when `current` is empty.
     /// `effective`, when given, is the effective-membership change already worked out user
     /// by user (``EffectiveDelta``, for narrow snapshots that hold only the members that
-    /// changed) and is taken as it is.
+    /// changed) and is taken as it is. `movedMarkers: false` when `current`'s user markers
+    /// were not read (`--full`): no user's marker is then written on its own.
     public static func plan(
-        wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit, partial: Bool = false, effective: EffectiveDelta? = nil
+        wanted: Snapshot, current: Snapshot, describeLimit: Int = defaultDescribeLimit, partial: Bool = false, effective: EffectiveDelta? = nil,
+        movedMarkers: Bool = true
     ) -> Plan {
         var plan = Plan()
         diffUsers(wanted: wanted, current: current, into: &plan)
@@ -34,16 +36,14 @@ public enum Planner {
         for (group, marker) in wanted.groupMarkers where current.groupMarkers[group] != marker {
             plan.groupMarkers[group] = marker
         }
-        if current.userMarkers.isEmpty {
-            // A first sync (or the first with markers): all of them, sharing the storage.
-            plan.userMarkers = wanted.userMarkers
-        } else {
-            for (user, marker) in wanted.userMarkers where current.userMarkers[user] != marker {
-                plan.userMarkers[user] = marker
+        plan.userMarkers = wanted.userMarkers
+        if movedMarkers && !wanted.userMarkers.isEmpty && !current.isEmpty {
+            let changed = Set(plan.usersChanged.map(\.after.id))
+            for (user, marker) in wanted.userMarkers where current.userMarkers[user] != marker && !changed.contains(user) {
+                // Stored (so not added), not changed: the marker moved alone.
+                if current.users[user] != nil || current.userDigests[user] != nil { plan.movedUserMarkers[user] = marker }
             }
         }
-        for user in plan.usersAdded { if let marker = wanted.userMarkers[user.id] { plan.userMarkers[user.id] = marker } }
-        for change in plan.usersChanged { if let marker = wanted.userMarkers[change.after.id] { plan.userMarkers[change.after.id] = marker } }
         describe(&plan, wanted: wanted, current: current, limit: describeLimit)
         return plan
     }

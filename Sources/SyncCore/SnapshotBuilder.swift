@@ -61,7 +61,10 @@ public struct SnapshotBuilder: Sendable {
             aliases: MailAddress.aliases(mapping.aliases.flatMap { entry.strings($0) }), displayName: entry.string(mapping.displayName),
             disabled: isDisabled(entry), primaryGroup: primaryGroupSID(entry))
         snapshot.users[id] = user
-        if let marker = markerHash(of: entry) { snapshot.userMarkers[id] = marker }
+        if let marker = markerHash(of: entry) {
+            if snapshot.userMarkers.isEmpty { snapshot.userMarkers.reserveCapacity(expectedUsers) }
+            snapshot.userMarkers[id] = marker
+        }
         register(id, normalizedDN: normalized, username: user.username)
     }
 

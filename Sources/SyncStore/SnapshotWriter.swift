@@ -86,9 +86,7 @@ struct SnapshotWriter {
             try insertUnresolved.execute(arguments: [try refs.group(value.groupID), value.value])
         }
         try writeMarkers(plan.groupMarkers, refs: refs)
-        var written = Set(plan.usersAdded.map(\.id))
-        for change in plan.usersChanged { written.insert(change.after.id) }
-        try writeUserMarkers(plan.userMarkers.filter { !written.contains($0.key) })
+        try writeUserMarkers(plan.movedUserMarkers)
         // Digests last: they must describe the members as written above.
         let updateDigest = try db.makeStatement(sql: "UPDATE \"group\" SET members_sum = ?, members_xor = ?, members_count = ? WHERE ref = ?")
         for (group, digest) in plan.memberDigests {

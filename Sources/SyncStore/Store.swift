@@ -88,9 +88,10 @@ public final class Store: Sendable {
     /// but no members: every group is in `unloadedGroups`. ``completeMembers`` adds them.
     /// With `usersByDigest`, users are read as digests only (`partialUsers`);
     /// ``loadUsers(_:directory:differingFrom:)`` then reads the ones a run needs.
-    /// `resolutionDigests` (with `usersByDigest`) also fills `userResolutionDigests`, which
-    /// only ``PriorState`` needs: a run that reads everything (`--full`) leaves it out and
-    /// saves 100,000 entries on a large directory.
+    /// `resolutionDigests` (with `usersByDigest`) also fills `userResolutionDigests` and
+    /// `userMarkers`, which only ``PriorState`` and recording moved markers need: a run that
+    /// reads everything (`--full`) leaves them out and saves 200,000 entries on a large
+    /// directory.
     public func header(directory: String, usersByDigest: Bool = false, resolutionDigests: Bool = true) throws(StoreError) -> Snapshot {
         try read("read the snapshot of \(directory)") { db in
             var snapshot = Snapshot()
@@ -100,7 +101,7 @@ public final class Store: Sendable {
                 snapshot.partialUsers = true
                 snapshot.userDigests.reserveCapacity(totals.users)
                 if resolutionDigests { snapshot.userResolutionDigests.reserveCapacity(totals.users) }
-                snapshot.userMarkers.reserveCapacity(totals.users)
+                if resolutionDigests { snapshot.userMarkers.reserveCapacity(totals.users) }
                 let users = try DirectRows(
                     db, sql: "SELECT id, digest, resolution_digest, change_marker_hash FROM \"user\" WHERE directory = ?", arguments: [directory])
                 try users.forEach { row in
@@ -108,7 +109,7 @@ public final class Store: Sendable {
                     let id = row.string(0)
                     snapshot.userDigests[id] = row.isNull(1) ? 0 : UInt64(bitPattern: row.int64(1))
                     if resolutionDigests { snapshot.userResolutionDigests[id] = row.isNull(2) ? 0 : UInt64(bitPattern: row.int64(2)) }
-                    if !row.isNull(3) { snapshot.userMarkers[id] = UInt64(bitPattern: row.int64(3)) }
+                    if resolutionDigests, !row.isNull(3) { snapshot.userMarkers[id] = UInt64(bitPattern: row.int64(3)) }
                 }
             } else {
                 snapshot.users.reserveCapacity(totals.users)

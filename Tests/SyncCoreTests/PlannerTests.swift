@@ -413,10 +413,18 @@ struct PartialUsersTests {
         #expect(plan.usersChanged.map(\.after.id) == ["u-bob"])
         #expect(plan.usersAdded.map(\.id) == ["u-cy"])
         #expect(plan.usersRemoved.isEmpty)
-        #expect(plan.userMarkers == ["u-bob": 2, "u-cy": 3], "moved, or of a user added")
+        #expect(plan.userMarkers == ["u-bob": 2, "u-cy": 3], "the markers of the users read whole")
+        #expect(plan.movedUserMarkers.isEmpty, "bob changed, cy is new: their rows carry their markers")
+        // Alice read whole, unchanged, with a new marker: it is written on its own.
+        wanted.users["u-alice"] = PlannerTests.alice
+        wanted.userMarkers["u-alice"] = 7
+        stored.userMarkers["u-alice"] = 6
+        #expect(Planner.plan(wanted: wanted, current: stored).movedUserMarkers == ["u-alice": 7])
         #expect(StableHash.of(Array("ab@c".utf8)[0..<2], then: "@c") == StableHash.of("ab@c"))
 
         // A user the wanted snapshot lacks altogether is removed.
+        wanted.users["u-alice"] = nil
+        wanted.userMarkers["u-alice"] = nil
         wanted.userDigests["u-alice"] = nil
         plan = Planner.plan(wanted: wanted, current: stored)
         #expect(plan.usersRemoved.map(\.id) == ["u-alice"])

@@ -234,7 +234,7 @@ public struct SyncRunner: Sendable {
             if wanted.partialUsers {
                 // Users read as headers are named from the store where the report lists them
                 // (on copies: the compared snapshots keep what was read).
-                plan = Planner.plan(wanted: wanted, current: current, describeLimit: 0)
+                plan = Planner.plan(wanted: wanted, current: current, describeLimit: 0, movedMarkers: !request.full)
                 var (named, namedCurrent) = (wanted, current)
                 do {
                     try nameUsers(of: plan, wanted: &named, current: &namedCurrent, directory: directory.name)
@@ -243,7 +243,9 @@ public struct SyncRunner: Sendable {
                 }
                 Planner.describe(&plan, wanted: named, current: namedCurrent)
             } else {
-                plan = Planner.plan(wanted: wanted, current: current)
+                // `--full` does not read the stored markers (it saves memory): only the users
+                // written get theirs; one whose marker moved alone is read whole next time.
+                plan = Planner.plan(wanted: wanted, current: current, movedMarkers: !request.full)
             }
         }
         let compared = ComparedSnapshots(wanted: wanted, current: current)
@@ -305,7 +307,7 @@ public struct SyncRunner: Sendable {
             run.outcome = .noChanges
             // The store equals the directory: remember markers that moved (an attribute
             // other than the members changed) so those groups are skipped next time.
-            return done(try record(run, plan: plan, markers: plan.groupMarkers, userMarkers: plan.userMarkers, syncState: syncState))
+            return done(try record(run, plan: plan, markers: plan.groupMarkers, userMarkers: plan.movedUserMarkers, syncState: syncState))
         }
         if Task.isCancelled {
             run.message = "cancelled before apply (the daemon is shutting down); nothing was applied"
