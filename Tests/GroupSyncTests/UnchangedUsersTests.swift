@@ -84,3 +84,32 @@ struct UnchangedUsersTests {
         #expect(try Self.readWhole(next) == [])
     }
 }
+
+extension UnchangedUsersTests {
+    @Test("a change marker users lack: every user is read whole, without a header pass, and the runs are right")
+    func noMarker() async throws {
+        let harness = try await SyncHarness(fixture: SyncFixture.standard, directoryExtra: Self.off)
+        var config = harness.config
+        config.directories[0].attributes.changeMarker = "employeeNumber"
+        let log = RecordingLog()
+        let runner = SyncRunner(config: config, store: harness.store, logger: log.logger)
+        let first = try #require(try await runner.run(SyncRequest()).first)
+        #expect(first.run.outcome == .applied)
+        log.clear()
+        let again = try #require(try await runner.run(SyncRequest()).first)
+        #expect(again.run.outcome == .noChanges)
+        #expect(again.compared?.wanted.partialUsers == false)
+        #expect(log.messages.contains("users read whole: the first has no change marker"), "the header pass stopped at once")
+        #expect(!log.messages.contains("users read"), "no user was compared by marker")
+        #expect(again.compared?.wanted.users.count == first.compared?.wanted.users.count)
+        try harness.directory.modify("""
+            dn: uid=carol,ou=people,dc=example,dc=com
+            changetype: modify
+            replace: mail
+            mail: carol.c@example.com
+
+            """)
+        let changed = try #require(try await runner.run(SyncRequest()).first)
+        #expect(changed.plan?.usersChanged.map(\.after.username) == ["carol"])
+    }
+}

@@ -16,10 +16,12 @@ extension DirectoryReader {
     /// before it are kept and compared once it is there, the rest as they arrive (between
     /// pages, while the server prepares the next). It is returned for the groups. A store
     /// without user markers (the first run after an upgrade) has every user read whole by a
-    /// second search.
+    /// second search. Returns nil, having added nothing, when the first user has no change
+    /// marker (a server without `entryCSN`, or `change_marker` naming an attribute users
+    /// lack): the caller reads every user whole, without a header pass run for nothing.
     func readUsersSkippingUnchanged(
         _ session: LDAPSession, into builder: inout SnapshotBuilder, prior priorSource: @escaping PriorSource, counter: inout EntryCounter
-    ) async throws -> Store.PriorState {
+    ) async throws -> Store.PriorState? {
         let mapping = builder.mapping
         let markerAttribute = mapping.changeMarker ?? ""
         let suffix = builder.markerSuffix
@@ -46,6 +48,7 @@ extension DirectoryReader {
             try await each(directory.users, attributes: mapping.userHeaderAttributes, phase: "users", in: session, counter: &counter) { entry in
                 var marker: UInt64?
                 if let values = entry.attribute(markerAttribute), values.count == 1 { marker = StableHash.of(values.value(at: 0), then: suffix) }
+                if marker == nil && headers == 0 { throw UsersHaveNoMarker() }
                 let user = Header(id: try SnapshotBuilder.stableID(of: entry, in: mapping), dn: entry.dn, username: entry.string(mapping.username), marker: marker)
                 headers += 1
                 if let prior {
@@ -59,6 +62,10 @@ extension DirectoryReader {
                     waiting = []
                 }
             }
+        } catch is UsersHaveNoMarker {
+            _ = await waiter.result
+            logger.debug("users read whole: the first has no change marker", metadata: ["attribute": "\(markerAttribute)"])
+            return nil
         } catch {
             _ = await waiter.result
             throw error
@@ -103,6 +110,9 @@ extension DirectoryReader {
         return state
     }
 }
+
+/// Ends a header pass at its first entry.
+private struct UsersHaveNoMarker: Error {}
 
 /// A user's header: what tells whether it changed.
 private struct Header {

@@ -109,8 +109,9 @@ public struct DirectoryReader: Sendable {
         var usersSkipped = false
         var prior: Store.PriorState?
         if let priorSource {
-            if mapping.readsUserHeaders {
-                prior = try await readUsersSkippingUnchanged(session, into: &builder, prior: priorSource, counter: &counter)
+            if mapping.readsUserHeaders,
+               let state = try await readUsersSkippingUnchanged(session, into: &builder, prior: priorSource, counter: &counter) {
+                prior = state
                 usersSkipped = true
             } else {
                 prior = try await priorSource()
