@@ -108,8 +108,14 @@ public struct SnapshotBuilder: Sendable {
     /// The hash of an entry's change marker with the mapping's scope, as users' markers are
     /// stored; nil without one.
     public func markerHash(of entry: LDAPEntry) -> UInt64? {
-        guard let attribute = mapping.changeMarker, let values = entry.attribute(attribute), values.count == 1 else { return nil }
-        return StableHash.of(values.value(at: 0), then: markerSuffix)
+        guard let attribute = mapping.changeMarker else { return nil }
+        return Self.markerHash(of: entry, attribute: attribute, suffix: markerSuffix)
+    }
+
+    /// ``markerHash(of:)`` without a builder at hand (`suffix`: its ``markerSuffix``).
+    public static func markerHash(of entry: LDAPEntry, attribute: String, suffix: String) -> UInt64? {
+        guard let values = entry.attribute(attribute), values.count == 1 else { return nil }
+        return StableHash.of(values.value(at: 0), then: suffix)
     }
 
     /// The change marker of an entry as stored: the directory's value (`entryCSN`) with the

@@ -100,8 +100,10 @@ public final class Store: Sendable {
             if usersByDigest {
                 snapshot.partialUsers = true
                 snapshot.userDigests.reserveCapacity(totals.users)
-                if resolutionDigests { snapshot.userResolutionDigests.reserveCapacity(totals.users) }
-                if resolutionDigests { snapshot.userMarkers.reserveCapacity(totals.users) }
+                if resolutionDigests {
+                    snapshot.userResolutionDigests.reserveCapacity(totals.users)
+                    snapshot.userMarkers.reserveCapacity(totals.users)
+                }
                 let users = try DirectRows(
                     db, sql: "SELECT id, digest, resolution_digest, change_marker_hash FROM \"user\" WHERE directory = ?", arguments: [directory])
                 try users.forEach { row in
@@ -244,9 +246,9 @@ public final class Store: Sendable {
     /// Records a run that changed no snapshot (no changes, dry run, stopped by a limit, failed),
     /// with the changes it planned, if any.
     ///
-    /// `markers` and `userMarkers` are group and user change markers to remember: only for a run whose outcome leaves the
-    /// store equal to the directory (no changes), never for a dry or stopped run, whose
-    /// unapplied changes the next run must still see.
+    /// `markers` and `userMarkers` are group and user change markers to remember: only for a
+    /// run whose outcome leaves the store equal to the directory (no changes), never for a
+    /// dry or stopped run, whose unapplied changes the next run must still see.
     @discardableResult
     /// `syncState`, likewise, only for a run that leaves the store equal to the directory.
     public func record(

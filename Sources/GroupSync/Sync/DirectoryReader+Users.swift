@@ -46,8 +46,7 @@ extension DirectoryReader {
         }
         do {
             try await each(directory.users, attributes: mapping.userHeaderAttributes, phase: "users", in: session, counter: &counter) { entry in
-                var marker: UInt64?
-                if let values = entry.attribute(markerAttribute), values.count == 1 { marker = StableHash.of(values.value(at: 0), then: suffix) }
+                let marker = SnapshotBuilder.markerHash(of: entry, attribute: markerAttribute, suffix: suffix)
                 if marker == nil && headers == 0 { throw UsersHaveNoMarker() }
                 let user = Header(id: try SnapshotBuilder.stableID(of: entry, in: mapping), dn: entry.dn, username: entry.string(mapping.username), marker: marker)
                 headers += 1

@@ -45,7 +45,7 @@ public struct DirectoryReader: Sendable {
         public var syncState: SyncState?
     }
 
-    /// Whether ``read(prior:progress:)`` takes the change feed's position first.
+    /// Whether ``read(priorSource:progress:)`` takes the change feed's position first.
     public var capturesSyncState = false
     /// The store a change feed compares with (OpenLDAP's present phase).
     public var stateStore: (any SnapshotStore)?
@@ -54,15 +54,11 @@ public struct DirectoryReader: Sendable {
     /// it (after the users' headers arrived, so the store is read while the server answers).
     public typealias PriorSource = @Sendable () async throws -> Store.PriorState
 
-    /// Reads the directory. With `prior` (the last snapshot's state), users whose change
-    /// marker did not move are not fetched whole and groups whose marker did not move are not
-    /// fetched with their members — see ``readUsersSkippingUnchanged(_:into:prior:counter:)``
-    /// and ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
-    public func read(prior: Store.PriorState? = nil, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
-        try await read(priorSource: prior.map { state in { @Sendable in state } }, progress: progress)
-    }
-
-    /// ``read(prior:progress:)`` with the state to come.
+    /// Reads the directory. With `prior` (where the last snapshot's state comes from), users
+    /// whose change marker did not move are not fetched whole and groups whose marker did not
+    /// move are not fetched with their members — see
+    /// ``readUsersSkippingUnchanged(_:into:prior:counter:)`` and
+    /// ``readGroupsSkippingUnchanged(_:into:prior:counter:)``; without it, everything is read.
     public func read(priorSource prior: PriorSource?, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Result {
         let session = try await directory.openSession(logger: logger)
         do {

@@ -17,11 +17,11 @@ extension IncrementalReader {
     ///
     /// Each changed group is read again and its member values are compared with the stored
     /// members by the stable hash of their normalised DN (the store hashes its DN keys straight
-    /// from SQLite's buffers; PostgreSQL hashes them as they arrive), so unchanged values need no lookup and no string; only values
-    /// that are new are resolved, and only members that left are named. The narrow snapshots
-    /// then hold just those members (with the group's digest updated by them), and the
-    /// effective-membership change comes from each changed user's direct groups and the
-    /// stored nesting (``EffectiveDelta``) instead of collecting the members of every group
+    /// from SQLite's buffers; PostgreSQL hashes them as they arrive), so unchanged values need
+    /// no lookup and no string; only values that are new are resolved, and only members that
+    /// left are named. The narrow snapshots then hold just those members (with the group's
+    /// digest updated by them), and the effective-membership change comes from each changed
+    /// user's direct groups and the stored nesting (``EffectiveDelta``) instead of collecting the members of every group
     /// above the changed ones.
     ///
     /// Nil — and the run compares whole member sets (``read(_:changed:)``) — whenever the
