@@ -246,6 +246,16 @@ public final class TestDirectory: Sendable {
 
 }
 
+/// A new folder under the temporary directory, named `prefix-XXXXXXXX`, removed when the test
+/// process exits (for stores and files a test does not clean up itself).
+public func scratchFolder(_ prefix: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory
+        .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    ChildProcesses.shared.addFolder(folder.path)
+    return folder
+}
+
 /// Every slapd a test process started, killed when the process exits so that a failed or
 /// interrupted test run leaves no server behind.
 final class ChildProcesses: Sendable {

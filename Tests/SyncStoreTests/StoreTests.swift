@@ -15,8 +15,8 @@ enum Backend: String, CaseIterable, CustomStringConvertible {
 @Suite("The store (SQLite and PostgreSQL)")
 struct StoreTests {
     static func temporaryStore() throws -> Store {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("groupsync-store-\(UUID().uuidString.prefix(8))/nested/store.sqlite").path
+        // "nested": the store creates the folders its path names.
+        let path = try scratchFolder("groupsync-store").appendingPathComponent("nested/store.sqlite").path
         return try Store(path: path)
     }
 
