@@ -11,18 +11,20 @@ extension PostgresStore {
     @discardableResult
     public func apply(_ plan: Plan, run: RunRecord, syncState: SyncState? = nil) throws(StoreError) -> RunRecord {
         var run = run
-        let (id, totals) = try transaction("apply run of \(run.directory)") { transaction -> (Int64, RunRecord.Totals) in
+        let (id, totals, finished) = try transaction("apply run of \(run.directory)") { transaction -> (Int64, RunRecord.Totals, Date) in
             try checkFence(run.directory, transaction)
             try PostgresSnapshotWriter(transaction: transaction, directory: run.directory).write(plan)
             if let syncState { try Self.save(syncState, directory: run.directory, transaction) }
             var recorded = run
             recorded.totals = try Self.totals(transaction, directory: run.directory)
+            recorded.finishedAt = Date()
             let id = try run.id.map { id in try Self.update(recorded, id: id, transaction); return id } ?? Self.insert(recorded, transaction)
             try Self.insertChanges(plan.changes, runID: id, transaction)
-            return (id, recorded.totals)
+            return (id, recorded.totals, recorded.finishedAt)
         }
         run.id = id
         run.totals = totals
+        run.finishedAt = finished
         return run
     }
 

@@ -23,6 +23,8 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func loadUsers(_ snapshot: inout Snapshot, directory: String, differingFrom wanted: Snapshot) throws(StoreError)
     func completeMembers(_ snapshot: inout Snapshot, directory: String, reusingMembersOf wanted: Snapshot?) throws(StoreError)
     func totals(directory: String) throws(StoreError) -> RunRecord.Totals
+    /// Writes the plan and the run in one transaction. The run's `finishedAt` becomes the time
+    /// the plan was written, so its duration includes the apply.
     func apply(_ plan: Plan, run: RunRecord, syncState: SyncState?) throws(StoreError) -> RunRecord
     func members(directory: String, groupIDs: Set<String>, keys: inout [String: MemberRef]?) throws(StoreError) -> [String: Set<MemberRef>]
     func groupEdges(directory: String) throws(StoreError) -> [String: Set<String>]

@@ -238,6 +238,7 @@ public final class Store: Sendable {
             try Self.save(syncState, directory: run.directory, db: db)
             var run = run
             run.totals = try Self.totals(db, directory: run.directory)
+            run.finishedAt = Date()
             try Self.insert(&run, changes: plan.changes, db: db)
             return run
         }

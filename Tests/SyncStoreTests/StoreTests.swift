@@ -63,6 +63,20 @@ struct StoreTests {
         #expect(Planner.plan(wanted: Self.wanted, current: try store.snapshot(directory: "corp")).isEmpty)
     }
 
+    @Test("an applied run finishes when its plan is written: its duration includes the apply", arguments: Backend.allCases)
+    func applyFinishes(backend: Backend) async throws {
+        let store = try await Self.temporaryStore(backend)
+        var run = Self.run(.applied)
+        run.startedAt = Date(timeIntervalSinceNow: -60)
+        run.finishedAt = run.startedAt
+        let before = Date()
+        let applied = try store.apply(Planner.plan(wanted: Self.wanted, current: Snapshot()), run: run)
+        #expect(applied.finishedAt >= before.addingTimeInterval(-0.001) && applied.finishedAt <= Date())
+        let runID = try #require(applied.id)
+        let stored = try #require(try store.run(id: runID))
+        #expect(abs(stored.finishedAt.timeIntervalSince(applied.finishedAt)) < 0.001)
+    }
+
     @Test("changes and removals are applied, field by field", arguments: Backend.allCases)
     func applyChanges(backend: Backend) async throws {
         let store = try await Self.temporaryStore(backend)
