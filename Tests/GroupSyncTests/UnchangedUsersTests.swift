@@ -86,7 +86,7 @@ struct UnchangedUsersTests {
 }
 
 extension UnchangedUsersTests {
-    @Test("a change marker users lack: every user is read whole, without a header pass, and the runs are right")
+    @Test("a change marker users and groups lack: every entry is read whole, without header passes, and the runs are right")
     func noMarker() async throws {
         let harness = try await SyncHarness(fixture: SyncFixture.standard, directoryExtra: Self.off)
         var config = harness.config
@@ -101,6 +101,8 @@ extension UnchangedUsersTests {
         #expect(again.compared?.wanted.partialUsers == false)
         #expect(log.messages.contains("users read whole: the first has no change marker"), "the header pass stopped at once")
         #expect(!log.messages.contains("users read"), "no user was compared by marker")
+        #expect(log.messages.contains("groups read whole: the first has no change marker"), "the group header pass stopped at once")
+        #expect(!log.messages.contains("groups read"), "no group was compared by marker")
         #expect(again.compared?.wanted.users.count == first.compared?.wanted.users.count)
         try harness.directory.modify("""
             dn: uid=carol,ou=people,dc=example,dc=com
@@ -111,5 +113,15 @@ extension UnchangedUsersTests {
             """)
         let changed = try #require(try await runner.run(SyncRequest()).first)
         #expect(changed.plan?.usersChanged.map(\.after.username) == ["carol"])
+        try harness.directory.modify("""
+            dn: cn=staff,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=carol,ou=people,dc=example,dc=com
+
+            """)
+        let joined = try #require(try await runner.run(SyncRequest()).first)
+        #expect(joined.plan?.membershipsAdded.count == 1)
+        #expect(joined.plan?.changes.map(\.summary).first == "add carol to group staff")
     }
 }

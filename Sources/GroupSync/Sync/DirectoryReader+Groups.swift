@@ -23,14 +23,22 @@ extension DirectoryReader {
 
     /// Reads the groups without members, then fetches members only of groups whose marker
     /// moved. Returns false, having added nothing, when any group was added, removed or
-    /// renamed since the last run: the caller then reads every group in full.
+    /// renamed since the last run, or when the first group has no change marker (a server
+    /// without `entryCSN`, or `change_marker` naming an attribute groups lack: the header
+    /// pass stops there rather than run for nothing): the caller then reads every group in full.
     func readGroupsSkippingUnchanged(
         _ session: LDAPSession, into builder: inout SnapshotBuilder, prior: Store.PriorState, counter: inout EntryCounter
     ) async throws -> Bool {
-        guard builder.mapping.changeMarker != nil else { return false }
+        guard let markerAttribute = builder.mapping.changeMarker else { return false }
         var headers: [LDAPEntry] = []
-        try await each(directory.groups, attributes: builder.mapping.groupHeaderAttributes, phase: "groups", in: session, counter: &counter) {
-            headers.append($0)
+        do {
+            try await each(directory.groups, attributes: builder.mapping.groupHeaderAttributes, phase: "groups", in: session, counter: &counter) {
+                if headers.isEmpty && builder.marker(of: $0) == nil { throw GroupsHaveNoMarker() }
+                headers.append($0)
+            }
+        } catch is GroupsHaveNoMarker {
+            logger.debug("groups read whole: the first has no change marker", metadata: ["attribute": "\(markerAttribute)"])
+            return false
         }
         var unchanged: [(LDAPEntry, MemberDigest)] = []
         var changed: [String: LDAPEntry] = [:]
@@ -85,3 +93,6 @@ extension DirectoryReader {
         InquireError(directory: directory.name, message: "the groups changed while they were being read; run the sync again")
     }
 }
+
+/// Ends a group header pass at its first entry.
+private struct GroupsHaveNoMarker: Error {}
