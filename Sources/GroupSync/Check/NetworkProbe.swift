@@ -24,7 +24,7 @@ enum NetworkProbe {
         while let info = cursor {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let address = String(cString: buffer)
+                let address = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 if !addresses.contains(address) { addresses.append(address) }
             }
             cursor = info.pointee.ai_next

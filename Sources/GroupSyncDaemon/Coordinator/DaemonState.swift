@@ -57,7 +57,7 @@ public actor DaemonState {
         let quiet = indexQuiet
         Task {
             try? await Task.sleep(for: quiet)
-            await self.rebuildIfStill(generation)
+            self.rebuildIfStill(generation)
         }
     }
 

@@ -24,7 +24,8 @@ public final class DirectoryOwnership: Sendable {
         self.lease = lease
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
-        self.name = name ?? "\(String(cString: host)):\(getpid())"
+        let hostname = host.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        self.name = name ?? "\(hostname):\(getpid())"
         store.fenceRuns { [weak self] directory in self?.held.withLock { $0[directory] } }
     }
 
