@@ -86,17 +86,17 @@ public struct PostgresCatalog: Catalog {
             """)
     }
 
-    public func effectiveUserRefs(of groups: [GroupKey]) throws -> [Int64] {
+    public func effectiveUserRefs(of groups: [GroupKey]) throws -> Set<Int64> {
         let refs = try groupRefs(groups)
         guard !refs.isEmpty else { return [] }
-        return try transaction.query("""
+        return Set(try transaction.query("""
             WITH RECURSIVE down(ref) AS (
                 SELECT unnest(\(refs)::bigint[])
                 UNION
                 SELECT m.member_ref FROM membership m JOIN down ON m.group_ref = down.ref AND m.member_kind = 1
             )
             SELECT DISTINCT m.member_ref FROM down JOIN membership m ON m.group_ref = down.ref AND m.member_kind = 0
-            """).map { try $0.decode(Int64.self) }
+            """).map { try $0.decode(Int64.self) })
     }
 
     public func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64] {

@@ -180,8 +180,8 @@ public final class SnapshotIndex: Catalog, Sendable {
         effectiveUserIndexes(keys).map { users[Int($0)] }
     }
 
-    public func effectiveUserRefs(of keys: [GroupKey]) throws -> [Int64] {
-        effectiveUserIndexes(keys).map { users[Int($0)].ref }
+    public func effectiveUserRefs(of keys: [GroupKey]) throws -> Set<Int64> {
+        Set(effectiveUserIndexes(keys).map { users[Int($0)].ref })
     }
 
     public func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64] {

