@@ -39,6 +39,7 @@ struct SnapshotWriter {
         // A first sync: the secondary indexes are built after the rows are in.
         var bulk = BulkLoad(db: db)
         try bulk.setAsideIndexes(of: "user", adding: plan.usersAdded.count)
+        try bulk.setAsideIndexes(of: "user_address", adding: plan.usersAdded.count)
         try bulk.setAsideIndexes(of: "membership", adding: plan.membershipsAddedCount)
 
         // Removals first: edges, then the objects they point at.

@@ -101,9 +101,9 @@ public struct StoreCatalog: Catalog {
                 try db.cachedStatement(sql: "SELECT user_ref FROM user_address WHERE address = ?"), arguments: [address.lowercased()])
         }
         for domain in domains {
-            let pattern = "%@" + domain.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_")
+            // `domain` is the address's, lower-cased by SQLite (ASCII), and indexed (migration v6).
             result += try Int64.fetchAll(
-                try db.cachedStatement(sql: "SELECT DISTINCT user_ref FROM user_address WHERE address LIKE ? ESCAPE '\\'"), arguments: [pattern])
+                try db.cachedStatement(sql: "SELECT DISTINCT user_ref FROM user_address WHERE domain = ?"), arguments: [domain.lowercased()])
         }
         return result
     }
