@@ -9,14 +9,15 @@ extension Snapshot {
     public func usersToLoad(differingFrom wanted: Snapshot) -> [String] {
         guard partialUsers else { return [] }
         var needed: [String] = []
-        for (id, digest) in userDigests {
-            if let user = wanted.users[id] {
-                if user.stableDigest == digest { continue }
-            } else if wanted.partialUsers, wanted.userDigests[id] == digest {
-                continue
+        if wanted.partialUsers {
+            // A partial snapshot from ``SnapshotBuilder/finish()`` has every user's digest,
+            // read whole or not: one lookup per stored user where there were two.
+            for (id, digest) in userDigests where (wanted.userDigests[id] ?? wanted.users[id]?.stableDigest) != digest {
+                needed.append(id)
             }
-            needed.append(id)
+            return needed
         }
+        for (id, digest) in userDigests where wanted.users[id]?.stableDigest != digest { needed.append(id) }
         return needed
     }
 

@@ -19,9 +19,10 @@ extension DirectoryReader {
     /// second search. Returns nil, having added nothing, when the first user has no change
     /// marker (a server without `entryCSN`, or `change_marker` naming an attribute users
     /// lack): the caller reads every user whole, without a header pass run for nothing.
+    /// `allUnchanged`: every stored user, and no other, was read as an unchanged header.
     func readUsersSkippingUnchanged(
         _ session: LDAPSession, into builder: inout SnapshotBuilder, prior priorSource: @escaping PriorSource, counter: inout EntryCounter
-    ) async throws -> Store.PriorState? {
+    ) async throws -> (prior: Store.PriorState, allUnchanged: Bool)? {
         let mapping = builder.mapping
         let markerAttribute = mapping.changeMarker ?? ""
         let suffix = builder.markerSuffix
@@ -106,7 +107,9 @@ extension DirectoryReader {
             "unchanged": "\(headers - changed.count)", "fetched": "\(changed.count)", "took": "\(ContinuousClock.now - started)",
             "headers took": "\(searched - started)", "waited for the store": "\(stored - searched)",
         ])
-        return state
+        // Each unchanged header is a stored user (its stored digest was found): as many as
+        // the store holds, and none read whole, is the same set of users.
+        return (state, changed.isEmpty && headers == state.userDigests.count)
     }
 }
 

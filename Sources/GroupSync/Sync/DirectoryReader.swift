@@ -43,6 +43,9 @@ public struct DirectoryReader: Sendable {
         /// The change feed's position taken before reading, when asked for and offered:
         /// the next incremental run starts there.
         public var syncState: SyncState?
+        /// Every user the store holds, and no other, was read as a header whose marker, DN
+        /// and username are the stored ones: no stored user differs from the directory's.
+        public var usersAllUnchanged = false
     }
 
     /// Whether ``read(priorSource:progress:)`` takes the change feed's position first.
@@ -103,11 +106,13 @@ public struct DirectoryReader: Sendable {
         var counter = EntryCounter(progress: progress)
 
         var usersSkipped = false
+        var usersAllUnchanged = false
         var prior: Store.PriorState?
         if let priorSource {
             if mapping.readsUserHeaders,
-               let state = try await readUsersSkippingUnchanged(session, into: &builder, prior: priorSource, counter: &counter) {
-                prior = state
+               let read = try await readUsersSkippingUnchanged(session, into: &builder, prior: priorSource, counter: &counter) {
+                prior = read.prior
+                usersAllUnchanged = read.allUnchanged
                 usersSkipped = true
             } else {
                 prior = try await priorSource()
@@ -135,7 +140,9 @@ public struct DirectoryReader: Sendable {
             "directory": "\(directory.name)", "users": "\(builder.userCount)", "groups": "\(builder.groupCount)",
             "flavour": "\(flavour)", "unchanged users skipped": "\(usersSkipped)", "unchanged groups skipped": "\(skipped)",
         ])
-        return Result(snapshot: builder.finish(), flavour: flavour, mapping: mapping)
+        var result = Result(snapshot: builder.finish(), flavour: flavour, mapping: mapping)
+        result.usersAllUnchanged = usersAllUnchanged
+        return result
     }
 
     /// Runs one search and hands each entry to `body`; a continuation reference fails the run.

@@ -193,6 +193,7 @@ public struct SyncRunner: Sendable {
                 }
             }
             let skipsUnchanged = !request.full && totals.users + totals.groups > 0
+            var usersAllUnchanged = false
             do {
                 var reader = DirectoryReader(
                     directory: directory, logger: logger, expectedUsers: totals.users, expectedGroups: totals.groups)
@@ -200,6 +201,7 @@ public struct SyncRunner: Sendable {
                 reader.stateStore = store
                 let source: DirectoryReader.PriorSource? = skipsUnchanged ? { @Sendable in Store.PriorState(try await headerTask.value) } : nil
                 let result = try await reader.read(priorSource: source, progress: progress)
+                usersAllUnchanged = result.usersAllUnchanged
                 wanted = result.snapshot
                 syncState = result.syncState
                 current = try await headerTask.value
@@ -223,7 +225,9 @@ public struct SyncRunner: Sendable {
                 }
             }
             do {
-                try store.loadUsers(&current, directory: directory.name, differingFrom: wanted)
+                // No stored user differs when all were read as unchanged headers: nothing to
+                // load, and no 100,000 lookups to find that out.
+                if !usersAllUnchanged { try store.loadUsers(&current, directory: directory.name, differingFrom: wanted) }
                 try store.completeMembers(&current, directory: directory.name, reusingMembersOf: wanted)
                 phaseDone("reading the stored snapshot")
                 // Unchanged groups keep their unresolved member values too.
