@@ -56,6 +56,8 @@ struct BulkApplyTests {
         // Lookups through the rebuilt indexes: a member's groups, nested ones included.
         #expect(try store.effectiveGroups(directory: "corp", userID: "a-u1") == ["a-g1", "a-g0"])
         #expect(try store.effectiveGroups(directory: "corp", userID: "a-u24999") == ["a-g24"])
+        // Every user has a mail and an alias at x: the rebuilt domain index finds them all.
+        #expect(try store.withCatalog { try $0.userRefs(withAddresses: [], domains: ["X"]) }.count == 25_000)
 
         // A second directory as large as what the store holds: built the same way, the first kept.
         let other = Self.directory(users: 25_000, prefix: "b")
@@ -83,5 +85,26 @@ struct BulkApplyTests {
         #expect(try Self.indexes(store) == schema)
         #expect(try store.integrityProblems().isEmpty)
         #expect(try store.runs().count == 1)
+    }
+
+    @Test("a store from before the address domains (migration v6) gets them when opened: a domain finds the users it already held")
+    func domainsOnUpgrade() throws {
+        let store = try StoreTests.temporaryStore()
+        let wanted = Self.directory(users: 2_000, prefix: "b")
+        try store.apply(Planner.plan(wanted: wanted, current: try store.snapshot(directory: "corp")), run: StoreTests.run(.applied))
+        // Back to the schema of v5, as a store written by the previous release.
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.write { db in
+            try db.execute(sql: """
+                DROP INDEX user_address_domain;
+                ALTER TABLE user_address DROP COLUMN domain;
+                DELETE FROM grdb_migrations WHERE identifier = 'v6: address domains';
+                """)
+        }
+        try queue.close()
+        let reopened = try Store(path: store.path)
+        #expect(try reopened.withCatalog { try $0.userRefs(withAddresses: [], domains: ["x"]) }.count == 2_000)
+        #expect(try reopened.withCatalog { try $0.userRefs(withAddresses: [], domains: ["nowhere.example"]) }.isEmpty)
+        #expect(try Self.indexes(reopened)["user_address_domain"] != nil)
     }
 }
