@@ -8,8 +8,8 @@ public enum SyncReportText {
     public static func run(_ run: RunRecord, changes: [PlannedChange], limit: Int = 20) -> String {
         let totalChanges = max(run.changesTotal, changes.count)
         var lines: [String] = []
-        let seconds = String(format: "%.1f s", run.finishedAt.timeIntervalSince(run.startedAt))
-        lines.append("\(run.directory): \(headline(run)) (run \(run.id.map(String.init) ?? "–"), \(seconds))")
+        let took = DurationText.of(seconds: run.finishedAt.timeIntervalSince(run.startedAt))
+        lines.append("\(run.directory): \(headline(run)) (run \(run.id.map(String.init) ?? "–"), \(took))")
         if let message = run.message { lines.append("  \(message)") }
         if run.outcome != .failed {
             var table = TextTable(header: ["", "added", "removed", "changed"], rightAligned: [1, 2, 3])
@@ -61,7 +61,7 @@ public enum SyncReportText {
             table.add([
                 run.id.map(String.init) ?? "–", run.directory, run.trigger.rawValue, run.mode.rawValue, run.outcome.rawValue,
                 rfc3339(run.startedAt).replacingOccurrences(of: "T", with: " ").prefix(19).description,
-                String(format: "%.1fs", run.finishedAt.timeIntervalSince(run.startedAt)),
+                DurationText.of(seconds: run.finishedAt.timeIntervalSince(run.startedAt), compact: true),
                 "+\(c.users.added) -\(c.users.removed) ~\(c.users.changed)", "+\(c.groups.added) -\(c.groups.removed) ~\(c.groups.changed)",
                 "+\(c.memberships.added) -\(c.memberships.removed)",
             ])
