@@ -95,7 +95,7 @@ public struct PostgresCatalog: Catalog {
                 UNION
                 SELECT m.member_ref FROM membership m JOIN down ON m.group_ref = down.ref AND m.member_kind = 1
             )
-            SELECT DISTINCT m.member_ref FROM down JOIN membership m ON m.group_ref = down.ref AND m.member_kind = 0
+            SELECT m.member_ref FROM down JOIN membership m ON m.group_ref = down.ref AND m.member_kind = 0
             """).map { try $0.decode(Int64.self) })
     }
 

@@ -33,10 +33,10 @@ extension DirectoryReader {
         var headers: [LDAPEntry] = []
         do {
             try await each(directory.groups, attributes: builder.mapping.groupHeaderAttributes, phase: "groups", in: session, counter: &counter) {
-                if headers.isEmpty && builder.marker(of: $0) == nil { throw GroupsHaveNoMarker() }
+                if headers.isEmpty && builder.marker(of: $0) == nil { throw FirstEntryHasNoMarker() }
                 headers.append($0)
             }
-        } catch is GroupsHaveNoMarker {
+        } catch is FirstEntryHasNoMarker {
             logger.debug("groups read whole: the first has no change marker", metadata: ["attribute": "\(markerAttribute)"])
             return false
         }
@@ -93,6 +93,3 @@ extension DirectoryReader {
         InquireError(directory: directory.name, message: "the groups changed while they were being read; run the sync again")
     }
 }
-
-/// Ends a group header pass at its first entry.
-private struct GroupsHaveNoMarker: Error {}

@@ -48,7 +48,7 @@ extension DirectoryReader {
         do {
             try await each(directory.users, attributes: mapping.userHeaderAttributes, phase: "users", in: session, counter: &counter) { entry in
                 let marker = SnapshotBuilder.markerHash(of: entry, attribute: markerAttribute, suffix: suffix)
-                if marker == nil && headers == 0 { throw UsersHaveNoMarker() }
+                if marker == nil && headers == 0 { throw FirstEntryHasNoMarker() }
                 let user = Header(id: try SnapshotBuilder.stableID(of: entry, in: mapping), dn: entry.dn, username: entry.string(mapping.username), marker: marker)
                 headers += 1
                 if let prior {
@@ -62,7 +62,7 @@ extension DirectoryReader {
                     waiting = []
                 }
             }
-        } catch is UsersHaveNoMarker {
+        } catch is FirstEntryHasNoMarker {
             _ = await waiter.result
             logger.debug("users read whole: the first has no change marker", metadata: ["attribute": "\(markerAttribute)"])
             return nil
@@ -112,9 +112,6 @@ extension DirectoryReader {
         return (state, changed.isEmpty && headers == state.userDigests.count)
     }
 }
-
-/// Ends a header pass at its first entry.
-private struct UsersHaveNoMarker: Error {}
 
 /// A user's header: what tells whether it changed.
 private struct Header {

@@ -213,6 +213,10 @@ struct EntryCounter {
     }
 }
 
+/// Ends a header pass (users' or groups') at its first entry, which has no change marker:
+/// the entries are then read whole.
+struct FirstEntryHasNoMarker: Error {}
+
 /// A reason to fail a run found while reading the directory.
 public struct InquireError: Error, Sendable, CustomStringConvertible {
     public var directory: String
