@@ -30,6 +30,8 @@ extension SampleDirectory {
             schedule:                    # for `groupsync serve`
               watch: true                # apply changes as the directory announces them
               batch_window: 1s
+            incremental:
+              access_log: cn=accesslog   # member changes read from slapd's accesslog overlay
 
         # Local groups and the mail policies that target them (checked after every sync).
         profile_groups:

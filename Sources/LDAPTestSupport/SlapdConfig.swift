@@ -3,8 +3,9 @@ import Foundation
 /// The cn=config of a throwaway slapd, as LDIF for `slapadd -n0`: an mdb database with
 /// room to grow, the memberof and refint overlays, the syncprov overlay (RFC 4533; a
 /// checkpoint every 100 operations or 10 minutes, a session log of 10,000 changes) unless
-/// left out, the usual schemas, TLS, and a bind
-/// account that the server holds to a size limit (for size-limit tests).
+/// left out, with it the accesslog overlay (every successful write recorded under
+/// `cn=accesslog`, readable by every bind account, purged after a week), the usual schemas,
+/// TLS, and a bind account that the server holds to a size limit (for size-limit tests).
 struct SlapdConfig {
     var folder: URL
     var suffix: String
@@ -15,6 +16,9 @@ struct SlapdConfig {
     var limitedSizeLimit: Int
     var extraModules: [String] = []
     var syncProvider = true
+
+    /// The suffix of the accesslog overlay's database.
+    static let accessLogSuffix = "cn=accesslog"
 
     /// The access clause that keeps the test process (its uid and gid over ldapi, SASL
     /// EXTERNAL) in charge of cn=config and the data.
@@ -42,7 +46,7 @@ struct SlapdConfig {
             olcModuleLoad: refint
 
             """
-        out += (extraModules + (syncProvider ? ["syncprov"] : [])).map { "olcModuleLoad: \($0)\n" }.joined()
+        out += (extraModules + (syncProvider ? ["syncprov", "accesslog"] : [])).map { "olcModuleLoad: \($0)\n" }.joined()
         out += """
 
             dn: cn=schema,cn=config
@@ -112,6 +116,26 @@ struct SlapdConfig {
                 olcOverlay: {2}syncprov
                 olcSpCheckpoint: 100 10
                 olcSpSessionLog: 10000
+
+                dn: olcDatabase={2}mdb,cn=config
+                objectClass: olcDatabaseConfig
+                objectClass: olcMdbConfig
+                olcDatabase: {2}mdb
+                olcDbDirectory: \(folder.appendingPathComponent("accesslog").path)
+                olcSuffix: \(Self.accessLogSuffix)
+                olcDbMaxSize: 1073741824
+                olcDbIndex: objectClass,entryCSN,reqStart,reqResult eq
+                olcSizeLimit: unlimited
+                olcAccess: {0}to * \(Self.testProcessManages) by * read
+
+                dn: olcOverlay={3}accesslog,olcDatabase={1}mdb,cn=config
+                objectClass: olcOverlayConfig
+                objectClass: olcAccessLogConfig
+                olcOverlay: {3}accesslog
+                olcAccessLogDB: \(Self.accessLogSuffix)
+                olcAccessLogOps: writes
+                olcAccessLogSuccess: TRUE
+                olcAccessLogPurge: 07+00:00 01+00:00
 
 
                 """

@@ -29,6 +29,7 @@ public final class TestDirectory: Sendable {
             .appendingPathComponent("groupsync-slapd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("config"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("accesslog"), withIntermediateDirectories: true)
         ChildProcesses.shared.addFolder(folder.path)
         let certificates = try await offThePool { try prepare(fixture, in: folder, extraModules: extraModules) }
 

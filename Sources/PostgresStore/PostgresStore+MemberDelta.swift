@@ -6,7 +6,7 @@ import SyncStore
 /// The member-level reads of an incremental run whose changes are member values only
 /// (``StoredGroupMembers``), as the SQLite store answers them.
 extension PostgresStore {
-    public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? {
+    public func storedMembers(directory: String, groupIDs: Set<String>, withMembers: Bool) throws(StoreError) -> [String: StoredGroupMembers]? {
         try transaction("read the members of \(groupIDs.count) groups of \(directory)") { transaction in
             var result: [String: StoredGroupMembers] = [:]
             var idsByRef: [Int64: String] = [:]
@@ -24,7 +24,7 @@ extension PostgresStore {
                     hasUnresolved: hasUnresolved, byKeyHash: [:], hashesCollide: false)
                 idsByRef[ref] = id
             }
-            guard !idsByRef.isEmpty else { return result }
+            guard withMembers, !idsByRef.isEmpty else { return result }
             for row in try transaction.query("""
                 SELECT m.group_ref, m.member_kind, m.member_ref, COALESCE(u.dn_key, c.dn_key) FROM membership m
                 LEFT JOIN "user" u ON m.member_kind = 0 AND u.ref = m.member_ref

@@ -157,7 +157,7 @@ struct Reader {
         guard let flavour = DirectoryConfig.Flavour(rawValue: flavourText) else {
             throw flavourNode!.error("expected auto, openldap or activedirectory, found \"\(flavourText)\"")
         }
-        let incremental = try incremental(fields["incremental"])
+        let incremental = try incremental(fields["incremental"], flavour: flavour)
         let schedule = try schedule(fields["schedule"], flavour: flavour, incremental: incremental)
         return DirectoryConfig(
             name: name, url: url, startTLS: startTLS, tls: try tlsOptions(fields["tls"]), bind: try bind(fields["bind"]),
@@ -171,10 +171,16 @@ struct Reader {
             schedule: schedule, incremental: incremental)
     }
 
-    func incremental(_ node: ConfigNode?) throws(ConfigError) -> IncrementalConfig {
+    /// `flavour`: the access log is OpenLDAP's (its `accesslog` overlay).
+    func incremental(_ node: ConfigNode?, flavour: DirectoryConfig.Flavour) throws(ConfigError) -> IncrementalConfig {
         guard let node else { return IncrementalConfig() }
-        let fields = try node.fields(["method", "full_every"])
+        let fields = try node.fields(["method", "full_every", "access_log"])
         var config = IncrementalConfig()
+        if let logNode = fields["access_log"] {
+            let base = try logNode.nonEmptyString()
+            try checkDN(base, logNode)
+            config.accessLog = base
+        }
         if let methodNode = fields["method"] {
             let text = try methodNode.string()
             guard let method = IncrementalConfig.Method(rawValue: text) else {
@@ -185,6 +191,14 @@ struct Reader {
         if let fullEvery = fields["full_every"] {
             config.fullEvery = try fullEvery.duration()
             guard config.fullEvery >= .seconds(60) else { throw fullEvery.error("a full run more often than every minute is too often; give at least 1m") }
+        }
+        if let logNode = fields["access_log"] {
+            if flavour == .activedirectory {
+                throw logNode.error("the access log is OpenLDAP's accesslog overlay; Active Directory's incremental runs read member values through DirSync already")
+            }
+            if ![.auto, .syncrepl].contains(config.method) {
+                throw logNode.error("the access log serves runs through content synchronization, but incremental.method is \(config.method.rawValue)")
+            }
         }
         return config
     }

@@ -45,10 +45,16 @@ public struct IncrementalConfig: Sendable, Equatable {
     public var method: Method = .auto
     /// A full run reconciles at least this often (and on `--full`).
     public var fullEvery: Duration = .seconds(24 * 3600)
+    /// OpenLDAP: the suffix of the `accesslog` overlay's database (`cn=accesslog`), which
+    /// the bind account can read. When set, an incremental run whose changes are member
+    /// values only takes them value by value from the log instead of reading the changed
+    /// groups whole (``access_log``). Nil: changed groups are read again.
+    public var accessLog: String?
 
-    public init(method: Method = .auto, fullEvery: Duration = .seconds(24 * 3600)) {
+    public init(method: Method = .auto, fullEvery: Duration = .seconds(24 * 3600), accessLog: String? = nil) {
         self.method = method
         self.fullEvery = fullEvery
+        self.accessLog = accessLog
     }
 }
 

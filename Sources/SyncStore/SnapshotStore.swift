@@ -42,7 +42,9 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func allIDs(directory: String) throws(StoreError) -> Set<String>
     /// Member-level deltas (``StoredGroupMembers``); nil where a store does not offer them,
     /// and the incremental run then compares whole member sets. Both stores offer them.
-    func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]?
+    /// `withMembers: false` leaves `byKeyHash` empty: the groups' state only (a run that
+    /// took the member values that changed from OpenLDAP's access log).
+    func storedMembers(directory: String, groupIDs: Set<String>, withMembers: Bool) throws(StoreError) -> [String: StoredGroupMembers]?
     func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef]
     func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>]
     func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup]
@@ -99,7 +101,10 @@ extension SnapshotStore {
     }
     @discardableResult
     public func apply(_ plan: Plan, run: RunRecord) throws(StoreError) -> RunRecord { try apply(plan, run: run, syncState: nil) }
-    public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? { nil }
+    public func storedMembers(directory: String, groupIDs: Set<String>, withMembers: Bool) throws(StoreError) -> [String: StoredGroupMembers]? { nil }
+    public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? {
+        try storedMembers(directory: directory, groupIDs: groupIDs, withMembers: true)
+    }
     public func checkpoint() throws(StoreError) {}
     public func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef] { [:] }
     public func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>] { [:] }

@@ -40,9 +40,10 @@ public struct StoredGroupMembers: Sendable {
 }
 
 extension Store {
-    /// The groups with these ids as stored, each with its members keyed by DN-key hash.
-    /// Member DN keys are hashed straight from SQLite's buffers: no string per member.
-    public func storedMembers(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: StoredGroupMembers]? {
+    /// The groups with these ids as stored, each with its members keyed by DN-key hash
+    /// (with `withMembers`). Member DN keys are hashed straight from SQLite's buffers: no
+    /// string per member.
+    public func storedMembers(directory: String, groupIDs: Set<String>, withMembers: Bool) throws(StoreError) -> [String: StoredGroupMembers]? {
         try read("read the members of \(groupIDs.count) groups of \(directory)") { db in
             var result: [String: StoredGroupMembers] = [:]
             let group = try db.cachedStatement(sql: """
@@ -63,6 +64,10 @@ extension Store {
                     marker: row[7], digest: nil, hasUnresolved: row[11], byKeyHash: [:], hashesCollide: false)
                 if let sum: Int64 = row[4], let xor: Int64 = row[5], let count: Int = row[6] {
                     stored.digest = MemberDigest(sum: UInt64(bitPattern: sum), xor: UInt64(bitPattern: xor), count: count)
+                }
+                guard withMembers else {
+                    result[id] = stored
+                    continue
                 }
                 let members = try DirectRows(db, statement: memberRows, arguments: [row[10] as Int64])
                 stored.byKeyHash.reserveCapacity(stored.digest?.count ?? 0)

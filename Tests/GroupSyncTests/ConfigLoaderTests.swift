@@ -77,6 +77,15 @@ struct ConfigLoaderTests {
         #expect(watching.directories[0].schedule?.watch == true && watching.directories[0].schedule?.batchWindow == .milliseconds(500))
         let minimal = try ConfigLoader.parse(Self.valid.components(separatedBy: "    incremental:")[0], file: Self.file)
         #expect(minimal.directories[0].incremental == IncrementalConfig(method: .auto, fullEvery: .seconds(24 * 3600)), "the defaults")
+        let logged = try ConfigLoader.parse(
+            Self.valid.replacingOccurrences(of: "method: usn", with: "method: syncrepl")
+                .replacingOccurrences(of: "full_every: 12h", with: "full_every: 12h\n      access_log: cn=AccessLog"), file: Self.file)
+        #expect(logged.directories[0].incremental.accessLog == "cn=AccessLog")
+        let onAD = Self.valid.replacingOccurrences(of: "flavour: openldap", with: "flavour: activedirectory")
+            .replacingOccurrences(of: "full_every: 12h", with: "full_every: 12h\n      access_log: cn=accesslog")
+        let adError = try #require(throws: ConfigError.self) { try ConfigLoader.parse(onAD, file: Self.file) }
+        #expect(adError.keyPath == "directories[0].incremental.access_log" && adError.line == 32, "\(adError)")
+        #expect(adError.message.contains("Active Directory's incremental runs read member values"), "\(adError)")
     }
 
     @Test(
@@ -98,6 +107,8 @@ struct ConfigLoaderTests {
             ("jitter: 2m", "jitter: 2m\n      batch_window: 1h", 29, "directories[0].schedule.batch_window", "longer than 10m"),
             ("jitter: 2m", "jitter: 2m\n      watch: true", 29, "directories[0].schedule.watch", "incremental.method is usn"),
             ("full_every: 12h", "full_every: 10s", 31, "directories[0].incremental.full_every", "too often"),
+            ("full_every: 12h", "full_every: 12h\n      access_log: accesslog", 32, "directories[0].incremental.access_log", "not a valid DN"),
+            ("full_every: 12h", "full_every: 12h\n      access_log: cn=accesslog", 32, "directories[0].incremental.access_log", "incremental.method is usn"),
         ])
     func mistakes(original: String, replacement: String, line: Int, keyPath: String, message: String) throws {
         let text = Self.valid.replacingOccurrences(of: original, with: replacement)

@@ -119,8 +119,14 @@ struct MemberDeltaTests {
 /// A logger that keeps the messages it is given (debug and up).
 final class RecordingLog: Sendable {
     private let store = Mutex<[String]>([])
+    private let reasonStore = Mutex<[String]>([])
     var messages: [String] { store.withLock { $0 } }
-    func clear() { store.withLock { $0.removeAll() } }
+    /// Each message that gave a reason (`because`), as "message: reason".
+    var reasons: [String] { reasonStore.withLock { $0 } }
+    func clear() {
+        store.withLock { $0.removeAll() }
+        reasonStore.withLock { $0.removeAll() }
+    }
 
     var logger: Logger {
         var logger = Logger(label: "test") { _ in Handler(log: self) }
@@ -136,6 +142,9 @@ final class RecordingLog: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(event: LogEvent) { log.store.withLock { $0.append(event.message.description) } }
+        func log(event: LogEvent) {
+            log.store.withLock { $0.append(event.message.description) }
+            if let because = event.metadata?["because"] { log.reasonStore.withLock { $0.append("\(event.message): \(because)") } }
+        }
     }
 }

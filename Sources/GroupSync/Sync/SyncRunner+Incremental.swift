@@ -93,6 +93,11 @@ extension SyncRunner {
         var reader = DirectoryReader(directory: effective, logger: logger)
         reader.skipsReferences = flavour == .activeDirectory
         let incremental = IncrementalReader(reader: reader, mapping: mapping, store: store, logger: logger)
+        if usesMemberDeltas, let log = directory.incremental.accessLog, state.method == "syncrepl",
+           let delta = try await incremental.readAccessLogDeltas(
+               session, changed: changes.ids, log: log, since: state.cookie, until: changes.state.cookie) {
+            return .incremental(IncrementalRead(wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective))
+        }
         if usesMemberDeltas, let delta = try await incremental.readMemberDeltas(session, changed: changes.ids) {
             return .incremental(IncrementalRead(wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective))
         }

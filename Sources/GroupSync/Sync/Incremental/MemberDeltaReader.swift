@@ -107,10 +107,33 @@ extension IncrementalReader {
             guard let ref = leaving[member] else { return skip("a stored member of group \(group) has no id") }
             current.members[group, default: []].insert(ref)
         }
-        var added: [String: Set<String>] = [:], left: [String: Set<String>] = [:]
+        var digests: [String: MemberDigest] = [:]
         for id in ids {
             guard let digest = stored[id]?.digest else { return skip("group \(id) has no member digest") }
-            // A value spelled otherwise than the stored key but naming the same member: no change.
+            digests[id] = digest
+        }
+        let namedMembers = clock.now
+        let effective = try completeMemberDelta(digests: digests, wanted: &wanted, current: &current, directGroups: nil)
+        logger.info("read member changes", metadata: [
+            "directory": "\(name)", "groups": "\(ids.count)", "values added": "\(addedKeys.count)", "values removed": "\(removed.count)",
+            "timings": .string(
+                "kinds \(kindsRead - started), stored \(storedRead - kindsRead), read \(fetched - storedRead), compared \(compared - fetched), "
+                    + "resolved \(namedMembers - compared), effective \(clock.now - namedMembers)"),
+        ])
+        return MemberDelta(wanted: wanted, current: current, effective: effective)
+    }
+
+    /// Finishes the narrow snapshots of a member-value run: drops values that name a member
+    /// on both sides (spelled otherwise, same member), updates each changed group's digest
+    /// by the members that came and went, and works out the effective-membership change user
+    /// by user from their direct groups (`directGroups`, read here when nil) and the stored
+    /// nesting; the groups that change names the report names are added to both snapshots.
+    func completeMemberDelta(
+        digests: [String: MemberDigest], wanted: inout Snapshot, current: inout Snapshot, directGroups: [String: Set<String>]?
+    ) throws -> EffectiveDelta {
+        let name = directory.name
+        var added: [String: Set<String>] = [:], left: [String: Set<String>] = [:]
+        for (id, digest) in digests {
             let both = (wanted.members[id] ?? []).intersection(current.members[id] ?? [])
             if !both.isEmpty {
                 wanted.members[id]?.subtract(both)
@@ -128,26 +151,18 @@ extension IncrementalReader {
             current.memberDigests[id] = digest
             wanted.memberDigests[id] = updated
         }
-
-        let namedMembers = clock.now
         let edges = try store.groupEdges(directory: name)
         var parents: [String: Set<String>] = [:]
         for (parent, children) in edges { for child in children { parents[child, default: []].insert(parent) } }
-        let direct = try store.directGroups(directory: name, userIDs: Set(added.keys).union(left.keys))
+        let direct = try directGroups ?? store.directGroups(directory: name, userIDs: Set(added.keys).union(left.keys))
         let effective = EffectiveDelta.of(added: added, removed: left, directGroups: direct, parents: parents)
         // The groups the report names, for their names.
         var named = Set(effective.gained.map(\.groupID)).union(effective.lost.map(\.groupID))
-        named.subtract(ids)
+        named.subtract(digests.keys)
         for (id, group) in try store.groups(directory: name, ids: named) {
             wanted.groups[id] = group
             current.groups[id] = group
         }
-        logger.info("read member changes", metadata: [
-            "directory": "\(name)", "groups": "\(ids.count)", "values added": "\(addedKeys.count)", "values removed": "\(removed.count)",
-            "timings": .string(
-                "kinds \(kindsRead - started), stored \(storedRead - kindsRead), read \(fetched - storedRead), compared \(compared - fetched), "
-                    + "resolved \(namedMembers - compared), effective \(clock.now - namedMembers)"),
-        ])
-        return MemberDelta(wanted: wanted, current: current, effective: effective)
+        return effective
     }
 }
