@@ -58,6 +58,25 @@ struct CheckTests {
         #expect(answer.store.status == .pass)
     }
 
+    @Test("incremental.access_log: readable with records, empty, or a wrong suffix (a warning: runs go on without it)")
+    func accessLog() async throws {
+        let directory = try await TestDirectory.start(SyncFixture.standard)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("groupsync-check-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var config = try config(directory, folder: folder)
+        config.directories[0].incremental.accessLog = "cn=accesslog"
+        let empty = try #require(await checkSteps(config)["access log"])
+        #expect(empty.status == .warn && empty.detail.contains("holds no write records"), "\(empty)")
+        try directory.modify("dn: \(DirectoryFixture.serviceDN)\nchangetype: modify\nreplace: description\ndescription: one\n")
+        let one = try #require(await checkSteps(config)["access log"])
+        #expect(one.status == .pass && one.detail.hasPrefix("cn=accesslog readable (write records from 20"), "\(one)")
+        try directory.modify("dn: \(DirectoryFixture.serviceDN)\nchangetype: modify\nreplace: description\ndescription: two\n")
+        #expect(try #require(await checkSteps(config)["access log"]).status == .pass)
+        config.directories[0].incremental.accessLog = "cn=auditlog"
+        let wrong = try #require(await checkSteps(config)["access log"])
+        #expect(wrong.status == .warn && wrong.detail.contains("cn=auditlog") && wrong.hint?.contains("no entry with that DN") == true, "\(wrong)")
+    }
+
     @Test("wrong password, wrong CA, wrong host name, wrong base DN, server down: each fails at its step")
     func failures() async throws {
         let directory = try await TestDirectory.start(SyncFixture.standard)

@@ -111,6 +111,7 @@ public struct ConnectionChecker: Sendable {
         if directory.schedule?.watch == true && flavour != .activeDirectory && !root.supportsContentSynchronization { status = .warn }
         steps.append(.init("root DSE", status, facts.joined(separator: "; "),
                            hint: root.supportsPagedResults ? nil : "without paged results a large search may hit the server's size limit"))
+        if let log = directory.incremental.accessLog { steps.append(await accessLogStep(session, log: log)) }
         let effective = directory.effective(for: flavour)
         for (label, search, attributes) in [
             ("users", effective.users, directory.mapping(for: flavour).userAttributes), ("groups", effective.groups, ["1.1"]),
@@ -150,6 +151,29 @@ public struct ConnectionChecker: Sendable {
             }
         }
         return steps
+    }
+
+    /// `incremental.access_log`: whether the bind account finds write records under it. Runs
+    /// go on without a log they cannot read, so a problem here is a warning.
+    private func accessLogStep(_ session: LDAPSession, log: String) async -> CheckAnswer.Step {
+        let request = LDAPSearchRequest(
+            base: log, scope: .one, filter: "(objectClass=auditWriteObject)", attributes: ["reqStart"], pageSize: nil, sizeLimit: 1)
+        do {
+            let result = try await session.searchAll(request)
+            guard let first = result.entries.first else {
+                return .init("access log", .warn, "\(log) holds no write records the bind account can read",
+                             hint: "a new log is used once it holds a record from before a run's position; otherwise check the bind account's read access to \(log)")
+            }
+            return .init("access log", .pass, "\(log) readable (write records from \(first.string("reqStart") ?? "?"))")
+        } catch let error as LDAPError where error.code == .sizeLimitExceeded {
+            return .init("access log", .pass, "\(log) readable (write records present)")
+        } catch let error as LDAPError {
+            return .init("access log", .warn, "incremental.access_log \(log): \(error)",
+                         hint: error.code == .noSuchObject ? "no entry with that DN: check incremental.access_log (the accesslog overlay's olcAccessLogDB suffix)"
+                             : "runs read changed groups whole while the log cannot be read")
+        } catch {
+            return .init("access log", .warn, "incremental.access_log \(log): \(error)")
+        }
     }
 
     private func tlsStep(_ session: LDAPSession, directory: DirectoryConfig, host: String?) async -> CheckAnswer.Step {
