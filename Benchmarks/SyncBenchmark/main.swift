@@ -47,6 +47,10 @@ clock = ContinuousClock.now
 let directory = try await TestDirectory.start(DirectoryFixture(entries: DirectoryFixture.skeleton(), ldifFile: ldif))
 say(String(format: "  loaded into slapd with slapadd -q in %.1f s", seconds(ContinuousClock.now - clock)))
 try? FileManager.default.removeItem(atPath: ldif)
+// A write the access log records before the first sync (the bind account's description): a
+// log in use reaches back past every position a run keeps, and incremental runs can take
+// member changes from it (`incremental.access_log`); an empty log cannot show it missed nothing.
+try directory.modify("dn: \(DirectoryFixture.serviceDN)\nchangetype: modify\nreplace: description\ndescription: groupsync's bind account\n")
 
 try writeSecret(DirectoryFixture.servicePassword + "\n", to: work.appendingPathComponent("password"))
 // GROUPSYNC_BENCH_STORE=postgres (`make benchmark-postgres`): the same steps with the store
@@ -74,6 +78,8 @@ try """
         groups:
           base: \(BenchmarkData.groupsBase)
           filter: (objectClass=groupOfNames)
+        incremental:
+          access_log: cn=accesslog
         limits:
           max_membership_deletions: 100%
 
@@ -106,10 +112,29 @@ let config = ["--config", work.appendingPathComponent("groupsync.yaml").path]
 // `incremental: {method: off}`): every run is full, and groups whose entryCSN did not move
 // are not fetched with their members.
 let configText = try String(contentsOf: work.appendingPathComponent("groupsync.yaml"), encoding: .utf8)
-let fullConfigText = configText.replacingOccurrences(of: "    limits:\n", with: "    incremental:\n      method: off\n    limits:\n")
-precondition(fullConfigText != configText, "the benchmark configuration has no limits key to put incremental beside")
+let accessLogLine = "      access_log: cn=accesslog\n"
+let fullConfigText = configText.replacingOccurrences(of: accessLogLine, with: "      method: off\n")
+precondition(fullConfigText != configText, "the benchmark configuration has no access_log key to turn incremental runs off at")
 try fullConfigText.write(to: work.appendingPathComponent("groupsync-full.yaml"), atomically: true, encoding: .utf8)
 let fullConfig = ["--config", work.appendingPathComponent("groupsync-full.yaml").path]
+
+/// Copies the SQLite store (its file, WAL and shared memory: no process has it open) to
+/// `folder`, and writes a configuration that uses the copy, without the access log; returns
+/// the `--config` arguments.
+func copyStore(named folder: String, withoutAccessLog: Bool) throws -> [String] {
+    let files = FileManager.default
+    let source = work.appendingPathComponent("store"), target = work.appendingPathComponent(folder)
+    try? files.removeItem(at: target)
+    try files.createDirectory(at: target, withIntermediateDirectories: true)
+    for name in try files.contentsOfDirectory(atPath: source.path) where name.hasPrefix("groupsync.sqlite") {
+        try files.copyItem(at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
+    }
+    var text = configText.replacingOccurrences(of: "path: store/groupsync.sqlite", with: "path: \(folder)/groupsync.sqlite")
+    if withoutAccessLog { text = text.replacingOccurrences(of: "    incremental:\n" + accessLogLine, with: "") }
+    let path = work.appendingPathComponent("groupsync-\(folder).yaml")
+    try text.write(to: path, atomically: true, encoding: .utf8)
+    return ["--config", path.path]
+}
 
 struct Measurement {
     var name: String
@@ -178,10 +203,19 @@ var current = members.mapValues(Set.init)
     return changes
 }
 try directory.modify(membershipChanges(offset: 0))
+// The same run without the access log (each changed group read again and compared with its
+// stored members), on a copy of the store: SQLite only.
+let wholeConfig = postgres == nil ? try copyStore(named: "store-whole", withoutAccessLog: true) : nil
 (time, memory) = try measure(groupsync, ["sync"] + config)
-results.append(Measurement(name: "incremental run after 1,000 membership changes", seconds: time, peakMiB: memory))
+results.append(Measurement(name: "incremental run after 1,000 membership changes (from the access log)", seconds: time, peakMiB: memory))
 let incrementalSeconds = time
 say(String(format: "  incremental run after 1,000 changes: %.2f s", time))
+if let wholeConfig {
+    (time, memory) = try measure(groupsync, ["sync"] + wholeConfig)
+    results.append(Measurement(name: "the same run without the access log (changed groups read whole)", seconds: time, peakMiB: memory))
+    say(String(format: "  the same run without the access log: %.2f s", time))
+}
+let wholeGroupsSeconds = wholeConfig == nil ? nil : time
 try directory.modify(membershipChanges(offset: 3))
 (time, memory) = try measure(groupsync, ["sync", "--full"] + config)
 results.append(Measurement(name: "full run after another 1,000 membership changes", seconds: time, peakMiB: memory))
@@ -192,6 +226,7 @@ if ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_SYNC_ONLY"] != nil {
     for result in results {
         say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / results[0].seconds, result.peakMiB))
     }
+    say(String(format: "incremental / full after 1,000 changes: %.1f%%", incrementalSeconds / fullSeconds * 100))
     if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
         say("holding the directory for \(seconds) s: \(directory.ldapURL), configs \(config[1]) and \(fullConfig[1])")
         try await Task.sleep(for: .seconds(seconds))
@@ -257,6 +292,9 @@ for result in results {
     say(String(format: "| %@ | %.2f s | %.2f | %.0f MiB |", result.name, result.seconds, result.seconds / raw, result.peakMiB))
 }
 say(String(format: "\nincremental / full after 1,000 changes: %.1f%% (target ≤ 5%%)", incrementalSeconds / fullSeconds * 100))
+if let wholeGroupsSeconds {
+    say(String(format: "  without the access log (changed groups read whole): %.1f%%", wholeGroupsSeconds / fullSeconds * 100))
+}
 say(String(format: "watch mode, ldapmodify → verify answers (batch window %llds, %d changes): median %.2f s, p99 %.2f s, max %.2f s (target p99 ≤ window + 1 s)",
     watchWindow.components.seconds, watchDelays.count, percentile(watchDelays, 0.5), percentile(watchDelays, 0.99), watchDelays.last ?? 0))
 say(String(format: "  the daemon used %.1f s of CPU while the changes came", watchCPU))
