@@ -35,9 +35,11 @@ public struct EffectiveDelta: Sendable, Equatable {
             above[group] = seen
             return seen
         }
-        /// Whether a group is at or above one of `groups`.
+        /// Whether a group is at or above one of `groups`. Most groups are in no other: they
+        /// reach only themselves, without a closure built for each.
         func reaches(_ groups: Set<String>, _ target: String) -> Bool {
-            groups.contains { closure($0).contains(target) }
+            if groups.contains(target) { return true }
+            return groups.contains { parents[$0] != nil && closure($0).contains(target) }
         }
         for user in Set(added.keys).union(removed.keys) {
             let joined = added[user] ?? [], left = removed[user] ?? []
