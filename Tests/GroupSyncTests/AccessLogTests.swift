@@ -44,43 +44,7 @@ struct AccessLogTests {
 
         // Now it does: members added and removed, one in capitals, in a nesting and a cycle.
         log.clear()
-        try harness.directory.modify("""
-            dn: \(Self.group("eng"))
-            changetype: modify
-            add: member
-            member: \(Self.user(15))
-            -
-            delete: member
-            member: \(Self.user(0))
-
-            dn: \(Self.group("ops"))
-            changetype: modify
-            delete: member
-            member: \(Self.user(10))
-            -
-            add: member
-            member: \(Self.user(0))
-
-            dn: \(Self.group("all"))
-            changetype: modify
-            add: member
-            member: \(Self.user(1))
-            -
-            delete: member
-            member: \(Self.user(29))
-
-            dn: \(Self.group("loop-a"))
-            changetype: modify
-            add: member
-            member: \(Self.user(27))
-
-            dn: \(Self.group("flat"))
-            changetype: modify
-            delete: member
-            member: \(Self.user(26))
-            -
-            add: member
-            member: UID=USER0028,OU=PEOPLE,DC=EXAMPLE,DC=COM
+        try harness.directory.modify(MemberDeltaTests.memberChanges + """
 
             dn: \(Self.group("flat"))
             changetype: modify

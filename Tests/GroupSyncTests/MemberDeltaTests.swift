@@ -29,22 +29,10 @@ struct MemberDeltaTests {
         return fixture
     }
 
-    @Test(
-        "member-only changes are compared value by value: the same changes and store as whole member sets and a full sync",
-        arguments: SyncHarness.Backend.allCases)
-    func sameAsWholeSets(backend: SyncHarness.Backend) async throws {
-        let harness = try await SyncHarness(fixture: Self.fixture, limits: ContentSyncTests.limits, backend: backend)
-        let log = RecordingLog()
-        let byValue = SyncRunner(config: harness.config, store: harness.store, logger: log.logger)
-        // Whole member sets, into a store of its own (SQLite whichever store the harness has).
-        let other = try Store(path: harness.folder.appendingPathComponent("whole/groupsync.sqlite").path)
-        var wholeSets = SyncRunner(config: harness.config, store: other, logger: quietLogger)
-        wholeSets.usesMemberDeltas = false
-        for runner in [byValue, wholeSets] {
-            #expect(try await runner.run(SyncRequest()).first?.run.outcome == .applied)
-        }
-
-        try harness.directory.modify("""
+    /// Members added to and removed from eng, ops, all (above both), a group of the cycle,
+    /// and flat (one value in capitals): five values added, four removed.
+    static var memberChanges: String {
+        """
             dn: \(Self.group("eng"))
             changetype: modify
             add: member
@@ -82,7 +70,25 @@ struct MemberDeltaTests {
             add: member
             member: UID=USER0028,OU=PEOPLE,DC=EXAMPLE,DC=COM
 
-            """)
+            """
+    }
+
+    @Test(
+        "member-only changes are compared value by value: the same changes and store as whole member sets and a full sync",
+        arguments: SyncHarness.Backend.allCases)
+    func sameAsWholeSets(backend: SyncHarness.Backend) async throws {
+        let harness = try await SyncHarness(fixture: Self.fixture, limits: ContentSyncTests.limits, backend: backend)
+        let log = RecordingLog()
+        let byValue = SyncRunner(config: harness.config, store: harness.store, logger: log.logger)
+        // Whole member sets, into a store of its own (SQLite whichever store the harness has).
+        let other = try Store(path: harness.folder.appendingPathComponent("whole/groupsync.sqlite").path)
+        var wholeSets = SyncRunner(config: harness.config, store: other, logger: quietLogger)
+        wholeSets.usesMemberDeltas = false
+        for runner in [byValue, wholeSets] {
+            #expect(try await runner.run(SyncRequest()).first?.run.outcome == .applied)
+        }
+
+        try harness.directory.modify(Self.memberChanges)
         let fast = try #require(try await byValue.run(SyncRequest()).first)
         let slow = try #require(try await wholeSets.run(SyncRequest()).first)
         #expect(fast.run.mode == .incremental && fast.run.outcome == .applied, "\(fast.run.message ?? "")")
