@@ -96,7 +96,8 @@ struct ConnectionTests {
         let session = try await LDAPSession.connect(directory.options())
         let dse = try await session.rootDSE()
         #expect(dse.flavour == .openLDAP)
-        #expect(dse.namingContexts == [ClientFixture.suffix])
+        // The directory's suffix, then the accesslog overlay's database the test slapd has.
+        #expect(dse.namingContexts == [ClientFixture.suffix, "cn=accesslog"])
         #expect(dse.supportsPagedResults)
         #expect(dse.supportsStartTLS)
         #expect(dse.supportedLDAPVersions.contains("3"))
