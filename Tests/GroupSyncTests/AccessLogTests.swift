@@ -61,6 +61,9 @@ struct AccessLogTests {
         let slow = try #require(try await wholeSets.run(SyncRequest()).first)
         #expect(fast.run.mode == .incremental && fast.run.outcome == .applied, "\(fast.run.message ?? "")")
         #expect(log.messages.contains("read member changes from the access log"), "\(log.messages) \(log.reasons)")
+        // `runs show` says where the changes came from; the run that read the groups says nothing.
+        #expect(fast.run.message == "member changes from the access log cn=accesslog (7 write records)", "\(fast.run.message ?? "")")
+        #expect(slow.run.message == nil)
         #expect(!log.messages.contains("read member changes"), "\(log.messages)")
         #expect(fast.run.counts == slow.run.counts)
         // user0005 came and went in one window: no change.

@@ -12,6 +12,8 @@ extension SyncRunner {
         var state: SyncState
         /// Set when the snapshots hold only the members that changed (``MemberDelta``).
         var effective: EffectiveDelta?
+        /// Where the changes came from when it is worth saying (the access log).
+        var note: String?
     }
 
     /// What an incremental attempt came to: the changes, or the reason the run is full.
@@ -96,7 +98,8 @@ extension SyncRunner {
         if usesMemberDeltas, let log = directory.incremental.accessLog, state.method == "syncrepl",
            let delta = try await incremental.readAccessLogDeltas(
                session, changed: changes.ids, log: log, since: state.cookie, until: changes.state.cookie) {
-            return .incremental(IncrementalRead(wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective))
+            return .incremental(IncrementalRead(
+                wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective, note: delta.note))
         }
         if usesMemberDeltas, let delta = try await incremental.readMemberDeltas(session, changed: changes.ids) {
             return .incremental(IncrementalRead(wanted: delta.wanted, current: delta.current, state: changes.state, effective: delta.effective))

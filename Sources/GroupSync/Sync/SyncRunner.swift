@@ -295,6 +295,8 @@ public struct SyncRunner: Sendable {
         if let fullReason, incremental == nil {
             // Why this run read everything, for `runs show` (a message of its own goes first).
             run.message = "full run: \(fullReason)"
+        } else if let note = incremental?.note {
+            run.message = note
         }
         if request.dryRun {
             run.outcome = .dryRun

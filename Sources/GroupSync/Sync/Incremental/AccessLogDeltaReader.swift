@@ -106,7 +106,9 @@ extension IncrementalReader {
             "timings": .string(
                 "stored \(storedRead - started), log \(logRead - storedRead), resolved \(compared - logRead), effective \(clock.now - compared)"),
         ])
-        return MemberDelta(wanted: wanted, current: current, effective: effective)
+        return MemberDelta(
+            wanted: wanted, current: current, effective: effective,
+            note: "member changes from the access log \(log) (\(records.count) write record\(records.count == 1 ? "" : "s"))")
     }
 
     /// Whether the log still holds a write at or before `csn`.

@@ -9,6 +9,8 @@ struct MemberDelta {
     var wanted: Snapshot
     var current: Snapshot
     var effective: EffectiveDelta
+    /// Where the values came from, for the run's message (`runs show`), when not the usual.
+    var note: String?
 }
 
 extension IncrementalReader {
