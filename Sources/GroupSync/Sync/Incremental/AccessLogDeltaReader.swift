@@ -52,7 +52,12 @@ extension IncrementalReader {
                 return skip("the access log holds nothing at or before the last run's position \(from): records after it may have been purged")
             }
             records = try await logRecords(after: from, upTo: to, log: log, session: session)
-        } catch let error as LDAPError where ![.serverDown, .timeout, .connectError].contains(error.code) {
+        } catch let error as LDAPError where [.serverDown, .timeout, .connectError].contains(error.code) {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Refused, missing, size-limited or unreadable: the groups are read as before.
             logger.warning("the access log could not be read; changed groups are read whole", metadata: [
                 "directory": "\(name)", "access_log": "\(log)", "error": "\(error)",
             ])
