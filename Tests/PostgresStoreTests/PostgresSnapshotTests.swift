@@ -97,6 +97,31 @@ struct PostgresSnapshotTests {
         #expect(try postgres.snapshot(directory: "corp") == second)
     }
 
+    @Test("a run that writes a tenth of the snapshot or more brings the planner's statistics up to date; a small one leaves them")
+    func statistics() async throws {
+        let pair = try await StorePair.make()
+        let postgres = pair.postgres
+        let session = try postgres.coordinationSession()
+        defer { session.close() }
+        /// pg_class.reltuples: -1 until the table is first analyzed (or vacuumed).
+        func estimated(_ table: String) throws -> Double {
+            let rows = try session.query("SELECT reltuples::float8 FROM pg_class WHERE relname = \(table) AND relkind = 'r'")
+            return try rows.first!.decode(Double.self)
+        }
+        let first = Self.directory(users: 2_000, groups: 40)
+        func run() -> RunRecord { RunRecord(directory: "corp", trigger: .manual, mode: .full, outcome: .applied, startedAt: Date(), finishedAt: Date()) }
+        #expect(try estimated("membership") < 0)
+        let plan = Planner.plan(wanted: first, current: try postgres.snapshot(directory: "corp"))
+        #expect(plan.changeCount >= 1_000)
+        try postgres.apply(plan, run: run())
+        #expect(try estimated("user") == 2_000)
+        #expect(try estimated("membership") == Double(first.membershipCount))
+        // A run of a few changes does not analyze: the estimate stays where the last ANALYZE left it.
+        try postgres.apply(Planner.plan(wanted: Self.changed(first), current: try postgres.snapshot(directory: "corp")), run: run())
+        #expect(try postgres.totals(directory: "corp").users == 1_998)
+        #expect(try estimated("user") == 2_000)
+    }
+
     @Test("a plan that does not match the stored snapshot applies nothing, run record included")
     func inconsistentPlan() async throws {
         let (_, settings) = try await PostgresServer.shared.freshDatabase()
