@@ -58,4 +58,23 @@ struct WatchTests {
         #expect(try await within(Self.window + 4) { try await landed(harness, "alice", "sales") } != nil, "\(harness.log.suffix(2000))")
         #expect(await harness.stopDaemon() == 0)
     }
+
+    @Test("with incremental.access_log the daemon's watch batches take member changes from the log once it reaches back")
+    func watchFromAccessLog() async throws {
+        let harness = try await DaemonHarness(
+            schedule: "    schedule:\n      watch: true\n      batch_window: \(Int(Self.window))s\n    incremental:\n      access_log: cn=accesslog")
+        try await harness.startDaemon()
+        #expect(try await harness.eventually { harness.log.contains("watching for changes") }, "\(harness.log)")
+        // The log holds nothing from before the daemon's first position: this batch reads the group.
+        try harness.directory.modify("dn: cn=finance,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: uid=dave,ou=people,dc=example,dc=com\n\n")
+        #expect(try await within(Self.window + 4) { try await landed(harness, "dave", "finance") } != nil, "\(harness.log.suffix(2000))")
+        #expect(try harness.store().runs(directory: "corp", limit: 1).first?.message == nil)
+        // Now it reaches back: the next batch's change comes from the log.
+        try harness.directory.modify("dn: cn=sales,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: uid=bob,ou=people,dc=example,dc=com\n\n")
+        #expect(try await within(Self.window + 4) { try await landed(harness, "bob", "sales") } != nil, "\(harness.log.suffix(2000))")
+        let run = try #require(try harness.store().runs(directory: "corp", limit: 1).first)
+        #expect(run.trigger == .watch && run.mode == .incremental && run.counts.memberships.added == 1, "\(run)")
+        #expect(run.message == "member changes from the access log cn=accesslog (1 write record)", "\(run.message ?? "")")
+        #expect(await harness.stopDaemon() == 0)
+    }
 }
