@@ -97,6 +97,23 @@ struct PostgresSnapshotTests {
         #expect(try postgres.snapshot(directory: "corp") == second)
     }
 
+    @Test("a plan naming more stored objects than are looked up by id (a large first sync) reads every ref: the same snapshot as SQLite")
+    func manyNamedObjects() async throws {
+        let pair = try await StorePair.make()
+        let (sqlite, postgres) = (pair.sqlite, pair.postgres)
+        // Every user is in a group: the first sync's members name all 21,000 of them.
+        let first = Self.directory(users: 21_000, groups: 30)
+        for wanted in [first, Self.changed(first)] {
+            let run = RunRecord(directory: "corp", trigger: .manual, mode: .full, outcome: .applied, startedAt: Date(), finishedAt: Date())
+            try sqlite.apply(Planner.plan(wanted: wanted, current: try sqlite.snapshot(directory: "corp")), run: run)
+            try postgres.apply(Planner.plan(wanted: wanted, current: try postgres.snapshot(directory: "corp")), run: run)
+            let stored = try postgres.snapshot(directory: "corp")
+            #expect(stored == wanted)
+            #expect(stored.memberDigests == (try sqlite.header(directory: "corp").memberDigests))
+            #expect(stored.groupMarkers == (try sqlite.header(directory: "corp").groupMarkers))
+        }
+    }
+
     @Test("a run that writes a tenth of the snapshot or more brings the planner's statistics up to date; a small one leaves them")
     func statistics() async throws {
         let pair = try await StorePair.make()
