@@ -16,8 +16,9 @@ struct PostgresSnapshotWriter {
         let (userIDs, groupIDs) = Self.named(by: plan)
         // A few objects (an incremental run's): their refs by id. Many (a first sync, a large
         // full run): every ref at once, cheaper than a list of tens of thousands of ids.
-        var users = try userIDs.count + groupIDs.count > Self.targetedRefsLimit ? refs("user") : refs("user", ids: userIDs)
-        var groups = try userIDs.count + groupIDs.count > Self.targetedRefsLimit ? refs("group") : refs("group", ids: groupIDs)
+        let all = userIDs.count + groupIDs.count > Self.targetedRefsLimit
+        var users = try refs("user", ids: all ? nil : userIDs)
+        var groups = try refs("group", ids: all ? nil : groupIDs)
         func ref(_ member: MemberRef) throws -> Int64 {
             guard let found = member.kind == .user ? users[member.id] : groups[member.id] else {
                 throw PostgresStoreError("the plan does not match the stored snapshot: no stored \(member.kind.rawValue) with id \(member.id)")
@@ -171,30 +172,15 @@ struct PostgresSnapshotWriter {
         return (users, groups)
     }
 
-    /// The stored refs of some of the directory's users or groups, by id.
-    private func refs(_ table: String, ids: Set<String>) throws -> [String: Int64] {
+    /// The stored refs of the directory's users or groups by id: those with `ids`, or all.
+    private func refs(_ table: String, ids: Set<String>? = nil) throws -> [String: Int64] {
         var refs: [String: Int64] = [:]
-        guard !ids.isEmpty else { return refs }
-        for row in try transaction.query(PostgresQuery(unsafeSQL: "SELECT id, ref FROM \"\(table)\" WHERE directory = $1 AND id = ANY($2)", binds: {
-            var binds = PostgresBindings()
-            binds.append(directory)
-            binds.append(Array(ids))
-            return binds
-        }())) {
-            let (id, ref) = try row.decode((String, Int64).self)
-            refs[id] = ref
-        }
-        return refs
-    }
-
-    /// The stored refs of the directory's users or groups, by id.
-    private func refs(_ table: String) throws -> [String: Int64] {
-        var refs: [String: Int64] = [:]
-        for row in try transaction.query(PostgresQuery(unsafeSQL: "SELECT id, ref FROM \"\(table)\" WHERE directory = $1", binds: {
-            var binds = PostgresBindings()
-            binds.append(directory)
-            return binds
-        }())) {
+        if ids?.isEmpty == true { return refs }
+        var binds = PostgresBindings()
+        binds.append(directory)
+        if let ids { binds.append(Array(ids)) }
+        let filter = ids == nil ? "" : " AND id = ANY($2)"
+        for row in try transaction.query(PostgresQuery(unsafeSQL: "SELECT id, ref FROM \"\(table)\" WHERE directory = $1" + filter, binds: binds)) {
             let (id, ref) = try row.decode((String, Int64).self)
             refs[id] = ref
         }

@@ -176,11 +176,6 @@ struct Reader {
         guard let node else { return IncrementalConfig() }
         let fields = try node.fields(["method", "full_every", "access_log"])
         var config = IncrementalConfig()
-        if let logNode = fields["access_log"] {
-            let base = try logNode.nonEmptyString()
-            try checkDN(base, logNode)
-            config.accessLog = base
-        }
         if let methodNode = fields["method"] {
             let text = try methodNode.string()
             guard let method = IncrementalConfig.Method(rawValue: text) else {
@@ -193,6 +188,9 @@ struct Reader {
             guard config.fullEvery >= .seconds(60) else { throw fullEvery.error("a full run more often than every minute is too often; give at least 1m") }
         }
         if let logNode = fields["access_log"] {
+            let base = try logNode.nonEmptyString()
+            try checkDN(base, logNode)
+            config.accessLog = base
             if flavour == .activedirectory {
                 throw logNode.error("the access log is OpenLDAP's accesslog overlay; Active Directory's incremental runs read member values through DirSync already")
             }
