@@ -157,7 +157,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["LDAPTestSupport", "SyncStore", "SyncConfig", "GroupSync", "GroupSyncDaemon"],
+            dependencies: [
+                "LDAPTestSupport", "SyncStore", "SyncConfig", "GroupSync", "GroupSyncDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/SyncBenchmark",
             swiftSettings: swiftSettings
         ),

@@ -2,8 +2,8 @@
 // the raw ldapsearch dump of the same entries and attributes, a first `groupsync sync` into
 // an empty store, unchanged re-syncs (full and incremental), runs after 1,000 membership
 // changes (incremental, and full after another 1,000) — wall time and peak memory of each,
-// with the ratios to the raw dump — then verification latencies, the API under load, and
-// watch mode's delay from an ldapmodify to an answering verify.
+// with the ratios to the raw dump — then verification latencies, the daemon's index after a
+// run, the API under load, and watch mode's delay from an ldapmodify to an answering verify.
 import Foundation
 import GroupSync
 import LDAPTestSupport
@@ -267,6 +267,11 @@ func percentile(_ values: [Double], _ share: Double) -> Double { values[min(valu
 // What answering costs the daemon per request, from its in-memory index (no HTTP).
 let indexAnswers = try IndexAnswers(configPath: config[1], users: data.users).run(queries: 100_000)
 
+// The daemon's index after a run that changed 1,000 memberships: the run's plan written into
+// it, against reading it again from the store.
+say("  the in-memory index after 1,000 membership changes …")
+let indexPatch = try await IndexPatch(configPath: config[1]).run(changes: membershipChanges(offset: 6), directory: directory)
+
 // The HTTP API under load (wrk, 64 connections), without and with a sync running.
 say("  API load (wrk, 64 connections, 10 s on /healthz, \(APILoad.window) s idle and \(APILoad.window) s during syncs) …")
 let api = try await APILoad(groupsync: groupsync, work: work, configPath: config[1], users: data.users).run()
@@ -307,6 +312,8 @@ say(String(
     Double(groupsSeen) / Double(explainLatencies.count), landed, verifyLatencies.count * 2, resolveMs))
 say(String(format: "verify from the daemon's in-memory index, with its JSON (the work of one API answer, in-process): %.1f µs, p99 %.0f µs, slowest %.0f µs",
     indexAnswers.microsecondsPerAnswer, indexAnswers.p99, indexAnswers.max))
+say(String(format: "the daemon's index after a run that changed %d memberships: the plan written into it in %.1f ms; read again from the store in %.2f s",
+    indexPatch.memberships, indexPatch.patchMilliseconds, indexPatch.rebuildSeconds))
 say("\n| GET /v1/verify over TCP, 64 connections | requests/s | p50 | p99 | errors |")
 say("| --- | ---: | ---: | ---: | ---: |")
 for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daemon idle", api.idle), ("while a full sync runs", api.syncing)] {

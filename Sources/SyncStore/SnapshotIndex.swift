@@ -116,22 +116,57 @@ public final class SnapshotIndex: Catalog, Sendable {
     }
 
     /// The index of what `builder` collected.
-    public init(_ builder: Builder) {
-        users = builder.users
-        groups = builder.groups
-        groupKeys = builder.groups.map(\.key)
-        userByName = builder.userByName
-        userByAddress = builder.userByAddress
-        userByDN = builder.userByDN
-        userByKey = builder.userByKey
-        userByRef = builder.userByRef
-        groupByName = builder.groupByName
-        groupByDN = builder.groupByDN
-        groupByKey = builder.groupByKey
-        userGroups = builder.userGroups
-        groupParents = builder.groupParents
-        groupUsers = builder.groupUsers
-        groupChildren = builder.groupChildren
+    public convenience init(_ builder: Builder) {
+        self.init(Parts(
+            users: builder.users, groups: builder.groups, groupKeys: builder.groups.map(\.key), userByName: builder.userByName,
+            userByAddress: builder.userByAddress, userByDN: builder.userByDN, userByKey: builder.userByKey, userByRef: builder.userByRef,
+            groupByName: builder.groupByName, groupByDN: builder.groupByDN, groupByKey: builder.groupByKey, userGroups: builder.userGroups,
+            groupParents: builder.groupParents, groupUsers: builder.groupUsers, groupChildren: builder.groupChildren))
+    }
+
+    /// Every table of an index, as values: what a patch (``applying(_:directory:)``) edits.
+    struct Parts: Equatable {
+        var users: [UserInfo]
+        var groups: [GroupInfo]
+        var groupKeys: [GroupKey]
+        var userByName: [String: [Int32]]
+        var userByAddress: [String: [Int32]]
+        var userByDN: [String: [Int32]]
+        var userByKey: [UserKey: Int32]
+        var userByRef: [Int64: Int32]
+        var groupByName: [String: [Int32]]
+        var groupByDN: [String: [Int32]]
+        var groupByKey: [GroupKey: Int32]
+        var userGroups: [[Int32]]
+        var groupParents: [[Int32]]
+        var groupUsers: [[Int32]]
+        var groupChildren: [[Int32]]
+    }
+
+    init(_ parts: Parts) {
+        users = parts.users
+        groups = parts.groups
+        groupKeys = parts.groupKeys
+        userByName = parts.userByName
+        userByAddress = parts.userByAddress
+        userByDN = parts.userByDN
+        userByKey = parts.userByKey
+        userByRef = parts.userByRef
+        groupByName = parts.groupByName
+        groupByDN = parts.groupByDN
+        groupByKey = parts.groupByKey
+        userGroups = parts.userGroups
+        groupParents = parts.groupParents
+        groupUsers = parts.groupUsers
+        groupChildren = parts.groupChildren
+    }
+
+    /// The index's tables (shared with it until edited).
+    var parts: Parts {
+        Parts(
+            users: users, groups: groups, groupKeys: groupKeys, userByName: userByName, userByAddress: userByAddress, userByDN: userByDN,
+            userByKey: userByKey, userByRef: userByRef, groupByName: groupByName, groupByDN: groupByDN, groupByKey: groupByKey,
+            userGroups: userGroups, groupParents: groupParents, groupUsers: groupUsers, groupChildren: groupChildren)
     }
 
     public var userCount: Int { users.count }

@@ -137,4 +137,55 @@ struct IndexRefreshTests {
         // Quiet: the index comes back.
         #expect(try await harness.eventually { await state.answersFromIndex })
     }
+
+    @Test("a run that changed members and fields is written into the index at once; one that added a user waits for the rebuild")
+    func patchedAtOnce() async throws {
+        let harness = try await DaemonHarness()
+        let config = try ConfigLoader.load(path: harness.configPath)
+        let store = try harness.store()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let runner = SyncRunner(config: config, store: store, logger: logger)
+        _ = try await runner.run(SyncRequest())
+        // A quiet period no test waits for: an index seen below is a patched one.
+        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .seconds(600))
+        _ = try await state.verificationService()
+        #expect(try await harness.eventually { await state.answersFromIndex })
+
+        try harness.directory.modify("""
+            dn: cn=sales,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=dave,ou=people,dc=example,dc=com
+
+            """)
+        var report = try #require(try await runner.run(SyncRequest()).first)
+        await state.snapshotChanged(by: report.plan, directory: "corp")
+        #expect(try await harness.eventually { await state.answersFromIndex })
+        #expect(await state.patchedIndexes == 1)
+        let service = try await state.verificationService()
+        #expect(service.usesIndex)
+        #expect(try await service.verify("dave", targets: [.group("sales")]).results.first?.landed == true)
+
+        // A new user: only the store knows its ref, so the store answers until a rebuild,
+        // and a member-only run after it cannot be patched into an index that lacks the user.
+        try harness.directory.add([DirectoryFixture.person("erin")])
+        report = try #require(try await runner.run(SyncRequest()).first)
+        await state.snapshotChanged(by: report.plan, directory: "corp")
+        try harness.directory.modify("""
+            dn: cn=sales,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=erin,ou=people,dc=example,dc=com
+
+            """)
+        report = try #require(try await runner.run(SyncRequest()).first)
+        await state.snapshotChanged(by: report.plan, directory: "corp")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await !state.answersFromIndex)
+        #expect(await state.patchedIndexes == 1)
+        let fromStore = try await state.verificationService()
+        #expect(!fromStore.usesIndex)
+        #expect(try await fromStore.verify("erin", targets: [.group("sales")]).results.first?.landed == true)
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GroupSync
 import LDAPTestSupport
-import SyncStore
+@testable import SyncStore
 import Testing
 import Verification
 
@@ -197,23 +197,21 @@ struct VerificationTests {
 
 @Suite("The daemon's in-memory index answers exactly as the store", .tags(.slapd))
 struct SnapshotIndexTests {
-    @Test("verify, explain and report: same JSON from the index and from the store", arguments: SyncHarness.Backend.allCases)
-    func sameAnswers(backend: SyncHarness.Backend) async throws {
-        let harness = try await VerificationFixture.harness(backend: backend)
-        try await harness.syncAndReport()
-        let index = try harness.store.loadIndex()
+    static let targets: [Target] = [
+        .policy("Permitted Finance"), .policy("Blocked Contractors"), .policy("Ghost Policy"), .policy("Legacy Policy"),
+        .policy("Empty Policy"), .policy("Examine All"), .profileGroup("PS Finance"), .profileGroup("Partners"), .group("finance"),
+        .group("cn=all-finance,ou=groups,dc=example,dc=com"), .group("empty"), .group("no-such-group"),
+    ]
+    static let names = [
+        "alice", "bob", "carol", "dave", "js", "ALICE@example.com", "a.archer@example.com", "alice.alias@example.com",
+        "uid=bob,ou=people,dc=example,dc=com", #"uid=js+cn=SMITH\2c JOHN,ou=people,dc=example,dc=com"#, "alcie", "nobody",
+    ]
+
+    /// verify, explain and report give the same JSON from `index` as from the store.
+    static func expectSameAnswers(_ index: SnapshotIndex, _ harness: SyncHarness, names: [String] = names) async throws {
         let now = Date()
         let fromStore = try VerificationService(config: harness.config, store: harness.store, logger: quietLogger, now: { now })
         let fromIndex = try VerificationService(config: harness.config, store: harness.store, index: index, logger: quietLogger, now: { now })
-        let targets: [Target] = [
-            .policy("Permitted Finance"), .policy("Blocked Contractors"), .policy("Ghost Policy"), .policy("Legacy Policy"),
-            .policy("Empty Policy"), .policy("Examine All"), .profileGroup("PS Finance"), .profileGroup("Partners"), .group("finance"),
-            .group("cn=all-finance,ou=groups,dc=example,dc=com"), .group("empty"), .group("no-such-group"),
-        ]
-        let names = [
-            "alice", "bob", "carol", "dave", "js", "ALICE@example.com", "a.archer@example.com", "alice.alias@example.com",
-            "uid=bob,ou=people,dc=example,dc=com", #"uid=js+cn=SMITH\2c JOHN,ou=people,dc=example,dc=com"#, "alcie", "nobody",
-        ]
         for name in names {
             let a = try SyncJSON.encode(try await fromStore.verify(name, targets: targets))
             let b = try SyncJSON.encode(try await fromIndex.verify(name, targets: targets))
@@ -224,6 +222,91 @@ struct SnapshotIndexTests {
             #expect(explainA.closeMatches == explainB.closeMatches)
         }
         #expect(try SyncJSON.encode(fromStore.report()) == SyncJSON.encode(fromIndex.report()))
+    }
+
+    @Test("verify, explain and report: same JSON from the index and from the store", arguments: SyncHarness.Backend.allCases)
+    func sameAnswers(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
+        try await harness.syncAndReport()
+        try await Self.expectSameAnswers(try harness.store.loadIndex(), harness)
+    }
+
+    @Test("a run's plan written into the index gives the index a rebuild from the store gives",
+          arguments: SyncHarness.Backend.allCases)
+    func patched(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
+        try await harness.syncAndReport()
+        let before = try harness.store.loadIndex()
+        // Members added and removed (users and a group), a group renamed, a user renamed
+        // (uid and DN; the test slapd's refint overlay renames its member values), users' mail and aliases changed.
+        try harness.directory.modify("""
+            dn: cn=finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            delete: member
+            member: uid=alice,ou=people,dc=example,dc=com
+            -
+            add: member
+            member: uid=carol,ou=people,dc=example,dc=com
+            member: uid=dave,ou=people,dc=example,dc=com
+
+            dn: cn=legacy,ou=groups,dc=example,dc=com
+            changetype: modrdn
+            newrdn: cn=heritage
+            deleteoldrdn: 1
+
+            dn: cn=contractors,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: cn=heritage,ou=groups,dc=example,dc=com
+
+            dn: cn=all-finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=carol,ou=people,dc=example,dc=com
+
+            dn: uid=bob,ou=people,dc=example,dc=com
+            changetype: modrdn
+            newrdn: uid=robert
+            deleteoldrdn: 1
+
+            dn: uid=carol,ou=people,dc=example,dc=com
+            changetype: modify
+            replace: mail
+            mail: c.clark@example.com
+            -
+            add: objectClass
+            objectClass: mailAliases
+            -
+            add: mailAlternateAddress
+            mailAlternateAddress: carol.c@example.com
+
+            dn: uid=alice,ou=people,dc=example,dc=com
+            changetype: modify
+            delete: mailAlternateAddress
+            mailAlternateAddress: a.archer@example.com
+
+            """)
+        let report = try await harness.sync()
+        #expect(report.run.outcome == .applied)
+        let plan = try #require(report.plan)
+        #expect(plan.usersChanged.count == 3 && plan.groupsChanged.count == 1)
+        #expect(plan.membershipsAdded.count == 4 && plan.membershipsRemoved.count == 1)
+        let patched = try #require(before.applying(plan, directory: "corp"))
+        let rebuilt = try harness.store.loadIndex()
+        #expect(patched.parts == rebuilt.parts)
+        #expect(patched.parts != before.parts)
+        // Written twice (a rebuild that had already read the run): nothing changes twice.
+        #expect(rebuilt.applying(plan, directory: "corp")?.parts == rebuilt.parts)
+        try await Self.expectSameAnswers(
+            patched, harness, names: Self.names + ["robert", "c.clark@example.com", "carol.c@example.com", "uid=robert,ou=people,dc=example,dc=com"])
+
+        // A user added has a store ref only the store knows: no patch, a rebuild.
+        try harness.directory.add([DirectoryFixture.person("erin", name: "Erin Evans")])
+        let added = try #require(try await harness.sync().plan)
+        #expect(added.usersAdded.count == 1)
+        #expect(rebuilt.applying(added, directory: "corp") == nil)
+        // Another directory's name finds none of the plan's objects.
+        #expect(rebuilt.applying(plan, directory: "elsewhere") == nil)
     }
 }
 

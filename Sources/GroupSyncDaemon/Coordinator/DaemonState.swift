@@ -3,6 +3,7 @@ import GroupSync
 import Logging
 import PostgresStore
 import SyncConfig
+import SyncCore
 import SyncStore
 
 /// What the daemon's services share: the configuration in force (replaced on SIGHUP), the
@@ -45,13 +46,25 @@ public actor DaemonState {
         return try VerificationService(config: config, store: store, logger: logger)
     }
 
-    /// A run changed the store: answer from the store at once, and from a new index once
-    /// the store has been quiet for ``indexQuiet`` (built on a thread of its own: a large
-    /// directory takes a second or two of CPU). In watch mode batches come every second or
-    /// so; an index rebuilt after each would be superseded before it was used, and would
-    /// take a core from the batches and the answers.
-    public func snapshotChanged() {
+    /// A run changed the store: answer from the store at once, then from an index that
+    /// holds the change. When the index in force holds every earlier run and the run's
+    /// `plan` only changed users' and groups' fields and memberships
+    /// (``SnapshotIndex/applying(_:directory:)``: a watch batch, most incremental runs), the
+    /// plan is written into a copy of it — milliseconds — and that copy answers as soon as
+    /// it is installed. Otherwise a new index is read from the store once the store has
+    /// been quiet for ``indexQuiet`` (built on a thread of its own: a large directory takes
+    /// a second or two of CPU; in watch mode batches come every second or so, and an index
+    /// rebuilt after each would be superseded before it was used and take a core from the
+    /// batches and the answers).
+    public func snapshotChanged(by plan: Plan? = nil, directory: String? = nil) {
         verification = try? VerificationService(config: config, store: store, logger: logger)
+        if let plan, let directory, let current = currentIndex, let patched = current.applying(plan, directory: directory) {
+            currentIndex = patched
+            patchedIndexes += 1
+            rebuild(reusing: patched)
+            return
+        }
+        currentIndex = nil
         indexGeneration += 1
         let generation = indexGeneration
         let quiet = indexQuiet
@@ -60,6 +73,14 @@ public actor DaemonState {
             self.rebuildIfStill(generation)
         }
     }
+
+    /// The index that holds every run applied so far (installed, or being installed), when
+    /// there is one: what the next run's plan is written into. Nil after a run that could
+    /// not be written into it, until an index read from the store is installed.
+    private var currentIndex: SnapshotIndex?
+
+    /// How many runs were written into the index instead of rebuilding it (for tests).
+    public private(set) var patchedIndexes = 0
 
     private let indexQuiet: Duration
 
@@ -72,7 +93,7 @@ public actor DaemonState {
     /// what answers say about the last run is renewed (off this actor; until then the
     /// answers, identical but for that, keep coming from the index).
     public func snapshotConfirmed() {
-        guard let index = verification?.index else { return refresh() }
+        guard let index = currentIndex ?? verification?.index else { return refresh() }
         rebuild(reusing: index)
     }
 
@@ -113,6 +134,7 @@ public actor DaemonState {
     private func install(_ service: VerificationService, generation: Int) {
         guard generation == indexGeneration else { return }
         verification = service
+        currentIndex = service.index
     }
 
     /// Whether answers come from the in-memory index yet (for tests and the benchmark).

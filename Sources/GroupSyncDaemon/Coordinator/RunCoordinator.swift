@@ -236,7 +236,7 @@ public actor RunCoordinator: Service {
             statuses[run.directory, default: DirectoryStatus()].consecutiveFailures = 0
         }
         if [.applied, .noChanges].contains(run.outcome) {
-            if run.outcome == .applied { await state.snapshotChanged() } else { await state.snapshotConfirmed() }
+            if run.outcome == .applied { await state.snapshotChanged(by: report.plan, directory: run.directory) } else { await state.snapshotConfirmed() }
             // The landing audit reads every policy target's members: run work, at run priority.
             let landing = Task(executorPreference: RunExecutor.forRun(run.trigger)) {
                 await runner.evaluateLandings(after: [report])
