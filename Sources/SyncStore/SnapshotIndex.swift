@@ -7,7 +7,9 @@ import Verification
 /// The stored snapshot of every directory held in memory, for the daemon: answers a
 /// verification query in microseconds instead of a dozen SQLite statements, so the API
 /// keeps its latency under load. Built from one read transaction (one consistent
-/// snapshot); the daemon builds a new one after each run and swaps it in when ready.
+/// snapshot); after each run the daemon writes the run's plan into a copy
+/// (``applying(_:directory:addedUsers:)``) or, for a very large run, reads a new one, and
+/// swaps it in when ready.
 /// About 60 bytes per membership and 400 per user.
 public final class SnapshotIndex: Catalog, Sendable {
     let users: [UserInfo]
@@ -28,6 +30,10 @@ public final class SnapshotIndex: Catalog, Sendable {
     let groupParents: [[Int32]]
     let groupUsers: [[Int32]]
     let groupChildren: [[Int32]]
+    /// Users and groups a patch removed (``applying(_:directory:addedUsers:)``): their
+    /// positions stay, reachable from no table, until the next rebuild.
+    let vacatedUsers: Int
+    let vacatedGroups: Int
 
     /// Reads every directory's snapshot from the store.
     public static func load(from store: Store) throws(StoreError) -> SnapshotIndex {
@@ -121,7 +127,8 @@ public final class SnapshotIndex: Catalog, Sendable {
             users: builder.users, groups: builder.groups, groupKeys: builder.groups.map(\.key), userByName: builder.userByName,
             userByAddress: builder.userByAddress, userByDN: builder.userByDN, userByKey: builder.userByKey, userByRef: builder.userByRef,
             groupByName: builder.groupByName, groupByDN: builder.groupByDN, groupByKey: builder.groupByKey, userGroups: builder.userGroups,
-            groupParents: builder.groupParents, groupUsers: builder.groupUsers, groupChildren: builder.groupChildren))
+            groupParents: builder.groupParents, groupUsers: builder.groupUsers, groupChildren: builder.groupChildren,
+            vacatedUsers: 0, vacatedGroups: 0))
     }
 
     /// Every table of an index, as values: what a patch (``applying(_:directory:)``) edits.
@@ -141,6 +148,8 @@ public final class SnapshotIndex: Catalog, Sendable {
         var groupParents: [[Int32]]
         var groupUsers: [[Int32]]
         var groupChildren: [[Int32]]
+        var vacatedUsers: Int
+        var vacatedGroups: Int
     }
 
     init(_ parts: Parts) {
@@ -159,6 +168,8 @@ public final class SnapshotIndex: Catalog, Sendable {
         groupParents = parts.groupParents
         groupUsers = parts.groupUsers
         groupChildren = parts.groupChildren
+        vacatedUsers = parts.vacatedUsers
+        vacatedGroups = parts.vacatedGroups
     }
 
     /// The index's tables (shared with it until edited).
@@ -166,10 +177,11 @@ public final class SnapshotIndex: Catalog, Sendable {
         Parts(
             users: users, groups: groups, groupKeys: groupKeys, userByName: userByName, userByAddress: userByAddress, userByDN: userByDN,
             userByKey: userByKey, userByRef: userByRef, groupByName: groupByName, groupByDN: groupByDN, groupByKey: groupByKey,
-            userGroups: userGroups, groupParents: groupParents, groupUsers: groupUsers, groupChildren: groupChildren)
+            userGroups: userGroups, groupParents: groupParents, groupUsers: groupUsers, groupChildren: groupChildren,
+            vacatedUsers: vacatedUsers, vacatedGroups: vacatedGroups)
     }
 
-    public var userCount: Int { users.count }
+    public var userCount: Int { users.count - vacatedUsers }
 
     // MARK: Catalog
 
@@ -285,7 +297,10 @@ public final class SnapshotIndex: Catalog, Sendable {
     }
 
     public func closeMatches(to name: String, limit: Int) throws -> [String] {
-        let candidates = Set(users.compactMap(\.user.username)).union(userByAddress.keys)
+        var candidates = Set(userByAddress.keys)
+        for (position, user) in users.enumerated() where vacatedUsers == 0 || userByKey[user.key] == Int32(position) {
+            if let username = user.user.username { candidates.insert(username) }
+        }
         return CloseMatches.rank(name, candidates: candidates, limit: limit)
     }
 

@@ -300,13 +300,107 @@ struct SnapshotIndexTests {
         try await Self.expectSameAnswers(
             patched, harness, names: Self.names + ["robert", "c.clark@example.com", "carol.c@example.com", "uid=robert,ou=people,dc=example,dc=com"])
 
-        // A user added has a store ref only the store knows: no patch, a rebuild.
-        try harness.directory.add([DirectoryFixture.person("erin", name: "Erin Evans")])
-        let added = try #require(try await harness.sync().plan)
-        #expect(added.usersAdded.count == 1)
-        #expect(rebuilt.applying(added, directory: "corp") == nil)
         // Another directory's name finds none of the plan's objects.
         #expect(rebuilt.applying(plan, directory: "elsewhere") == nil)
+    }
+
+    @Test("users and groups added and removed are written into the index too; vacated positions answer nothing",
+          arguments: SyncHarness.Backend.allCases)
+    func patchedObjects(backend: SyncHarness.Backend) async throws {
+        let harness = try await VerificationFixture.harness(backend: backend)
+        try await harness.syncAndReport()
+        let before = try harness.store.loadIndex()
+        // A new hire in two groups (one of them new, nested in another), a leaver, a group
+        // removed that was nested in another and held users.
+        try harness.directory.add([
+            DirectoryFixture.person("erin", name: "Erin Evans", extra: [("objectClass", "mailAliases"), ("mailAlternateAddress", "e.evans@example.com")]),
+            DirectoryFixture.group("new-hires", members: [VerificationFixture.dn("erin"), VerificationFixture.dn("carol")]),
+        ])
+        try harness.directory.modify("""
+            dn: cn=finance,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: uid=erin,ou=people,dc=example,dc=com
+
+            dn: cn=contractors,ou=groups,dc=example,dc=com
+            changetype: modify
+            add: member
+            member: cn=new-hires,ou=groups,dc=example,dc=com
+
+            """)
+        try harness.directory.delete(VerificationFixture.dn("dave"))
+        try harness.directory.delete(VerificationFixture.group("legacy"))
+        // One user of five removed is over the default deletion limit.
+        let report = try await harness.sync(force: true)
+        #expect(report.run.outcome == .applied)
+        let plan = try #require(report.plan)
+        #expect(plan.usersAdded.map(\.username) == ["erin"] && plan.usersRemoved.map(\.username) == ["dave"])
+        #expect(plan.groupsAdded.map(\.name) == ["new-hires"] && plan.groupsRemoved.map(\.name) == ["legacy"])
+
+        // Without the new user as the store holds it (its ref), no patch.
+        #expect(before.applying(plan, directory: "corp") == nil)
+        let keys = SnapshotIndex.usersToRead(for: plan, directory: "corp")
+        let added = try harness.store.withAnyCatalog { try $0.users(keys: keys) }
+        let patched = try #require(before.applying(plan, directory: "corp", addedUsers: added))
+        let rebuilt = try harness.store.loadIndex()
+        #expect(patched.canonical == rebuilt.canonical)
+        #expect(patched.vacatedUsers == 1 && patched.vacatedGroups == 1 && patched.userCount == rebuilt.userCount)
+        try await Self.expectSameAnswers(
+            patched, harness, names: Self.names + ["erin", "e.evans@example.com", "uid=dave,ou=people,dc=example,dc=com", "dav"])
+
+        // The next run goes on from the patched index: dave's position stays vacant.
+        try harness.directory.modify("""
+            dn: cn=new-hires,ou=groups,dc=example,dc=com
+            changetype: modify
+            delete: member
+            member: uid=carol,ou=people,dc=example,dc=com
+
+            """)
+        let next = try #require(try await harness.sync().plan)
+        let again = try #require(patched.applying(next, directory: "corp"))
+        #expect(again.canonical == (try harness.store.loadIndex()).canonical)
+    }
+}
+
+extension SnapshotIndex {
+    /// The index's tables by key instead of position, lists in their order: equal for two
+    /// indexes that answer alike, whatever positions a patch left vacant.
+    struct Canonical: Equatable {
+        var users: [UserKey: UserInfo] = [:], groups: [GroupKey: GroupInfo] = [:]
+        var userLookups: [String: [UserKey]] = [:], groupLookups: [String: [GroupKey]] = [:]
+        var userByRef: [Int64: UserKey] = [:]
+        var userGroups: [UserKey: [GroupKey]] = [:], groupUsers: [GroupKey: [UserKey]] = [:]
+        var groupParents: [GroupKey: [GroupKey]] = [:], groupChildren: [GroupKey: [GroupKey]] = [:]
+    }
+
+    var canonical: Canonical {
+        let parts = self.parts
+        var result = Canonical()
+        let userKey = { (position: Int32) in parts.users[Int(position)].key }
+        let groupKey = { (position: Int32) in parts.groupKeys[Int(position)] }
+        for (key, position) in parts.userByKey {
+            result.users[key] = parts.users[Int(position)]
+            #expect(parts.users[Int(position)].key == key)
+            let groups = parts.userGroups[Int(position)].map(groupKey)
+            if !groups.isEmpty { result.userGroups[key] = groups }
+        }
+        for (key, position) in parts.groupByKey {
+            result.groups[key] = parts.groups[Int(position)]
+            let users = parts.groupUsers[Int(position)].map(userKey)
+            if !users.isEmpty { result.groupUsers[key] = users }
+            let parents = parts.groupParents[Int(position)].map(groupKey)
+            if !parents.isEmpty { result.groupParents[key] = parents }
+            let children = parts.groupChildren[Int(position)].map(groupKey)
+            if !children.isEmpty { result.groupChildren[key] = children }
+        }
+        for (table, name) in [(parts.userByName, "name"), (parts.userByAddress, "address"), (parts.userByDN, "dn")] {
+            for (value, positions) in table { result.userLookups[name + ":" + value] = positions.map(userKey) }
+        }
+        for (table, name) in [(parts.groupByName, "name"), (parts.groupByDN, "dn")] {
+            for (value, positions) in table { result.groupLookups[name + ":" + value] = positions.map(groupKey) }
+        }
+        for (ref, position) in parts.userByRef { result.userByRef[ref] = userKey(position) }
+        return result
     }
 }
 

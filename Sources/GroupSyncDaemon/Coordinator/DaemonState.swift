@@ -5,6 +5,7 @@ import PostgresStore
 import SyncConfig
 import SyncCore
 import SyncStore
+import Verification
 
 /// What the daemon's services share: the configuration in force (replaced on SIGHUP), the
 /// store, and the verification service of the current snapshot (made again after a run
@@ -47,18 +48,19 @@ public actor DaemonState {
     }
 
     /// A run changed the store: answer from the store at once, then from an index that
-    /// holds the change. When the index in force holds every earlier run and the run's
-    /// `plan` only changed users' and groups' fields and memberships
-    /// (``SnapshotIndex/applying(_:directory:)``: a watch batch, most incremental runs), the
-    /// plan is written into a copy of it — milliseconds — and that copy answers as soon as
-    /// it is installed. Otherwise a new index is read from the store once the store has
-    /// been quiet for ``indexQuiet`` (built on a thread of its own: a large directory takes
-    /// a second or two of CPU; in watch mode batches come every second or so, and an index
-    /// rebuilt after each would be superseded before it was used and take a core from the
-    /// batches and the answers).
+    /// holds the change. When the index in force holds every earlier run, the run's `plan`
+    /// is written into a copy of it (``SnapshotIndex/applying(_:directory:addedUsers:)``:
+    /// milliseconds for a watch batch or an incremental run) and that copy answers as soon
+    /// as it is installed. When it cannot be (a run of more than 10,000 users and groups
+    /// added or removed or 100,000 memberships, or no index yet), a new index is read from
+    /// the store once the store has been quiet for ``indexQuiet`` (built on a thread of its
+    /// own: a large directory takes a second or two of CPU; in watch mode batches come every
+    /// second or so, and an index rebuilt after each would be superseded before it was used
+    /// and take a core from the batches and the answers).
     public func snapshotChanged(by plan: Plan? = nil, directory: String? = nil) {
         verification = try? VerificationService(config: config, store: store, logger: logger)
-        if let plan, let directory, let current = currentIndex, let patched = current.applying(plan, directory: directory) {
+        if let plan, let directory, let current = currentIndex, let added = addedUsers(plan, directory: directory),
+           let patched = current.applying(plan, directory: directory, addedUsers: added) {
             currentIndex = patched
             patchedIndexes += 1
             rebuild(reusing: patched)
@@ -72,6 +74,15 @@ public actor DaemonState {
             try? await Task.sleep(for: quiet)
             self.rebuildIfStill(generation)
         }
+    }
+
+    /// The users `plan` added, as the store holds them now that the run has committed (with
+    /// their store refs); nil when there are too many to patch or the store cannot say.
+    private func addedUsers(_ plan: Plan, directory: String) -> [UserInfo]? {
+        let keys = SnapshotIndex.usersToRead(for: plan, directory: directory)
+        guard !keys.isEmpty else { return [] }
+        guard keys.count <= SnapshotIndex.objectPatchLimit else { return nil }
+        return try? store.withAnyCatalog { try $0.users(keys: keys) }
     }
 
     /// The index that holds every run applied so far (installed, or being installed), when
