@@ -23,8 +23,8 @@ public struct Daemon: Sendable {
     public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger, clock: any WallClock = SystemWallClock()) {
         self.logger = logger
         self.clock = clock
-        state = DaemonState(config: config, store: store, logger: logger)
         metrics = DaemonMetrics()
+        state = DaemonState(config: config, store: store, logger: logger, metrics: metrics)
         coordinator = RunCoordinator(state: state, metrics: metrics)
         routes = APIRoutes(state: state, coordinator: coordinator, metrics: metrics)
     }

@@ -148,7 +148,8 @@ struct IndexRefreshTests {
         let runner = SyncRunner(config: config, store: store, logger: logger)
         _ = try await runner.run(SyncRequest())
         // A quiet period no test waits for: an index seen below is a patched one.
-        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .seconds(600))
+        let metrics = DaemonMetrics()
+        let state = DaemonState(config: config, store: store, logger: logger, indexQuiet: .seconds(600), metrics: metrics)
         _ = try await state.verificationService()
         #expect(try await harness.eventually { await state.answersFromIndex })
 
@@ -182,6 +183,9 @@ struct IndexRefreshTests {
         #expect(try await harness.eventually { await state.patchedIndexes == 2 })
         #expect(try await harness.eventually { await state.answersFromIndex })
         #expect(try await state.verificationService().verify("erin", targets: [.group("sales")]).results.first?.landed == true)
+        let counted = metrics.text()
+        #expect(counted.contains(#"groupsync_index_updates_total{kind="patch"} 2"#), "\(counted)")
+        #expect(counted.contains(#"groupsync_index_updates_total{kind="rebuild"} 1"#), "the index read at start only")
 
         // A run without a plan (one another daemon ran): the store answers until a rebuild,
         // and a run after it cannot be written into an index that may lack that one.

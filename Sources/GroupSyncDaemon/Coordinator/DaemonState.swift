@@ -28,7 +28,11 @@ public actor DaemonState {
 
     /// `indexQuiet`: how long the store must go unchanged after a run before the in-memory
     /// index is rebuilt (answers come from the store meanwhile).
-    public init(config: GroupSyncConfig, store: any SnapshotStore, logger: Logger, indexQuiet: Duration = .seconds(2)) {
+    /// `metrics`: where index updates are counted (``DaemonMetrics/indexUpdated(_:)``).
+    public init(
+        config: GroupSyncConfig, store: any SnapshotStore, logger: Logger, indexQuiet: Duration = .seconds(2), metrics: DaemonMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.config = config
         self.store = store
         self.logger = logger
@@ -37,6 +41,7 @@ public actor DaemonState {
     }
 
     private var indexGeneration = 0
+    private let metrics: DaemonMetrics?
 
     /// The verification service for the snapshot as it is now: from the in-memory index
     /// once it is built, from the store until then (never stale, never blocking).
@@ -63,6 +68,7 @@ public actor DaemonState {
            let patched = current.applying(plan, directory: directory, addedUsers: added) {
             currentIndex = patched
             patchedIndexes += 1
+            metrics?.indexUpdated("patch")
             rebuild(reusing: patched)
             return
         }
@@ -130,11 +136,17 @@ public actor DaemonState {
     private func rebuild(reusing index: SnapshotIndex?) {
         indexGeneration += 1
         let generation = indexGeneration
-        let (config, store, logger) = (self.config, self.store, self.logger)
+        let (config, store, logger, metrics) = (self.config, self.store, self.logger, self.metrics)
         Thread {
             do {
-                let index = try index ?? store.loadIndex()
-                let service = try VerificationService(config: config, store: store, index: index, logger: logger)
+                let built: SnapshotIndex
+                if let index {
+                    built = index
+                } else {
+                    built = try store.loadIndex()
+                    metrics?.indexUpdated("rebuild")
+                }
+                let service = try VerificationService(config: config, store: store, index: built, logger: logger)
                 Task { await self.install(service, generation: generation) }
             } catch {
                 logger.error("cannot build the verification index; answering from the store", metadata: ["error": "\(error)"])

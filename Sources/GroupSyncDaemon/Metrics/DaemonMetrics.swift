@@ -60,5 +60,15 @@ public final class DaemonMetrics: Sendable {
             labels: [("path", path)])
     }
 
+    /// Counts an update of the in-memory verification index: `patch` (a run's plan written
+    /// into it) or `rebuild` (read again from the store: a second or two of CPU on a large
+    /// directory).
+    public func indexUpdated(_ kind: String) {
+        registry.makeCounter(
+            descriptor: name("index_updates", "total", "In-memory verification index updates: patch (a run written into it) or rebuild (read from the store)"),
+            labels: [("kind", kind)]
+        ).increment()
+    }
+
     public func text() -> String { registry.emitToString() }
 }
