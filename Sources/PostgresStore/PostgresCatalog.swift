@@ -99,15 +99,20 @@ public struct PostgresCatalog: Catalog {
             """).map { try $0.decode(Int64.self) })
     }
 
+    /// An address's domain (what follows its last @; addresses are stored lower-cased): the
+    /// expression the `user_address_domain` index (schema v4) is built on, so the index
+    /// answers a domain's lookup instead of a scan of every address.
+    public static let addressDomain = "substring(address from '@([^@]*)$')"
+
     public func userRefs(withAddresses addresses: [String], domains: [String]) throws -> [Int64] {
         var result: [Int64] = []
         for address in addresses {
             result += try transaction.query("SELECT user_ref FROM user_address WHERE address = \(address.lowercased())").map { try $0.decode(Int64.self) }
         }
         for domain in domains {
-            let pattern = "%@" + domain.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_")
-            result += try transaction.query(#"SELECT DISTINCT user_ref FROM user_address WHERE address LIKE \#(pattern) ESCAPE '\'"#)
-                .map { try $0.decode(Int64.self) }
+            result += try transaction.query(
+                "SELECT DISTINCT user_ref FROM user_address WHERE \(unescaped: Self.addressDomain) = \(domain.lowercased())"
+            ).map { try $0.decode(Int64.self) }
         }
         return result
     }

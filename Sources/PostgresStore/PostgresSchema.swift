@@ -192,6 +192,13 @@ public enum PostgresSchema {
             // As the SQLite store's v5: a user whose marker did not move is not read again.
             #"ALTER TABLE "user" ADD COLUMN change_marker_hash BIGINT"#,
         ]),
+        ("v4: address domains indexed", [
+            // As the SQLite store's v6: a profile group, relay profile or intent naming a
+            // domain finds its users through this index (the domain is what follows an
+            // address's last @; addresses are stored lower-cased) instead of a LIKE scan of
+            // every address. PostgresCatalog.userRefs asks with the same expression.
+            "CREATE INDEX user_address_domain ON user_address ((substring(address from '@([^@]*)$')))",
+        ]),
     ]
 
     /// The newest migration's id (what a fully migrated store records last).

@@ -22,6 +22,25 @@ struct PostgresSchemaTests {
         }
     }
 
+    @Test("a domain's users are found through the address domain index, as the catalog asks")
+    func domainIndex() async throws {
+        let (_, settings) = try await PostgresServer.shared.freshDatabase()
+        try await blocking {
+            let session = try PostgresSession.connect(settings)
+            try PostgresSchema.migrate(session)
+            try session.query("""
+                INSERT INTO user_address (address, user_ref)
+                SELECT 'u' || n || '@d' || (n % 50) || '.example', n FROM generate_series(1, 20000) AS n
+                """)
+            try session.query("ANALYZE user_address")
+            let plan = try session.query("""
+                EXPLAIN SELECT DISTINCT user_ref FROM user_address WHERE \(unescaped: PostgresCatalog.addressDomain) = 'd7.example'
+                """).map { try $0.decode(String.self) }.joined(separator: "\n")
+            #expect(plan.contains("user_address_domain"), "\(plan)")
+            #expect(!plan.contains("Seq Scan"), "\(plan)")
+        }
+    }
+
     @Test("daemons starting together: each migration applied exactly once")
     func concurrentMigrations() async throws {
         let (_, settings) = try await PostgresServer.shared.freshDatabase()
