@@ -207,11 +207,18 @@ struct SnapshotIndexTests {
         "uid=bob,ou=people,dc=example,dc=com", #"uid=js+cn=SMITH\2c JOHN,ou=people,dc=example,dc=com"#, "alcie", "nobody",
     ]
 
-    /// verify, explain and report give the same JSON from `index` as from the store.
+    /// verify, explain, the landing evaluation and report give the same answers from `index`
+    /// as from the store.
     static func expectSameAnswers(_ index: SnapshotIndex, _ harness: SyncHarness, names: [String] = names) async throws {
         let now = Date()
         let fromStore = try VerificationService(config: harness.config, store: harness.store, logger: quietLogger, now: { now })
         let fromIndex = try VerificationService(config: harness.config, store: harness.store, index: index, logger: quietLogger, now: { now })
+        // The daemon evaluates the landing report that ends each run from its index.
+        let runID = try #require(try harness.store.lastSuccessfulRun(directory: "corp")?.id)
+        let matches = try await fromStore.matchFilterIntents()
+        let landedFromIndex = try fromIndex.evaluateLandings(runID: runID, filterMatches: matches)
+        #expect(try fromStore.evaluateLandings(runID: runID, filterMatches: matches) == landedFromIndex)
+        #expect(!landedFromIndex.isEmpty)
         for name in names {
             let a = try SyncJSON.encode(try await fromStore.verify(name, targets: targets))
             let b = try SyncJSON.encode(try await fromIndex.verify(name, targets: targets))

@@ -13,10 +13,13 @@ extension SyncRunner {
         guard let runID = reports.last(where: { [.applied, .noChanges].contains($0.run.outcome) })?.run.id,
               !config.policies.isEmpty else { return nil }
         do throws(VerifyError) {
+            let started = ContinuousClock.now
             let service = try VerificationService(config: config, store: store, logger: logger)
             let matches = try await service.matchFilterIntents()
             try service.evaluateLandings(runID: runID, filterMatches: matches)
-            return .success(try service.report())
+            let report = try service.report()
+            logger.info("landing report took \(ContinuousClock.now - started)")
+            return .success(report)
         } catch {
             logger.error("landing report failed", metadata: ["error": "\(error)"])
             return .failure(error)
