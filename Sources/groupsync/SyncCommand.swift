@@ -120,19 +120,31 @@ struct SyncCommand: AsyncParsableCommand {
         let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
         if !json { FileHandle.standardError.write(Data("groupsync: running in the daemon (\(config.controlSocket))\n".utf8)) }
         var reports: [RunReport] = []
+        func daemonStatus(_ directory: String) async -> StatusAnswer.Directory? {
+            guard let (status, _) = try? await daemonGet(client, "/v1/status", as: StatusAnswer.self) else { return nil }
+            return status?.directories.first { $0.name == directory }
+        }
         for run in started.runs {
             guard let id = run.id else { throw fail("the daemon did not start a run of \(run.directory)", .unavailable) }
+            // The store's record says when the run has committed (read every 20 ms: an
+            // incremental run takes a fraction of a second); the daemon's status says when it
+            // has also finished what follows the commit — the landing report this command
+            // prints. Until then the store still holds the previous run's landings.
+            var nextProgress = ContinuousClock.now
             while true {
                 guard let record = try? store.run(id: id) else { throw fail("cannot read run \(id) from the store", .unavailable) }
                 if record.outcome != .running {
-                    reports.append(RunReport(run: record, plan: nil))
-                    break
+                    if await daemonStatus(run.directory)?.runningRunID != id {
+                        reports.append(RunReport(run: record, plan: nil))
+                        break
+                    }
+                } else if progress.isEnabled, ContinuousClock.now >= nextProgress {
+                    nextProgress = ContinuousClock.now + .milliseconds(200)
+                    if let step = await daemonStatus(run.directory)?.progress {
+                        progress.update(run.directory, DirectoryReader.Progress(phase: step.phase, entries: step.entries, elapsed: .seconds(Date().timeIntervalSince(record.startedAt))))
+                    }
                 }
-                if progress.isEnabled, let (status, _) = try? await daemonGet(client, "/v1/status", as: StatusAnswer.self),
-                   let entry = status?.directories.first(where: { $0.name == run.directory }), let step = entry.progress {
-                    progress.update(run.directory, DirectoryReader.Progress(phase: step.phase, entries: step.entries, elapsed: .seconds(Date().timeIntervalSince(record.startedAt))))
-                }
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(20))
             }
         }
         progress.clear()

@@ -68,6 +68,56 @@ struct DaemonTests {
         #expect(await harness.stopDaemon() == 0)
     }
 
+    @Test("groupsync sync through the daemon prints the landing report of the run it made, not the one before")
+    func cliLandingIsTheRunsOwn() async throws {
+        let harness = try await DaemonHarness(ldapTimeout: "60s")
+        // A filter intent: the daemon's landing evaluation, after the run's commit, searches
+        // the directory — which the test holds stopped for a while right after the commit.
+        let policies = DaemonHarness.policies + """
+
+            intents:
+              - name: Dave in finance
+                filter: (uid=dave)
+                expect:
+                  - policy: Permitted Finance
+
+            """
+        try harness.config(policies: policies).write(toFile: harness.configPath, atomically: true, encoding: .utf8)
+        try await harness.startDaemon()
+        _ = try await harness.cli(["sync"])
+        for round in 0..<2 {
+            let joins = round == 0
+            try harness.directory.modify("""
+                dn: cn=finance,ou=groups,dc=example,dc=com
+                changetype: modify
+                \(joins ? "add" : "delete"): member
+                member: uid=dave,ou=people,dc=example,dc=com
+
+                """)
+            let before = try harness.store().runs().first?.id
+            let cli = Task { try await harness.cli(["sync", "--json"]) }
+            // The run commits; its landings come after the directory answers again.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if let run = try harness.store().runs().first, run.id != before, run.outcome != .running { break }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            await harness.directory.kill(SIGSTOP)
+            try await Task.sleep(for: .seconds(1))
+            harness.directory.signalNow(SIGCONT)
+            let result = try await cli.value
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let runID = (output["runs"] as? [[String: Any]])?.first?["id"] as? Int
+            let landing = try #require(output["landing"] as? [String: Any])
+            #expect(landing["run_id"] as? Int == runID, "round \(round): the landing of run \(String(describing: landing["run_id"])), not of \(String(describing: runID))")
+            let intent = try #require((landing["intents"] as? [[String: Any]])?.first)
+            let landed = (intent["landed"] as? [[String: Any]] ?? []).compactMap { $0["user"] as? String }
+            #expect(landed.contains { $0.contains("dave") } == joins, "round \(round): \(intent)")
+        }
+        #expect(await harness.stopDaemon() == 0)
+    }
+
     @Test("SIGTERM during a run: the run is cancelled before apply, the store keeps its snapshot")
     func sigtermDuringRun() async throws {
         // slapd is stopped on purpose: a timeout longer than any load can stretch the test, so
