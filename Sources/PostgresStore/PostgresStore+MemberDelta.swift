@@ -73,6 +73,24 @@ extension PostgresStore {
         }
     }
 
+    public func userMemberships(directory: String, pairs: Set<Membership>) throws(StoreError) -> Set<Membership> {
+        let asked = Array(pairs.filter { $0.member.kind == .user })
+        guard !asked.isEmpty else { return [] }
+        return try transaction("look up \(asked.count) memberships of \(directory)") { transaction in
+            var result = Set<Membership>()
+            for row in try transaction.query("""
+                SELECT g.id, u.id FROM unnest(\(asked.map(\.groupID)), \(asked.map(\.member.id))) AS p(group_id, user_id)
+                JOIN "group" g ON g.directory = \(directory) AND g.id = p.group_id
+                JOIN "user" u ON u.directory = \(directory) AND u.id = p.user_id
+                WHERE EXISTS (SELECT 1 FROM membership m WHERE m.group_ref = g.ref AND m.member_kind = 0 AND m.member_ref = u.ref)
+                """) {
+                let (group, user) = try row.decode((String, String).self)
+                result.insert(Membership(groupID: group, member: .user(user)))
+            }
+            return result
+        }
+    }
+
     public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] {
         try transaction("read \(ids.count) groups of \(directory)") { transaction in
             var result: [String: DirectoryGroup] = [:]

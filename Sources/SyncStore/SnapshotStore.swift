@@ -47,6 +47,9 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func storedMembers(directory: String, groupIDs: Set<String>, withMembers: Bool) throws(StoreError) -> [String: StoredGroupMembers]?
     func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef]
     func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>]
+    /// Which of these (group id, user id) pairs are stored direct memberships: one lookup
+    /// per pair, where ``directGroups(directory:userIDs:)`` reads every group of each user.
+    func userMemberships(directory: String, pairs: Set<Membership>) throws(StoreError) -> Set<Membership>
     func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup]
 
     // Runs
@@ -108,6 +111,10 @@ extension SnapshotStore {
     public func checkpoint() throws(StoreError) {}
     public func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef] { [:] }
     public func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>] { [:] }
+    public func userMemberships(directory: String, pairs: Set<Membership>) throws(StoreError) -> Set<Membership> {
+        let groups = try directGroups(directory: directory, userIDs: Set(pairs.map(\.member.id)))
+        return pairs.filter { $0.member.kind == .user && groups[$0.member.id]?.contains($0.groupID) == true }
+    }
     public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] { [:] }
     public func members(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: Set<MemberRef>] {
         var keys: [String: MemberRef]?

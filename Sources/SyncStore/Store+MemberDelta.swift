@@ -115,6 +115,29 @@ extension Store {
         }
     }
 
+    public func userMemberships(directory: String, pairs: Set<Membership>) throws(StoreError) -> Set<Membership> {
+        let asked = pairs.filter { $0.member.kind == .user }
+        guard !asked.isEmpty else { return [] }
+        return try read("look up \(asked.count) memberships of \(directory)") { db in
+            var result = Set<Membership>()
+            // Each pair's group and user by their (directory, id) keys, then the membership's
+            // primary key: three index lookups per pair, in the pairs' order (CROSS JOIN).
+            let statement = try db.cachedStatement(sql: """
+                SELECT g.id, u.id FROM json_each(?1) p
+                CROSS JOIN "group" g ON g.directory = ?2 AND g.id = p.value ->> 0
+                CROSS JOIN "user" u ON u.directory = ?2 AND u.id = p.value ->> 1
+                WHERE EXISTS (SELECT 1 FROM membership m WHERE m.group_ref = g.ref AND m.member_kind = 0 AND m.member_ref = u.ref)
+                """)
+            let list = asked.map { [$0.groupID, $0.member.id] }
+            for start in stride(from: 0, to: list.count, by: 5000) {
+                let json = String(decoding: try JSONEncoder().encode(Array(list[start..<min(start + 5000, list.count)])), as: UTF8.self)
+                let rows = try Row.fetchCursor(statement, arguments: [json, directory])
+                while let row = try rows.next() { result.insert(Membership(groupID: row[0], member: .user(row[1]))) }
+            }
+            return result
+        }
+    }
+
     /// These groups as stored, without their members.
     public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] {
         try read("read \(ids.count) groups of \(directory)") { db in

@@ -116,6 +116,21 @@ struct PostgresReadsTests {
         let someUsers: Set<String> = ["u1", "u2", "u20", "nope"]
         #expect(try sqlite.directGroups(directory: "corp", userIDs: someUsers) == postgres.directGroups(directory: "corp", userIDs: someUsers))
         #expect(try postgres.directGroups(directory: "corp", userIDs: ["u2"])["u2"] == ["g1", "g2"])
+        // Memberships asked pair by pair: the stored ones come back, on both stores, the same
+        // as the users' direct groups say (a group as member, a missing user or group: none).
+        let pairs: Set<Membership> = [
+            Membership(groupID: "g1", member: .user("u2")), Membership(groupID: "g2", member: .user("u2")),
+            Membership(groupID: "g0", member: .user("u2")), Membership(groupID: "g1", member: .user("nope")),
+            Membership(groupID: "none", member: .user("u2")), Membership(groupID: "g1", member: .group("g0")),
+        ]
+        let found = try sqlite.userMemberships(directory: "corp", pairs: pairs)
+        #expect(found == [Membership(groupID: "g1", member: .user("u2")), Membership(groupID: "g2", member: .user("u2"))])
+        #expect(try postgres.userMemberships(directory: "corp", pairs: pairs) == found)
+        #expect(try sqlite.userMemberships(directory: "other", pairs: pairs).isEmpty)
+        let direct = try sqlite.directGroups(directory: "corp", userIDs: someUsers)
+        let everyPair = Set(someUsers.flatMap { user in changedGroups.map { Membership(groupID: $0, member: .user(user)) } })
+        #expect(try sqlite.userMemberships(directory: "corp", pairs: everyPair)
+            == everyPair.filter { direct[$0.member.id]?.contains($0.groupID) == true })
         #expect(try sqlite.groups(directory: "corp", ids: changedGroups) == postgres.groups(directory: "corp", ids: changedGroups))
         #expect(try sqlite.allIDs(directory: "corp") == postgres.allIDs(directory: "corp"))
         #expect(try postgres.allIDs(directory: "other").isEmpty)

@@ -79,7 +79,27 @@ extension IncrementalReader {
             guard let ref = resolved[key], ref.kind == .user else { return skip("a member value names a group or nothing in scope: \(key)") }
             users.insert(ref.id)
         }
-        let direct = try store.directGroups(directory: name, userIDs: users)
+        // Whether each value's user is a member now. A user with a value in a group that is
+        // in another or holds one needs all their direct groups (their effective change
+        // depends on them); for the rest (most: nesting is rare) the pairs themselves do.
+        let edges = try store.groupEdges(directory: name)
+        var nested = Set<String>()
+        for (parent, children) in edges where !children.isEmpty {
+            nested.insert(parent)
+            nested.formUnion(children)
+        }
+        var wholeUsers = Set<String>(), pairs = Set<Membership>()
+        for (group, values) in changes.values {
+            for key in values.keys {
+                guard let ref = resolved[key] else { continue }
+                if nested.contains(group) { wholeUsers.insert(ref.id) } else { pairs.insert(Membership(groupID: group, member: ref)) }
+            }
+        }
+        var direct = try store.directGroups(directory: name, userIDs: wholeUsers)
+        pairs = pairs.filter { !wholeUsers.contains($0.member.id) }
+        for membership in try store.userMemberships(directory: name, pairs: pairs) {
+            direct[membership.member.id, default: []].insert(membership.groupID)
+        }
         var wanted = Snapshot(), current = Snapshot()
         let builder = SnapshotBuilder(mapping: mapping)
         var added = 0, removed = 0
@@ -103,8 +123,10 @@ extension IncrementalReader {
             }
         }
         let compared = clock.now
+        // Partial direct groups are enough for EffectiveDelta: a user's other groups decide
+        // nothing for a group in no other and holding none.
         let effective = try completeMemberDelta(
-            digests: stored.compactMapValues(\.digest), wanted: &wanted, current: &current, directGroups: direct)
+            digests: stored.compactMapValues(\.digest), wanted: &wanted, current: &current, directGroups: direct, edges: edges)
         logger.info("read member changes from the access log", metadata: [
             "directory": "\(name)", "groups": "\(ids.count)", "records": "\(records.count)", "values added": "\(added)",
             "values removed": "\(removed)",

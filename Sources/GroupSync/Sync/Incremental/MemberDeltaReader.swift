@@ -131,7 +131,8 @@ extension IncrementalReader {
     /// by user from their direct groups (`directGroups`, read here when nil) and the stored
     /// nesting; the groups that change names the report names are added to both snapshots.
     func completeMemberDelta(
-        digests: [String: MemberDigest], wanted: inout Snapshot, current: inout Snapshot, directGroups: [String: Set<String>]?
+        digests: [String: MemberDigest], wanted: inout Snapshot, current: inout Snapshot, directGroups: [String: Set<String>]?,
+        edges knownEdges: [String: Set<String>]? = nil
     ) throws -> EffectiveDelta {
         let name = directory.name
         var added: [String: Set<String>] = [:], left: [String: Set<String>] = [:]
@@ -153,7 +154,7 @@ extension IncrementalReader {
             current.memberDigests[id] = digest
             wanted.memberDigests[id] = updated
         }
-        let edges = try store.groupEdges(directory: name)
+        let edges = try knownEdges ?? store.groupEdges(directory: name)
         var parents: [String: Set<String>] = [:]
         for (parent, children) in edges { for child in children { parents[child, default: []].insert(parent) } }
         let direct = try directGroups ?? store.directGroups(directory: name, userIDs: Set(added.keys).union(left.keys))
