@@ -126,8 +126,10 @@ struct SharedStoreTests {
         let killed = ContinuousClock.now
         #expect(try await harness.eventually { try await other.owner() == other.name })
         let takeover = ContinuousClock.now - killed
-        // At most the lease (6 s) plus one renewal interval (2 s); the rest is slack for a loaded CI machine.
-        #expect(takeover < .seconds(11), "taken over after \(takeover)")
+        // At most the lease (6 s) plus one renewal interval (2 s); the rest is slack for a loaded
+        // CI machine: 4.8 s when this suite runs alone, but 11.7 and 14.6 s in two full parallel
+        // runs of `make test` on two cores (the lease loop's 200 ms rounds starved), so 18 s.
+        #expect(takeover < .seconds(18), "taken over after \(takeover)")
         let response = try await other.client.request("POST", "/v1/sync", body: Data("{}".utf8))
         let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         #expect((json?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "no-changes", "\(response.text)")
