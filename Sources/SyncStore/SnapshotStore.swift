@@ -111,10 +111,6 @@ extension SnapshotStore {
     public func checkpoint() throws(StoreError) {}
     public func memberIDs(directory: String, stored: Set<StoredMember>) throws(StoreError) -> [StoredMember: MemberRef] { [:] }
     public func directGroups(directory: String, userIDs: Set<String>) throws(StoreError) -> [String: Set<String>] { [:] }
-    public func userMemberships(directory: String, pairs: Set<Membership>) throws(StoreError) -> Set<Membership> {
-        let groups = try directGroups(directory: directory, userIDs: Set(pairs.map(\.member.id)))
-        return pairs.filter { $0.member.kind == .user && groups[$0.member.id]?.contains($0.groupID) == true }
-    }
     public func groups(directory: String, ids: Set<String>) throws(StoreError) -> [String: DirectoryGroup] { [:] }
     public func members(directory: String, groupIDs: Set<String>) throws(StoreError) -> [String: Set<MemberRef>] {
         var keys: [String: MemberRef]?
