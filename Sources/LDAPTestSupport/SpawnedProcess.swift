@@ -68,6 +68,29 @@ public final class SpawnedProcess: Sendable {
         if isRunning { kill(pid, signal) }
     }
 
+    /// Sends `signal` `delay` after `text` first appears in the file at `logPath` (or when
+    /// `timeout` passes without it), from a thread of its own: a task sleeping on a busy
+    /// cooperative pool can wake far later than asked, and a fault meant for the middle of
+    /// an operation would land after its end. Returns at once; the signal is sent only
+    /// while the child runs.
+    public func signal(_ signal: Int32, after delay: Duration, once text: String, appearsIn logPath: String, timeout: Duration = .seconds(120)) {
+        let needle = Data(text.utf8)
+        let thread = Thread { [self] in
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline, isRunning,
+                FileManager.default.contents(atPath: logPath)?.range(of: needle) == nil
+            {
+                usleep(500)
+            }
+            let (seconds, attoseconds) = delay.components
+            var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+            var left = timespec()
+            while nanosleep(&pause, &left) == -1 && errno == EINTR { pause = left }
+            self.signal(signal)
+        }
+        thread.start()
+    }
+
     /// Waits for the child to exit, polling so no thread is blocked.
     public func waitForExit(timeout: Duration = .seconds(30)) async {
         let deadline = ContinuousClock.now + timeout

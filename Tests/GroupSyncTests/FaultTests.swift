@@ -182,14 +182,7 @@ struct FaultTests {
         try? FileManager.default.removeItem(atPath: log)
         let child = try SpawnedProcess(executable: CLITests.binary, arguments: ["sync", "--verbose", "--config", config] + extra, logPath: log)
         if let killAfter {
-            let deadline = ContinuousClock.now + .seconds(120)
-            while ContinuousClock.now < deadline, child.isRunning,
-                !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("applying the plan") ?? false)
-            {
-                try await Task.sleep(for: .milliseconds(1))
-            }
-            try await Task.sleep(for: killAfter)
-            child.signal(SIGKILL)
+            child.signal(SIGKILL, after: killAfter, once: "applying the plan", appearsIn: log)
         }
         await child.waitForExit(timeout: .seconds(300))
         return (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -252,10 +245,11 @@ struct FaultTests {
                 #expect(killed.outcome == .failed && killed.message?.contains("interrupted") == true)
             }
         }
-        // Both ends were reached: kills inside the apply and one after its commit. (How many
-        // land inside depends on how busy the machine is while the apply runs, against when the
-        // clean apply was timed: a clean-clone run once had four of ten.)
+        // Both ends were reached: kills inside the apply and one after its commit. (The kill
+        // comes from a thread of its own: timed by a sleeping task, on a CI run whose other
+        // tests kept the cooperative pool busy, kills meant for 20 ms in landed after the end.)
         #expect(outcomes["before", default: 0] >= 3 && outcomes["after", default: 0] >= 1, "\(outcomes)")
+        print("a clean apply took \(applying) s")
         return outcomes
     }
 
