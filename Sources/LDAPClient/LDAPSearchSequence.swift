@@ -1,6 +1,10 @@
-/// The results of a search as an `AsyncSequence` of ``LDAPSearchEvent``s. It fetches one
-/// page at a time when the consumer asks for more, so a slow consumer holds back the
-/// search instead of letting entries pile up in memory.
+/// The results of a search as an `AsyncSequence` of ``LDAPSearchEvent``s, a page at a time.
+///
+/// While the consumer works through one page, the session's thread already reads and
+/// decodes the next (one page ahead, no more), so decoding and consuming overlap instead
+/// of taking turns; a slow consumer still holds back the search instead of letting entries
+/// pile up in memory. A persistent search is not read ahead: its reads wait up to a second
+/// for changes, and the consumer must be able to stop between them.
 public struct LDAPSearchSequence: AsyncSequence, Sendable {
     public typealias Element = LDAPSearchEvent
 
@@ -19,11 +23,16 @@ public struct LDAPSearchSequence: AsyncSequence, Sendable {
         private var buffer: [LDAPSearchEvent] = []
         private var position = 0
         private var canceller: SearchCanceller?
+        /// The next page, being read on the session's thread while this one is consumed.
+        private var ahead: Task<[LDAPSearchEvent]?, any Error>?
 
         init(session: LDAPSession, request: LDAPSearchRequest) {
             self.session = session
             self.request = request
         }
+
+        /// The page being read ahead, if any (for tests).
+        var pageAhead: Task<[LDAPSearchEvent]?, any Error>? { ahead }
 
         public mutating func next() async throws -> LDAPSearchEvent? {
             while position == buffer.count {
@@ -36,15 +45,28 @@ public struct LDAPSearchSequence: AsyncSequence, Sendable {
                     searchID = id
                     canceller = SearchCanceller(session: session, id: id)
                 }
-                try Task.checkCancellation()
                 do {
-                    guard let batch = try await session.nextBatch(id) else {
+                    try Task.checkCancellation()
+                    let pending = ahead
+                    ahead = nil
+                    let batch: [LDAPSearchEvent]?
+                    if let pending {
+                        batch = try await withTaskCancellationHandler { try await pending.value } onCancel: { pending.cancel() }
+                    } else {
+                        batch = try await session.nextBatch(id)
+                    }
+                    guard let batch else {
                         finished = true
                         canceller?.isDone = true
                         return nil
                     }
                     buffer = batch
                     position = 0
+                    if !request.persistent {
+                        let session = session
+                        ahead = Task { try await session.nextBatch(id) }
+                        canceller?.ahead = ahead
+                    }
                 } catch {
                     finished = true
                     canceller?.isDone = true
@@ -58,10 +80,12 @@ public struct LDAPSearchSequence: AsyncSequence, Sendable {
 }
 
 /// Abandons a search on the server when its iterator is dropped before the end.
+/// A page read ahead and never asked for is discarded; the abandon runs after that read.
 final class SearchCanceller: @unchecked Sendable {
     let session: LDAPSession
     let id: UInt64
     var isDone = false
+    var ahead: Task<[LDAPSearchEvent]?, any Error>?
 
     init(session: LDAPSession, id: UInt64) {
         self.session = session
@@ -70,7 +94,10 @@ final class SearchCanceller: @unchecked Sendable {
 
     deinit {
         guard !isDone else { return }
-        let session = session, id = id
-        Task { await session.cancelSearch(id) }
+        let session = session, id = id, ahead = ahead
+        Task {
+            _ = try? await ahead?.value
+            await session.cancelSearch(id)
+        }
     }
 }

@@ -1,4 +1,4 @@
-import LDAPClient
+@testable import LDAPClient
 import LDAPTestSupport
 import Testing
 
@@ -134,6 +134,32 @@ struct SearchTests {
         #expect(seen == 5)
         let again = try await entries(of: session.search(LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["1.1"], pageSize: 500)))
         #expect(again.count == ClientFixture.peopleCount + 3)
+    }
+
+    @Test("while one page is consumed the next is read ahead, and every entry still comes once, in order")
+    func pageReadAhead() async throws {
+        let directory = try await ClientFixture.directory()
+        let session = try await ClientFixture.serviceSession(directory)
+        let request = LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["uid"], pageSize: 1000)
+        let expected = try await entries(of: session.search(request)).map(\.dn)
+        #expect(expected.count == ClientFixture.peopleCount + 3)
+
+        var iterator = session.search(request).makeAsyncIterator()
+        guard case .entry(let first)? = try await iterator.next() else { Issue.record("no first entry"); return }
+        // The consumer holds the first page; the second is already on its way, whole.
+        let pending = iterator.pageAhead
+        let ahead = try #require(pending, "no page read ahead after the first")
+        let second = try #require(try await ahead.value)
+        #expect(second.count == 1000)
+        guard case .entry(let secondFirst)? = second.first else { Issue.record("the page read ahead starts with \(String(describing: second.first))"); return }
+        #expect(secondFirst.dn == expected[1000])
+        var dns = [first.dn]
+        while let event = try await iterator.next() {
+            if case .entry(let entry) = event { dns.append(entry.dn) }
+        }
+        #expect(dns == expected)
+        let left = iterator.pageAhead
+        #expect(left == nil, "a page read ahead past the end")
     }
 
     @Test("escaped DNs from the server round-trip and match member values written differently")
