@@ -1,7 +1,7 @@
 import LDAPClient
 
 /// Normalised DN → index, for resolving member values without creating a String per value:
-/// the normalised bytes go into a reused buffer and are looked up by a ``StableHash``,
+/// the normalised bytes go into the caller's reused buffer and are looked up by a ``StableHash``,
 /// then compared byte for byte, so a hash collision can never resolve to the wrong object.
 struct DNIndex {
     /// Open addressing: a power-of-two table of positions into `keys` (−1 = empty), probed
@@ -10,7 +10,6 @@ struct DNIndex {
     private var hashes: [UInt64] = []
     private var keys: [[UInt8]] = []
     private var indices: [Int32] = []
-    private var buffer: [UInt8] = []
 
     mutating func reserveCapacity(_ count: Int) {
         keys.reserveCapacity(count)
@@ -30,11 +29,13 @@ struct DNIndex {
     }
 
     /// The index of the object whose DN normalises like `value`, or nil. `normalized` tells
-    /// whether the value parses as a DN; ``lastNormalized`` then holds its normalised form.
-    mutating func lookup(_ value: ArraySlice<UInt8>, normalized: inout Bool) -> Int32? {
-        normalized = DistinguishedName.normalize(value, into: &buffer)
+    /// whether the value parses as a DN; `scratch` (the caller's, reused) then holds its
+    /// normalised form. The index is only read: several threads may look up at once, each
+    /// with a buffer of its own.
+    func lookup(_ value: ArraySlice<UInt8>, scratch: inout [UInt8], normalized: inout Bool) -> Int32? {
+        normalized = DistinguishedName.normalize(value, into: &scratch)
         guard normalized else { return nil }
-        return lookup(normalized: buffer)
+        return lookup(normalized: scratch)
     }
 
     /// The index of the object whose normalised DN is `key`, or nil.
@@ -50,10 +51,6 @@ struct DNIndex {
             slot = (slot + 1) & mask
         }
     }
-
-    /// The normalised form of the last value looked up.
-    var lastNormalized: String { String(decoding: buffer, as: UTF8.self) }
-    var lastNormalizedBytes: [UInt8] { buffer }
 
     private mutating func place(_ position: Int32, hash: UInt64) {
         let mask = table.count - 1

@@ -1,3 +1,4 @@
+import Dispatch
 import LDAPClient
 
 /// Builds the wanted snapshot from search results as they stream in: users first, then
@@ -136,18 +137,44 @@ public struct SnapshotBuilder: Sendable {
     public mutating func addGroup(_ entry: LDAPEntry) throws(MappingError) {
         try registerHeaderUsers()
         let id = try registerGroup(entry)
+        keep(resolveMembers(of: entry, scratch: &buffer), of: id)
+    }
+
+    /// ``addGroup(_:)`` for several groups, their member values resolved on up to `workers`
+    /// threads at once (against the users, which no longer change once groups are read),
+    /// then registered one by one in order. The result is the same as adding them one by one.
+    public mutating func addGroups(_ entries: [LDAPEntry], workers: Int) throws(MappingError) {
+        guard workers > 1, entries.count > 1 else {
+            for entry in entries { try addGroup(entry) }
+            return
+        }
+        try registerHeaderUsers()
+        let resolved = resolveMembers(of: entries, workers: min(workers, entries.count))
+        for (entry, members) in zip(entries, resolved) { keep(members, of: try registerGroup(entry)) }
+    }
+
+    /// A group's member values resolved against the users read and the known objects; the
+    /// rest wait for ``finish(external:externalNames:)``.
+    struct ResolvedMembers: Sendable {
         var members = Set<MemberRef>()
+        var pendingDNs: [(normalized: String?, value: String)] = []
+        var pendingNames: [String] = []
+    }
+
+    /// Reads the indexes only; `scratch` is the caller's normalisation buffer.
+    private func resolveMembers(of entry: LDAPEntry, scratch: inout [UInt8]) -> ResolvedMembers {
+        var resolved = ResolvedMembers()
         for attribute in mapping.member {
             guard let values = entry.attribute(attribute) else { continue }
             for index in 0..<values.count {
                 let bytes = Self.stripOptionalUID(values.value(at: index))
                 var parsed = false
-                if let user = userByDN.lookup(bytes, normalized: &parsed) {
-                    members.insert(userRefs[Int(user)])
-                } else if parsed, let known = knownByDN.lookup(normalized: userByDN.lastNormalizedBytes) {
-                    members.insert(knownRefs[Int(known)])
+                if let user = userByDN.lookup(bytes, scratch: &scratch, normalized: &parsed) {
+                    resolved.members.insert(userRefs[Int(user)])
+                } else if parsed, let known = knownByDN.lookup(normalized: scratch) {
+                    resolved.members.insert(knownRefs[Int(known)])
                 } else {
-                    pendingDNs.append((id, parsed ? userByDN.lastNormalized : nil, String(decoding: bytes, as: UTF8.self)))
+                    resolved.pendingDNs.append((parsed ? String(decoding: scratch, as: UTF8.self) : nil, String(decoding: bytes, as: UTF8.self)))
                 }
             }
         }
@@ -156,13 +183,35 @@ public struct SnapshotBuilder: Sendable {
             for index in 0..<values.count {
                 let value = String(decoding: values.value(at: index), as: UTF8.self)
                 if let user = userByName[value.lowercased()] {
-                    members.insert(userRefs[Int(user)])
+                    resolved.members.insert(userRefs[Int(user)])
                 } else {
-                    pendingNames.append((id, value))
+                    resolved.pendingNames.append(value)
                 }
             }
         }
-        if !members.isEmpty { snapshot.members[id] = members }
+        return resolved
+    }
+
+    /// Each entry's members, resolved by `workers` threads taking every `workers`-th entry.
+    private func resolveMembers(of entries: [LDAPEntry], workers: Int) -> [ResolvedMembers] {
+        var resolved = [ResolvedMembers](repeating: ResolvedMembers(), count: entries.count)
+        resolved.withUnsafeMutableBufferPointer { results in
+            let results = UncheckedResults(base: results.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var scratch: [UInt8] = []
+                // Each index is written by exactly one worker.
+                for index in stride(from: worker, to: entries.count, by: workers) {
+                    results.base[index] = resolveMembers(of: entries[index], scratch: &scratch)
+                }
+            }
+        }
+        return resolved
+    }
+
+    private mutating func keep(_ resolved: ResolvedMembers, of id: String) {
+        for pending in resolved.pendingDNs { pendingDNs.append((id, pending.normalized, pending.value)) }
+        for name in resolved.pendingNames { pendingNames.append((id, name)) }
+        if !resolved.members.isEmpty { snapshot.members[id] = resolved.members }
     }
 
     /// The group object, its DN for resolving nested groups, and its change marker.
@@ -375,4 +424,9 @@ public struct MappingError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "entry \"\(dn)\" \(reason)" }
+}
+
+/// Disjoint slots of one buffer, written by the workers of ``SnapshotBuilder/addGroups(_:workers:)``.
+private struct UncheckedResults: @unchecked Sendable {
+    let base: UnsafeMutablePointer<SnapshotBuilder.ResolvedMembers>
 }

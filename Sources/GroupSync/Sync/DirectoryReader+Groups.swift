@@ -58,12 +58,14 @@ extension DirectoryReader {
         if changed.count > max(200, headers.count / 5) {
             // Many moved: one full search is cheaper than searching for each by id.
             var fetched = 0
+            var batch = GroupBatch()
             try await each(directory.groups, attributes: builder.mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
                 if changed[try builder.id(of: $0)] != nil {
-                    try addGroup($0, to: &builder, ranged: &ranged)
+                    try addGroup($0, to: &builder, batch: &batch, ranged: &ranged)
                     fetched += 1
                 }
             }
+            try batch.flush(into: &builder)
             guard fetched == changed.count else { throw changedDuringRun() }
         } else {
             // Fetch the moved groups by id, a few hundred per search: one round trip per

@@ -15,6 +15,16 @@ extension DirectoryReader {
         }
     }
 
+    /// ``addGroup(_:to:ranged:)`` through a batch (``GroupBatch``), for searches that
+    /// stream many groups; the caller flushes the batch at the end.
+    func addGroup(_ entry: LDAPEntry, to builder: inout SnapshotBuilder, batch: inout GroupBatch, ranged: inout [LDAPEntry]) throws {
+        if entry.rangedAttributes.isEmpty {
+            try batch.add(entry, to: &builder)
+        } else {
+            ranged.append(entry)
+        }
+    }
+
     func addRangedGroups(_ entries: [LDAPEntry], into builder: inout SnapshotBuilder, session: LDAPSession) async throws {
         for entry in entries {
             try builder.addGroup(try await Self.completeRanges(of: entry, session: session))

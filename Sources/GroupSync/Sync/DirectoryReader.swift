@@ -130,9 +130,11 @@ public struct DirectoryReader: Sendable {
         if !skipped {
             counter.report("groups")
             var ranged: [LDAPEntry] = []
+            var batch = GroupBatch()
             try await each(directory.groups, attributes: mapping.groupAttributes, phase: "groups", in: session, counter: &counter) {
-                try addGroup($0, to: &builder, ranged: &ranged)
+                try addGroup($0, to: &builder, batch: &batch, ranged: &ranged)
             }
+            try batch.flush(into: &builder)
             try await addRangedGroups(ranged, into: &builder, session: session)
         }
         counter.report("done")
