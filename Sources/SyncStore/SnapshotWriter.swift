@@ -154,38 +154,12 @@ struct SnapshotWriter {
 
     /// Memberships added, in key order. The planner lists additions group by group; each
     /// group's rows are sorted on their own and the groups taken in ref order, so rows go in
-    /// in key order (appending to the B-tree) without an array of every row (a first sync
-    /// has a million) being built.
+    /// in key order (appending to the B-tree), in chunks of about 50,000 rows rather than an
+    /// array of every row (a first sync has a million), each made while the last is written
+    /// (``MembershipRows``).
     private func writeMembershipsAdded(_ plan: Plan, refs: StoredRefs) throws {
-        let added = plan.membershipsAdded
-        var runs: [(ref: Int64, range: Range<Int>)] = []
-        var start = 0
-        while start < added.count {
-            var end = start + 1
-            while end < added.count && added[end].groupID == added[start].groupID { end += 1 }
-            runs.append((try refs.group(added[start].groupID), start..<end))
-            start = end
-        }
-        // Groups new to the store: all their members, from the set the plan shares.
-        var newGroups: [(ref: Int64, id: String)] = []
-        for group in plan.newGroupMembers.keys { newGroups.append((try refs.group(group), group)) }
-        var order: [(ref: Int64, run: Range<Int>?, group: String?)] = runs.map { ($0.ref, $0.range, nil) }
-        order += newGroups.map { ($0.ref, nil, $0.id) }
-        order.sort { $0.ref < $1.ref }
         var inserter = try EdgeInserter(db: db)
-        var groupEdges: [Edge] = []
-        for item in order {
-            groupEdges.removeAll(keepingCapacity: true)
-            if let range = item.run {
-                for membership in added[range] {
-                    groupEdges.append(Edge(group: item.ref, kind: Int64(membership.member.kind.code), member: try refs[membership.member]))
-                }
-            } else if let group = item.group, let members = plan.newGroupMembers[group] {
-                for member in members { groupEdges.append(Edge(group: item.ref, kind: Int64(member.kind.code), member: try refs[member])) }
-            }
-            groupEdges.sort()
-            try inserter.add(groupEdges)
-        }
+        try MembershipRows(plan: plan, refs: refs).forEachChunk(rowsPerChunk: 50_000) { try inserter.add($0) }
         try inserter.finish()
     }
 
