@@ -1,9 +1,9 @@
-import Dispatch
+import Foundation
 import SyncCore
 
 /// The membership rows a plan adds, in key order (group ref, member kind, member ref), made
-/// chunk by chunk. A large plan (a first sync's million rows) makes each chunk on another
-/// thread while the writer inserts the one before: looking up a million member refs and
+/// chunk by chunk. A large plan (a first sync's million rows) makes each chunk on a thread
+/// of its own while the writer inserts the one before: looking up a million member refs and
 /// sorting each group's rows is about a third of a second of the apply that SQLite would
 /// otherwise wait for, with the second core idle.
 struct MembershipRows: Sendable {
@@ -61,15 +61,21 @@ struct MembershipRows: Sendable {
         for index in chunks.indices {
             let current = try next.get()
             let made = ChunkSlot()
-            let done = DispatchGroup()
             if index + 1 < chunks.count {
+                // A thread of its own, not a pool's: the writer waits for it while holding the
+                // store, and a pool whose threads all wait on the store would never run it.
                 let chunk = chunks[index + 1]
-                DispatchQueue.global().async(group: done) { made.result = Result { try self.rows(of: chunk) } }
+                Thread { [self] in
+                    made.result = Result { try self.rows(of: chunk) }
+                    made.done.signal()
+                }.start()
+            } else {
+                made.done.signal()
             }
             // The chunk being made reads only this value's copies; it is waited for either way.
-            defer { done.wait() }
+            defer { made.wait() }
             try insert(current)
-            done.wait()
+            made.wait()
             if let result = made.result { next = result }
         }
     }
@@ -96,7 +102,16 @@ struct MembershipRows: Sendable {
     }
 }
 
-/// A chunk made on another thread; read after its `DispatchGroup` is waited for.
+/// A chunk made on another thread; `result` is read after ``wait()``.
 private final class ChunkSlot: @unchecked Sendable {
     var result: Result<[SnapshotWriter.Edge], any Error>?
+    let done = DispatchSemaphore(value: 0)
+    private var waited = false
+
+    /// Waits for the chunk once; later calls return at once.
+    func wait() {
+        guard !waited else { return }
+        done.wait()
+        waited = true
+    }
 }
