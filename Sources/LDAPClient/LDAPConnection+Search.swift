@@ -71,6 +71,27 @@ extension LDAPConnection {
         return batch.isEmpty ? nil : batch
     }
 
+    /// Ends a paged search without asking for more: the page already requested is read to
+    /// its result and dropped, so the server is done with it before another paged search
+    /// starts on the connection. If that read fails, the search is abandoned instead.
+    func settle(_ cursor: SearchCursor) {
+        defer {
+            cursor.msgid = nil
+            cursor.isFinished = true
+        }
+        guard let msgid = cursor.msgid else { return }
+        do {
+            while true {
+                let message = try waitForMessage(msgid: msgid, operation: cursor.operation)
+                let type = ldap_msgtype(message)
+                ldap_msgfree(message)
+                if UInt(type) == UInt(LDAP_RES_SEARCH_RESULT) { return }
+            }
+        } catch {
+            abandon(cursor)
+        }
+    }
+
     /// Stops a search that the caller no longer reads.
     func abandon(_ cursor: SearchCursor) {
         if let msgid = cursor.msgid {

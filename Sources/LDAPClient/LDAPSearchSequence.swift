@@ -45,8 +45,10 @@ public struct LDAPSearchSequence: AsyncSequence, Sendable {
                     searchID = id
                     canceller = SearchCanceller(session: session, id: id)
                 }
+                // Cancelled: thrown before the search counts as done, so dropping the
+                // iterator abandons it on the server.
+                try Task.checkCancellation()
                 do {
-                    try Task.checkCancellation()
                     let pending = ahead
                     ahead = nil
                     let batch: [LDAPSearchEvent]?

@@ -11,6 +11,13 @@ public actor LDAPSession {
     private let executor: LDAPThreadExecutor
     private var connection: LDAPConnection?
     private var searches: [UInt64: SearchCursor] = [:]
+    /// Paged searches settled because another started (see ``startSearch(_:)``).
+    private var ended: Set<UInt64> = []
+
+    /// What reading on a paged search gets once another paged search started on the session.
+    static let endedByAnotherSearch = LDAPError(
+        operation: "search", code: .operationsError,
+        diagnosticMessage: "another paged search started on this session before this one was read to the end; a server keeps one paged search per connection")
     private var nextSearchID: UInt64 = 0
     public nonisolated let options: LDAPConnectionOptions
     private let logger: Logger
@@ -118,13 +125,28 @@ public actor LDAPSession {
         logger.debug("search", metadata: [
             "ldapsearch": "\(request.ldapsearchCommand(url: options.url, bindDN: connection.bindDescription))",
         ])
+        // A server keeps one paged-results state per connection (OpenLDAP does): a paged
+        // search still open here — typically one whose consumer stopped early, with its next
+        // page already requested — is settled first, its outstanding page read and dropped,
+        // or that page would be answered into the new search's state ("paged results cookie
+        // is invalid"). Reading it on, it fails with ``endedByAnotherSearch``.
+        if request.pageSize != nil {
+            for (id, cursor) in searches where cursor.request.pageSize != nil && !cursor.request.persistent {
+                connection.settle(cursor)
+                searches[id] = nil
+                ended.insert(id)
+            }
+        }
         nextSearchID += 1
         searches[nextSearchID] = SearchCursor(request: request)
         return nextSearchID
     }
 
     func nextBatch(_ id: UInt64) throws -> [LDAPSearchEvent]? {
-        guard let cursor = searches[id] else { return nil }
+        guard let cursor = searches[id] else {
+            if ended.remove(id) != nil { throw Self.endedByAnotherSearch }
+            return nil
+        }
         let connection = try requireConnection("search")
         do {
             guard let batch = try connection.nextBatch(cursor) else {
@@ -140,7 +162,11 @@ public actor LDAPSession {
         }
     }
 
+    /// Searches started and neither finished nor abandoned (for tests).
+    var openSearches: Int { searches.count }
+
     func cancelSearch(_ id: UInt64) {
+        ended.remove(id)
         guard let cursor = searches.removeValue(forKey: id) else { return }
         connection?.abandon(cursor)
     }

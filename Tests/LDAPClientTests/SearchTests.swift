@@ -162,6 +162,56 @@ struct SearchTests {
         #expect(left == nil, "a page read ahead past the end")
     }
 
+    @Test("a search left early, by a break or by cancelling its task while a page is read ahead, is abandoned")
+    func leftEarlyIsAbandoned() async throws {
+        let directory = try await ClientFixture.directory()
+        let session = try await ClientFixture.serviceSession(directory)
+        let request = LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["uid"], pageSize: 500)
+        for try await _ in session.search(request) { break }
+        // The reader takes one entry, waits (without a throwing call) until it is cancelled,
+        // then reads on: the search itself notices at the end of the page.
+        let firstEntry = AsyncStream<Void>.makeStream(), cancelled = AsyncStream<Void>.makeStream()
+        let reader = Task {
+            var seen = 0
+            for try await _ in session.search(request) {
+                seen += 1
+                if seen == 1 {
+                    firstEntry.continuation.yield()
+                    for await _ in cancelled.stream { break }
+                }
+            }
+            return seen
+        }
+        for await _ in firstEntry.stream { break }
+        reader.cancel()
+        cancelled.continuation.yield()
+        await #expect(throws: CancellationError.self) { _ = try await reader.value }
+        // Both searches are abandoned once the pages read ahead have come in (bounded wait).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await session.openSearches > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await session.openSearches == 0)
+        let again = try await entries(of: session.search(LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["1.1"], pageSize: 1000)))
+        #expect(again.count == ClientFixture.peopleCount + 3)
+    }
+
+    @Test("a second paged search on a session ends the first: the second is whole, the first fails instead of ending short")
+    func secondPagedSearchEndsTheFirst() async throws {
+        let directory = try await ClientFixture.directory()
+        let session = try await ClientFixture.serviceSession(directory)
+        let request = LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["uid"], pageSize: 500)
+        var first = session.search(request).makeAsyncIterator()
+        var read = 0
+        if case .entry? = try await first.next() { read += 1 }
+        let second = try await entries(of: session.search(request))
+        #expect(second.count == ClientFixture.peopleCount + 3)
+        let error = try await #require(throws: LDAPError.self) {
+            while let event = try await first.next() { if case .entry = event { read += 1 } }
+        }
+        #expect(error.code == .operationsError && error.description.contains("another paged search started on this session"))
+        #expect(read >= 1 && read < ClientFixture.peopleCount + 3)
+        #expect(await session.openSearches == 0)
+    }
+
     @Test("escaped DNs from the server round-trip and match member values written differently")
     func escapedDNs() async throws {
         let directory = try await ClientFixture.directory()
