@@ -132,8 +132,12 @@ struct SearchTests {
             if seen == 5 { break }
         }
         #expect(seen == 5)
-        let again = try await entries(of: session.search(LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["1.1"], pageSize: 500)))
-        #expect(again.count == ClientFixture.peopleCount + 3)
+        #expect(try await Self.everyone(session, pageSize: 500) == ClientFixture.peopleCount + 3)
+    }
+
+    /// How many people a fresh paged search on `session` finds: whether it is usable again.
+    static func everyone(_ session: LDAPSession, pageSize: Int) async throws -> Int {
+        try await entries(of: session.search(LDAPSearchRequest(base: people, filter: allPeople, attributes: ["1.1"], pageSize: pageSize))).count
     }
 
     @Test("while one page is consumed the next is read ahead, and every entry still comes once, in order")
@@ -190,8 +194,7 @@ struct SearchTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while await session.openSearches > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(await session.openSearches == 0)
-        let again = try await entries(of: session.search(LDAPSearchRequest(base: Self.people, filter: Self.allPeople, attributes: ["1.1"], pageSize: 1000)))
-        #expect(again.count == ClientFixture.peopleCount + 3)
+        #expect(try await Self.everyone(session, pageSize: 1000) == ClientFixture.peopleCount + 3)
     }
 
     @Test("a second paged search on a session ends the first: the second is whole, the first fails instead of ending short")
