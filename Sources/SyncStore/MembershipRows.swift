@@ -53,35 +53,20 @@ struct MembershipRows: Sendable {
             }
         }
         if start < groups.count { chunks.append(start..<groups.count) }
-        guard chunks.count > 1 else {
-            for chunk in chunks { try insert(try self.rows(of: chunk)) }
-            return
-        }
+        guard !chunks.isEmpty else { return }
         var next = Result { try self.rows(of: chunks[0]) }
         for index in chunks.indices {
             let current = try next.get()
-            let made = ChunkSlot()
-            if index + 1 < chunks.count {
-                // A thread of its own, not a pool's: the writer waits for it while holding the
-                // store, and a pool whose threads all wait on the store would never run it.
-                let chunk = chunks[index + 1]
-                Thread { [self] in
-                    made.result = Result { try self.rows(of: chunk) }
-                    made.done.signal()
-                }.start()
-            } else {
-                made.done.signal()
-            }
-            // The chunk being made reads only this value's copies; it is waited for either way.
-            defer { made.wait() }
+            let coming = index + 1 < chunks.count ? ChunkInMaking(chunks[index + 1], of: self) : nil
+            // Should the insert throw, the chunk in making finishes on its own (it reads only
+            // this value's copies) and is dropped.
             try insert(current)
-            made.wait()
-            if let result = made.result { next = result }
+            if let coming { next = coming.result() }
         }
     }
 
     /// The rows of `groups[range]`, each group's sorted.
-    private func rows(of range: Range<Int>) throws -> [SnapshotWriter.Edge] {
+    fileprivate func rows(of range: Range<Int>) throws -> [SnapshotWriter.Edge] {
         var rows: [SnapshotWriter.Edge] = []
         rows.reserveCapacity(groups[range].reduce(0) { $0 + $1.rows })
         for group in groups[range] {
@@ -102,16 +87,22 @@ struct MembershipRows: Sendable {
     }
 }
 
-/// A chunk made on another thread; `result` is read after ``wait()``.
-private final class ChunkSlot: @unchecked Sendable {
-    var result: Result<[SnapshotWriter.Edge], any Error>?
-    let done = DispatchSemaphore(value: 0)
-    private var waited = false
+/// A chunk made on a thread of its own, not a pool's: the writer waits for it while holding
+/// the store, and a pool whose threads all wait on the store would never run it.
+private final class ChunkInMaking: @unchecked Sendable {
+    private var made: Result<[SnapshotWriter.Edge], any Error>?
+    private let done = DispatchSemaphore(value: 0)
 
-    /// Waits for the chunk once; later calls return at once.
-    func wait() {
-        guard !waited else { return }
+    init(_ range: Range<Int>, of rows: MembershipRows) {
+        Thread { [self] in
+            made = Result { try rows.rows(of: range) }
+            done.signal()
+        }.start()
+    }
+
+    /// Waits for the chunk; call once.
+    func result() -> Result<[SnapshotWriter.Edge], any Error> {
         done.wait()
-        waited = true
+        return made!
     }
 }

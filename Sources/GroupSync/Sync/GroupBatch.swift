@@ -17,7 +17,8 @@ struct GroupBatch {
     /// Adds a group to `builder` once the batch is full; ``flush(into:)`` adds the rest.
     mutating func add(_ entry: LDAPEntry, to builder: inout SnapshotBuilder) throws {
         entries.append(entry)
-        for attribute in builder.mapping.member + builder.mapping.memberUID { values += entry.attribute(attribute)?.count ?? 0 }
+        for attribute in builder.mapping.member { values += entry.attribute(attribute)?.count ?? 0 }
+        for attribute in builder.mapping.memberUID { values += entry.attribute(attribute)?.count ?? 0 }
         if values >= Self.valuesPerBatch { try flush(into: &builder) }
     }
 
