@@ -19,7 +19,7 @@ struct FastVerifyTests {
     static let token = Array("test-token-0123456789abcdef".utf8)
 
     /// A synced store (slapd, `groupsync sync`), its index-backed verification service in
-    /// force, and a connection with the handler.
+    /// force (its clock stopped), and a connection with the handler.
     struct Setup {
         let harness: DaemonHarness
         let service: VerificationService
@@ -32,7 +32,10 @@ struct FastVerifyTests {
         #expect(try await harness.cli(["sync"]).status == 0)
         let config = try ConfigLoader.load(path: harness.configPath)
         let store = try config.store.open()
-        let service = try VerificationService(config: config, store: store, index: try store.loadIndex())
+        // One instant for every answer: `age_seconds` would otherwise differ between the
+        // handler's answer and the expected one whenever a second boundary falls between them.
+        let frozen = Date()
+        let service = try VerificationService(config: config, store: store, index: try store.loadIndex(), now: { frozen })
         let answers = IndexedAnswers()
         answers.set(service)
         return Setup(harness: harness, service: service, answers: answers, channel: try channel(answers))
