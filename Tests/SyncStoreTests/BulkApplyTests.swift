@@ -87,6 +87,73 @@ struct BulkApplyTests {
         #expect(try store.runs().count == 1)
     }
 
+    @Test("a large first sync in random id order stores every address: mail and aliases, an address given twice once, a shared one under each user")
+    func addressesInKeyOrder() throws {
+        let store = try StoreTests.temporaryStore()
+        // Random ids (as Active Directory's objectGUIDs): the writer inserts users by id and
+        // addresses sorted, not in the plan's order.
+        var users = (0..<25_000).map {
+            DirectoryUser(
+                id: UUID().uuidString, dn: "uid=u\($0),ou=people,dc=x", username: "u\($0)", mail: "U\($0)@Example.com",
+                aliases: ["alias\($0)@other.example", "u\($0)@example.com"])
+        }
+        users[7].mail = "shared@example.com"
+        users[8].mail = "Shared@Example.com"
+        var wanted = Snapshot(users: users, groups: [], memberships: [], unresolved: [])
+        wanted.computeDigests()
+        try store.apply(Planner.plan(wanted: wanted, current: Snapshot()), run: StoreTests.run(.applied))
+        #expect(try store.snapshot(directory: "corp") == wanted)
+        let queue = try DatabaseQueue(path: store.path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let (rows, refsByID) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM user_address")!,
+             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, ref FROM \"user\"").map { ($0["id"] as String, $0["ref"] as Int64) }))
+        }
+        try queue.close()
+        // Two addresses a user (the mail, lower-cased, is also an alias), three for the two
+        // whose mail is the shared one.
+        #expect(rows == 2 * 25_000 + 2)
+        func refs(_ addresses: [String], domains: [String] = []) throws -> [Int64] {
+            try store.withCatalog { try $0.userRefs(withAddresses: addresses, domains: domains) }.sorted()
+        }
+        #expect(try refs(["SHARED@example.com"]) == [refsByID[users[7].id]!, refsByID[users[8].id]!].sorted())
+        #expect(try refs(["alias24999@other.example"]) == [refsByID[users[24_999].id]!])
+        #expect(try refs(["u12345@example.com"]) == [refsByID[users[12_345].id]!])
+        #expect(try refs([], domains: ["other.example"]).count == 25_000)
+        #expect(try store.integrityProblems().isEmpty)
+    }
+
+    @Test("a store from before v7 loses the lookup indexes no query used, and its lookups by username and group name still use an index")
+    func unusedIndexesDropped() throws {
+        let store = try StoreTests.temporaryStore()
+        try store.apply(Planner.plan(wanted: StoreTests.wanted, current: Snapshot()), run: StoreTests.run(.applied))
+        // Back to the schema of v6, as a store written by the previous release.
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE INDEX user_username ON "user"(directory, username COLLATE NOCASE);
+                CREATE INDEX user_mail ON "user"(directory, mail COLLATE NOCASE);
+                CREATE INDEX group_name ON "group"(directory, name COLLATE NOCASE);
+                DELETE FROM grdb_migrations WHERE identifier = 'v7: unused lookup indexes dropped';
+                """)
+        }
+        try queue.close()
+        let reopened = try Store(path: store.path)
+        let indexes = try Self.indexes(reopened)
+        for name in ["user_username", "user_mail", "group_name"] { #expect(indexes[name] == nil, "\(name) dropped") }
+        #expect(try reopened.snapshot(directory: "corp") == StoreTests.wanted)
+        func plan(_ sql: String, _ arguments: StatementArguments) throws -> String {
+            try DatabaseQueue(path: store.path).read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }.joined(separator: "; ")
+            }
+        }
+        let plans = [
+            try plan(#"SELECT id FROM "user" WHERE directory = ? AND username = ? COLLATE NOCASE"#, ["corp", "alice"]),
+            try plan(#"SELECT ref, directory, id, dn, name, mail, group_type FROM "group" WHERE name = ? COLLATE NOCASE"#, ["finance"]),
+        ]
+        #expect(plans[0].contains("USING INDEX user_username_any"), "\(plans[0])")
+        #expect(plans[1].contains("USING INDEX group_name_any"), "\(plans[1])")
+    }
+
     @Test("a store from before the address domains (migration v6) gets them when opened: a domain finds the users it already held")
     func domainsOnUpgrade() throws {
         let store = try StoreTests.temporaryStore()
