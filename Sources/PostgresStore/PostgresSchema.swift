@@ -202,9 +202,9 @@ public enum PostgresSchema {
         ("v5: unused lookup indexes dropped", [
             // As the SQLite store's v7: no query looks users up by mail, and the lookups by
             // username or group name use the indexes without the directory.
-            "DROP INDEX user_mail",
-            "DROP INDEX user_username",
-            "DROP INDEX group_name",
+            "DROP INDEX IF EXISTS user_mail",
+            "DROP INDEX IF EXISTS user_username",
+            "DROP INDEX IF EXISTS group_name",
         ]),
     ]
 

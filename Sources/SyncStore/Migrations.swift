@@ -212,9 +212,9 @@ enum Migrations {
                 -- directory. The three cost every write and a first sync about 0.2 s of index
                 -- building on 100,000 users; SQLite also picked user_mail for whole-directory
                 -- reads, an index walk where a scan is cheaper.
-                DROP INDEX user_mail;
-                DROP INDEX user_username;
-                DROP INDEX group_name;
+                DROP INDEX IF EXISTS user_mail;
+                DROP INDEX IF EXISTS user_username;
+                DROP INDEX IF EXISTS group_name;
                 """)
         }
         return migrator
