@@ -110,7 +110,7 @@ struct ActiveDirectoryTests {
         #expect(snapshot.users.values.filter(\.disabled).count == 2, "accounts without a password are disabled")
 
         // The id is the objectGUID as Samba itself writes it.
-        let shown = try runCommand("samba-tool", ["user", "show", "alice-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectGUID"])
+        let shown = try await runCommandDetached("samba-tool", ["user", "show", "alice-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectGUID"])
         let guid = try #require(shown.split(separator: "\n").first { $0.hasPrefix("objectGUID: ") }).dropFirst("objectGUID: ".count)
         #expect(alice.id == guid.lowercased())
 
@@ -137,11 +137,11 @@ struct ActiveDirectoryTests {
             member: CN=Carol Clark,\(ou)
 
             """)
-        let groupShown = try runCommand("samba-tool", ["group", "show", "primary-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectSid"])
+        let groupShown = try await runCommandDetached("samba-tool", ["group", "show", "primary-\(tag)", "-H", "\(domain.folder.path)/private/sam.ldb", "--attributes=objectSid"])
         let groupSID = try #require(groupShown.split(separator: "\n").first { $0.hasPrefix("objectSid: ") }).dropFirst("objectSid: ".count)
         let rid = try #require(groupSID.split(separator: "-").last)
         try await domain.modify("dn: CN=Carol Clark,\(ou)\nchangetype: modify\nreplace: primaryGroupID\nprimaryGroupID: \(rid)\n\n")
-        let memberValues = try runCommand("ldapsearch", [
+        let memberValues = try await runCommandDetached("ldapsearch", [
             "-x", "-H", domain.ldapURL, "-D", SambaDomain.adminDN, "-w", SambaDomain.adminPassword, "-LLL", "-b", "CN=primary-\(tag),\(ou)",
             "-s", "base", "member",
         ])

@@ -111,14 +111,14 @@ struct HostileConfigTests {
     }
 
     @Test("the committed fuzz corpora replay through the fuzz targets without a failure")
-    func fuzzCorpora() throws {
+    func fuzzCorpora() async throws {
         let repository = ExampleConfigTests.repository
         for target in ["dn", "filter", "config"] {
             let binary = URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().appendingPathComponent("fuzz-\(target)").path
             let corpus = repository.appendingPathComponent("Fuzz/Corpus/\(target)").path
             let inputs = try FileManager.default.contentsOfDirectory(atPath: corpus).count
             #expect(inputs >= 3, "\(target): the corpus is committed")
-            let output = try runCommand(binary, [corpus])
+            let output = try await runCommandDetached(binary, [corpus])
             #expect(output.contains("replayed \(inputs) inputs without a failure"), "\(target): \(output)")
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import LDAPClient
+@testable import LDAPClient
 import LDAPTestSupport
 import Testing
 
@@ -55,31 +55,44 @@ struct ConnectionTests {
     func unreachable() async throws {
         let port = try freeLoopbackPort()
         let url = "ldap://127.0.0.1:\(port)"
-        let started = ContinuousClock.now
-        let error = try await #require(throws: LDAPError.self) {
-            _ = try await LDAPSession.connect(LDAPConnectionOptions(url: url, connectTimeout: .seconds(60)))
-        }
-        // Refused at once, not after the connect timeout (with a wide margin: tests run in
-        // parallel on two cores).
-        #expect(ContinuousClock.now - started < .seconds(20))
+        let options = LDAPConnectionOptions(url: url, connectTimeout: .seconds(60))
+        let error = try await #require(throws: LDAPError.self) { _ = try await LDAPSession.connect(options) }
         #expect(error.code == .serverDown)
         #expect(error.description.hasPrefix("cannot connect to \(url): Can't contact LDAP server"))
+        // Refused at once, not after the 60-second connect timeout.
+        let (result, elapsed) = try await Self.timedOnOwnThread { try LDAPConnection(options: options).connect() }
+        #expect(throws: LDAPError.self) { try result.get() }
+        #expect(elapsed < .seconds(10))
     }
 
     @Test("a server that accepts but never answers fails within the operation timeout")
     func silentServer() async throws {
         let listener = try SilentListener()
-        let started = ContinuousClock.now
-        let error = try await #require(throws: LDAPError.self) {
-            _ = try await LDAPSession.connect(
-                LDAPConnectionOptions(url: "ldap://127.0.0.1:\(listener.port)", connectTimeout: .seconds(1), operationTimeout: .seconds(1)),
-                credentials: .simple(dn: "cn=x", password: Array("y".utf8)))
-        }
-        let elapsed = ContinuousClock.now - started
+        let options = LDAPConnectionOptions(url: "ldap://127.0.0.1:\(listener.port)", connectTimeout: .seconds(1), operationTimeout: .seconds(1))
+        let credentials = LDAPCredentials.simple(dn: "cn=x", password: Array("y".utf8))
+        let error = try await #require(throws: LDAPError.self) { _ = try await LDAPSession.connect(options, credentials: credentials) }
         #expect(error.code == .timeout)
-        // It waited for the timeout, and did not hang (a wide margin: tests run in parallel).
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(20))
         #expect(error.description.contains("no answer from ldap://127.0.0.1:\(listener.port) within 1s"))
+        // It waited for the timeout, and did not hang.
+        let (result, elapsed) = try await Self.timedOnOwnThread {
+            let connection = try LDAPConnection(options: options)
+            try connection.connect()
+            try connection.bind(credentials)
+        }
+        #expect(throws: LDAPError.self) { try result.get() }
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(10))
+    }
+
+    /// `body` run on a thread of its own, with how long it took there. A time taken around an
+    /// `await` also counts the wait for a thread of Swift's cooperative pool, which other
+    /// tests' work holds for many seconds at a time on two cores (a full run once measured
+    /// 25 s around a refused connect).
+    static func timedOnOwnThread(_ body: @escaping @Sendable () throws -> Void) async throws -> (Result<Void, any Error>, Duration) {
+        try await offThePool {
+            let started = ContinuousClock.now
+            let result = Result { try body() }
+            return (result, ContinuousClock.now - started)
+        }
     }
 
     @Test("a malformed URL is rejected with what was expected")
