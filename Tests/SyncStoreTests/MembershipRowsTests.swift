@@ -28,11 +28,11 @@ struct MembershipRowsTests {
         return (plan, refs)
     }
 
-    static func collect(_ rows: MembershipRows, rowsPerChunk: Int) throws -> (rows: [SnapshotWriter.Edge], chunks: Int) {
-        var all: [SnapshotWriter.Edge] = [], chunks = 0
+    static func collect(_ rows: MembershipRows, rowsPerChunk: Int) throws -> (rows: [SnapshotWriter.Edge], chunks: [[SnapshotWriter.Edge]]) {
+        var all: [SnapshotWriter.Edge] = [], chunks: [[SnapshotWriter.Edge]] = []
         try rows.forEachChunk(rowsPerChunk: rowsPerChunk) { chunk in
             all += chunk
-            chunks += 1
+            chunks.append(chunk)
         }
         return (all, chunks)
     }
@@ -42,11 +42,24 @@ struct MembershipRowsTests {
         let (plan, refs) = Self.plan()
         let rows = try MembershipRows(plan: plan, refs: refs)
         let whole = try Self.collect(rows, rowsPerChunk: .max)
-        #expect(whole.chunks == 1 && whole.rows.count == plan.membershipsAddedCount)
+        #expect(whole.chunks.count == 1 && whole.rows.count == plan.membershipsAddedCount)
         #expect(whole.rows == whole.rows.sorted() && Set(whole.rows.map { [$0.group, $0.kind, $0.member] }).count == whole.rows.count)
         let chunked = try Self.collect(rows, rowsPerChunk: rowsPerChunk)
         #expect(chunked.rows == whole.rows)
-        #expect(rowsPerChunk == 5000 ? chunked.chunks == 2 || chunked.chunks == 1 : chunked.chunks > 1)
+        // Chunks of whole groups, each closed by the group that takes it to rowsPerChunk rows
+        // (the last may be short). The plan has about 10,000 rows (its sizes are random), so
+        // every size here makes more than one chunk.
+        #expect(chunked.chunks.count > 1)
+        var seen = Set<Int64>()
+        for (index, chunk) in chunked.chunks.enumerated() {
+            let groups = Set(chunk.map(\.group))
+            #expect(seen.isDisjoint(with: groups), "chunk \(index) holds part of a group an earlier chunk has")
+            seen.formUnion(groups)
+            let closing = chunk.last!.group
+            let before = chunk.count - chunk.filter { $0.group == closing }.count
+            #expect(before < rowsPerChunk, "chunk \(index) should have closed before its last group")
+            if index < chunked.chunks.count - 1 { #expect(chunk.count >= rowsPerChunk, "chunk \(index) closed short") }
+        }
         // Each row is the plan's: the group's ref, the member's kind and ref.
         let expected = Set(plan.membershipsAdded.map { ($0.groupID, $0.member) }.map { [refs.lookup(.group, $0.0)!, Int64($0.1.kind.code), refs.lookup($0.1.kind, $0.1.id)!] }
             + plan.newGroupMembers.flatMap { group, members in members.map { [refs.lookup(.group, group)!, Int64($0.kind.code), refs.lookup($0.kind, $0.id)!] } })
