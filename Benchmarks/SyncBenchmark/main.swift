@@ -118,9 +118,18 @@ precondition(fullConfigText != configText, "the benchmark configuration has no a
 try fullConfigText.write(to: work.appendingPathComponent("groupsync-full.yaml"), atomically: true, encoding: .utf8)
 let fullConfig = ["--config", work.appendingPathComponent("groupsync-full.yaml").path]
 
+/// Writes a configuration whose SQLite store is in `folder` (optionally without the access
+/// log); returns the `--config` arguments.
+func storeConfig(in folder: String, withoutAccessLog: Bool = false) throws -> [String] {
+    var text = configText.replacingOccurrences(of: "path: store/groupsync.sqlite", with: "path: \(folder)/groupsync.sqlite")
+    if withoutAccessLog { text = text.replacingOccurrences(of: "    incremental:\n" + accessLogLine, with: "") }
+    let path = work.appendingPathComponent("groupsync-\(folder).yaml")
+    try text.write(to: path, atomically: true, encoding: .utf8)
+    return ["--config", path.path]
+}
+
 /// Copies the SQLite store (its file, WAL and shared memory: no process has it open) to
-/// `folder`, and writes a configuration that uses the copy, without the access log; returns
-/// the `--config` arguments.
+/// `folder`, and writes a configuration that uses the copy (``storeConfig(in:withoutAccessLog:)``).
 func copyStore(named folder: String, withoutAccessLog: Bool) throws -> [String] {
     let files = FileManager.default
     let source = work.appendingPathComponent("store"), target = work.appendingPathComponent(folder)
@@ -129,11 +138,7 @@ func copyStore(named folder: String, withoutAccessLog: Bool) throws -> [String] 
     for name in try files.contentsOfDirectory(atPath: source.path) where name.hasPrefix("groupsync.sqlite") {
         try files.copyItem(at: source.appendingPathComponent(name), to: target.appendingPathComponent(name))
     }
-    var text = configText.replacingOccurrences(of: "path: store/groupsync.sqlite", with: "path: \(folder)/groupsync.sqlite")
-    if withoutAccessLog { text = text.replacingOccurrences(of: "    incremental:\n" + accessLogLine, with: "") }
-    let path = work.appendingPathComponent("groupsync-\(folder).yaml")
-    try text.write(to: path, atomically: true, encoding: .utf8)
-    return ["--config", path.path]
+    return try storeConfig(in: folder, withoutAccessLog: withoutAccessLog)
 }
 
 struct Measurement {
@@ -189,15 +194,8 @@ for attempt in 0..<repeats {
     rawMiB = max(rawMiB, usersMiB, groupsMiB)
     let last = attempt == repeats - 1
     guard last || postgres == nil else { continue }
-    var arguments = ["sync"] + config
     let folder = "first-\(attempt)"
-    if !last {
-        let path = work.appendingPathComponent("groupsync-\(folder).yaml")
-        try configText.replacingOccurrences(of: "path: store/groupsync.sqlite", with: "path: \(folder)/groupsync.sqlite")
-            .write(to: path, atomically: true, encoding: .utf8)
-        arguments = ["sync", "--config", path.path]
-    }
-    let (seconds, memory) = try measure(groupsync, arguments)
+    let (seconds, memory) = try measure(groupsync, ["sync"] + (last ? config : try storeConfig(in: folder)))
     initialSamples.append(seconds)
     initialMiB = max(initialMiB, memory)
     if !last { try FileManager.default.removeItem(at: work.appendingPathComponent(folder)) }
