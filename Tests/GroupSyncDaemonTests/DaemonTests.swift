@@ -258,6 +258,14 @@ struct DaemonTests {
         #expect(text.contains(#"groupsync_users{directory="corp"} 4"#))
         #expect(text.contains("groupsync_run_duration_seconds_bucket"))
         #expect(text.contains("# TYPE groupsync_runs_total counter"))
+        let resident = text.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") }
+        #expect((resident.flatMap { Double($0.split(separator: " ")[1]) } ?? 0) > 10_000_000, "\(text)")
+        // The full run's freed memory is handed back to the kernel after it (the trim comes
+        // after the run's answer); the incremental run trims nothing.
+        #expect(try await harness.eventually {
+            try await harness.get("/metrics").text.contains(#"groupsync_heap_trims_total{after="full-run"} 1"#)
+        })
+        #expect(try await harness.get("/metrics").text.contains("groupsync_heap_released_bytes_total "))
         // The applied run's pages reach the database file itself (the daemon checkpoints the
         // WAL after a run; its commit left them in the WAL).
         let database = harness.folder.appendingPathComponent("var/groupsync.sqlite").path

@@ -147,17 +147,24 @@ public actor DaemonState {
                     metrics?.indexUpdated("rebuild")
                 }
                 let service = try VerificationService(config: config, store: store, index: built, logger: logger)
-                Task { await self.install(service, generation: generation) }
+                Task { await self.install(service, generation: generation, loaded: index == nil) }
             } catch {
                 logger.error("cannot build the verification index; answering from the store", metadata: ["error": "\(error)"])
             }
         }.start()
     }
 
-    private func install(_ service: VerificationService, generation: Int) {
+    /// `loaded`: the index was read from the store; reading it, and the index it replaces,
+    /// freed as much as it holds, which is handed back to the kernel (``HeapTrim``).
+    private func install(_ service: VerificationService, generation: Int, loaded: Bool) {
         guard generation == indexGeneration else { return }
         verification = service
         currentIndex = service.index
+        if loaded {
+            let (logger, metrics) = (self.logger, self.metrics)
+            // Off Swift's pool: a trim holds each malloc arena for milliseconds.
+            Task(executorPreference: RunExecutor.background) { HeapTrim.trim(after: .indexRebuild, logger: logger, metrics: metrics) }
+        }
     }
 
     /// Whether answers come from the in-memory index yet (for tests and the benchmark).

@@ -255,6 +255,12 @@ public actor RunCoordinator: Service {
                 }
             }
         }
+        if run.mode == .full {
+            // A full run held the whole directory twice (read and stored) and freed it:
+            // hand those pages back rather than keep the run's peak resident until exit.
+            let (logger, metrics) = (state.logger, metrics)
+            Task(executorPreference: RunExecutor.background) { HeapTrim.trim(after: .fullRun, logger: logger, metrics: metrics) }
+        }
         state.logger.info("run finished", metadata: [
             "directory": "\(run.directory)", "run": "\(run.id ?? 0)", "outcome": "\(run.outcome.rawValue)",
             "trigger": "\(run.trigger.rawValue)",

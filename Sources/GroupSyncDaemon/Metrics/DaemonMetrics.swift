@@ -70,5 +70,22 @@ public final class DaemonMetrics: Sendable {
         ).increment()
     }
 
-    public func text() -> String { registry.emitToString() }
+    /// Counts a trim of the heap (``HeapTrim``) by what it followed (`full-run`,
+    /// `index-rebuild`) and adds up the memory it handed back to the kernel.
+    public func heapTrimmed(after: String, released: Int) {
+        registry.makeCounter(
+            descriptor: name("heap_trims", "total", "Heap trims (freed memory handed back to the kernel) by what they followed: full-run or index-rebuild"),
+            labels: [("after", after)]
+        ).increment()
+        registry.makeCounter(descriptor: name("heap_released", "bytes_total", "Resident memory the heap trims handed back to the kernel"))
+            .increment(by: Int64(released))
+    }
+
+    /// The exposition, with the process's resident memory read as it is emitted (the
+    /// standard `process_resident_memory_bytes`).
+    public func text() -> String {
+        registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+            .set(Double(HeapTrim.residentBytes()))
+        return registry.emitToString()
+    }
 }
