@@ -21,10 +21,18 @@ struct APILoad {
         var requests: Int
     }
 
+    /// The daemon's memory (`/proc/PID/status`, MiB): resident with the index loaded, the
+    /// peak while full syncs ran, and resident once they ended and their memory was handed back.
+    struct Memory {
+        var idle: Double
+        var peak: Double
+        var afterSyncs: Double
+    }
+
     /// The load's length for the idle and the during-sync rows.
     static let window = 30
 
-    func run() async throws -> (floor: Figures, idle: Figures, syncing: Figures, syncSeconds: [Double]) {
+    func run() async throws -> (floor: Figures, idle: Figures, syncing: Figures, syncSeconds: [Double], memory: Memory) {
         let token = "bench-token-" + UUID().uuidString
         try writeSecret(token + "\n", to: work.appendingPathComponent("api-token"))
         let port = try freeLoopbackPort()
@@ -63,6 +71,7 @@ struct APILoad {
             }) { break }
         }
         let idle = try wrk(url: url, script: script, seconds: Self.window)
+        let residentIdle = Self.status(daemon.pid, "VmRSS:")
         // The floor: the same load on /healthz, which does no work.
         let floor = try wrk(url: url + "/healthz", script: nil, seconds: 10, token: token)
         // Full syncs back to back until the load ends. The run's thread is at nice 10: under
@@ -81,9 +90,25 @@ struct APILoad {
         try await Task.sleep(for: .milliseconds(200))
         let syncing = try wrk(url: url, script: script, seconds: Self.window)
         let took = try await syncs.value
+        // Each full run's freed memory is handed back after it (groupsync_heap_trims_total).
+        let trimmed = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < trimmed {
+            let metrics = try await client.request("GET", "/metrics").text
+            if metrics.contains("groupsync_heap_trims_total{after=\"full-run\"} \(took.count)") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let memory = Memory(idle: residentIdle, peak: Self.status(daemon.pid, "VmHWM:"), afterSyncs: Self.status(daemon.pid, "VmRSS:"))
         daemon.signal(SIGTERM)
         await daemon.waitForExit()
-        return (floor, idle, syncing, took)
+        return (floor, idle, syncing, took, memory)
+    }
+
+    /// A `/proc/PID/status` field given in KiB, in MiB (0 when it cannot be read).
+    static func status(_ pid: pid_t, _ field: String) -> Double {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field) }
+        let kib = line.flatMap { Double($0.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") }
+        return (kib ?? 0) / 1024
     }
 
     func wrk(url: String, script: String?, seconds: Int, token: String? = nil) throws -> Figures {

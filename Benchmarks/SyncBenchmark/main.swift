@@ -353,6 +353,9 @@ for (name, figures) in [("GET /healthz (no work: the floor)", api.floor), ("daem
 say(String(
     format: "(the last row: %d full syncs back to back from 0.2 s into its %d s of load, %@ s each; the run's thread is at nice 10)",
     api.syncSeconds.count, APILoad.window, api.syncSeconds.map { String(format: "%.1f", $0) }.joined(separator: ", ")))
+say(String(
+    format: "the daemon's memory: %.0f MiB resident with the index loaded, %.0f MiB at the peak of the full syncs, %.0f MiB resident after them",
+    api.memory.idle, api.memory.peak, api.memory.afterSyncs))
 say("\n(\(data.users) users, \(data.groups) groups, \(data.memberValues) member values; \(ProcessInfo.processInfo.activeProcessorCount) cores)")
 if let hold = ProcessInfo.processInfo.environment["GROUPSYNC_BENCH_HOLD"], let seconds = Int(hold) {
     say("holding the directory for \(seconds) s: \(directory.ldapURL), config \(config[1])")
