@@ -77,9 +77,8 @@ public final class SpawnedProcess: Sendable {
         let needle = Data(text.utf8)
         let thread = Thread { [self] in
             let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline, isRunning,
-                FileManager.default.contents(atPath: logPath)?.range(of: needle) == nil
-            {
+            let log = LogTail(path: logPath, keeping: needle.count)
+            while ContinuousClock.now < deadline, isRunning, !log.readOn().contains(needle) {
                 usleep(500)
             }
             let (seconds, attoseconds) = delay.components
@@ -143,4 +142,34 @@ func cleanSignalState(_ attributes: inout posix_spawnattr_t, newProcessGroup: Bo
         flags |= POSIX_SPAWN_SETPGROUP
     }
     posix_spawnattr_setflags(&attributes, Int16(flags))
+}
+
+/// What a growing file has gained since it was last read, with the end of what came before
+/// (`keeping` bytes less one) so a text split between two reads is still found: a file polled
+/// every half millisecond is read once, not again from its start on every poll.
+final class LogTail {
+    private let path: String
+    private let overlap: Int
+    private var handle: FileHandle?
+    private var carried = Data()
+
+    init(path: String, keeping length: Int) {
+        self.path = path
+        overlap = max(0, length - 1)
+    }
+
+    deinit { try? handle?.close() }
+
+    /// The new bytes, behind the kept end of the earlier ones (empty until the file exists).
+    func readOn() -> Data {
+        if handle == nil { handle = FileHandle(forReadingAtPath: path) }
+        guard let handle, let fresh = try? handle.readToEnd(), !fresh.isEmpty else { return carried }
+        let window = carried + fresh
+        carried = window.suffix(overlap)
+        return window
+    }
+}
+
+extension Data {
+    fileprivate func contains(_ other: Data) -> Bool { range(of: other) != nil }
 }
