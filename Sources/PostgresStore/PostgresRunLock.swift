@@ -65,6 +65,9 @@ extension PostgresStore: SnapshotStore {
         try PostgresRunLock(settings: settings, directories: directories)
     }
 
+    /// Ends the store's connection (the run lock and the daemons' coordination have their own).
+    public func close() throws(StoreError) { session.close() }
+
     public func withAnyCatalog<T>(_ body: (any Catalog) throws -> T) throws(StoreError) -> T {
         try withCatalog { try body($0) }
     }

@@ -56,6 +56,10 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func beginRun(_ run: RunRecord) throws(StoreError) -> RunRecord
     /// Housekeeping after a run, off its path (SQLite: a WAL checkpoint; nothing on PostgreSQL).
     func checkpoint() throws(StoreError)
+    /// Closes the store for a process that is about to exit without tearing down what it
+    /// holds (SQLite: the write-ahead log goes back into the database file; PostgreSQL: the
+    /// connection ends). Later calls fail.
+    func close() throws(StoreError)
     /// `markers` and `userMarkers`: groups' and users' change markers to remember.
     func record(
         _ run: RunRecord, changes: [PlannedChange], markers: [String: String], userMarkers: [String: UInt64], syncState: SyncState?

@@ -23,7 +23,7 @@ public final class Store: Sendable {
                 at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
             guard fd >= 0 || errno == EEXIST else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { Glibc.close(fd) }
         } catch {
             throw StoreError(path: path, operation: "create \(path)", underlying: error)
         }
@@ -68,6 +68,21 @@ public final class Store: Sendable {
             try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
         } catch {
             throw StoreError(path: path, operation: "checkpoint the write-ahead log", underlying: error)
+        }
+    }
+
+    /// Closes the store's connections; later calls fail. The last connection to the file
+    /// (in any process) copies the write-ahead log back into the database and removes it;
+    /// left behind, the log is replayed by every process that next opens the store, and
+    /// after a first sync it holds as many pages as the database itself.
+    public func close() throws(StoreError) {
+        do {
+            // The readers first (releasing memory closes them): a read-only connection that
+            // closes last cannot checkpoint, and GRDB's close() ends the writer first.
+            pool.releaseMemory()
+            try pool.close()
+        } catch {
+            throw StoreError(path: path, operation: "close", underlying: error)
         }
     }
 

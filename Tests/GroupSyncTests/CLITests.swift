@@ -1,5 +1,7 @@
 import Foundation
+import GroupSync
 import LDAPTestSupport
+import SyncStore
 import Testing
 
 /// The `groupsync` binary as scripts use it: exit codes and JSON on standard output.
@@ -97,5 +99,41 @@ struct CLITests {
         #expect(badConfig.stderr.contains("/nonexistent/groupsync.yaml: cannot read the file"))
         let usage = try Self.run(["sync", "--no-such-flag"])
         #expect(usage.status == 2)
+    }
+
+    @Test("a sync closes the store: its write-ahead log is back in the database file, not left for the next command to replay")
+    func syncLeavesNoLog() async throws {
+        let harness = try await SyncHarness(fixture: SyncFixture.standard)
+        // This process's own connection would keep the log in use: only the last one to
+        // close copies it back.
+        try harness.store.close()
+        let config = ["--config", harness.configPath]
+        let database = harness.folder.appendingPathComponent("var/groupsync.sqlite").path
+        func log() -> Int? {
+            (try? FileManager.default.attributesOfItem(atPath: database + "-wal"))?[.size] as? Int
+        }
+        let first = try Self.run(["sync", "--json"] + config)
+        #expect(first.status == 0, "\(first.stderr)")
+        let counts = try #require((first.json?["runs"] as? [[String: Any]])?.first?["counts"] as? [String: [String: Int]])
+        let groups = try #require(counts["groups"]?["added"])
+        #expect(log() == nil, "the first sync left a write-ahead log of \(log() ?? 0) bytes")
+
+        try harness.directory.modify("dn: cn=staff,ou=groups,dc=example,dc=com\nchangetype: delete\n")
+        let second = try Self.run(["sync", "--force"] + config)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(log() == nil)
+
+        // A run that fails closes the store too.
+        await harness.directory.stop()
+        let down = try Self.run(["sync"] + config)
+        #expect(down.status == 3)
+        #expect(log() == nil)
+
+        // With no log, all three runs are in the database file itself.
+        let store = try harness.config.store.open()
+        #expect(try store.runs(directory: nil, limit: 10).map(\.outcome) == [.failed, .applied, .applied])
+        #expect(try store.totals(directory: "corp").groups == groups - 1)
+        try store.close()
+        #expect(log() == nil)
     }
 }
